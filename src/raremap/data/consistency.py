@@ -1,0 +1,317 @@
+"""Every check on a dataset lives here: types, units, allowed values, references, keys,
+compositions and trade balances. All problems are collected and raised once, each naming the
+file, line, column, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from raremap.data.reading import closest
+from raremap.data.schema import ColumnSchema, TableSchema, table_schemas, vocabularies
+from raremap.errors import Problem
+
+SHARE_TOLERANCE = 1e-3
+"""Compositions (ore, recipes, country deposit mixes) must sum to 1 within this."""
+
+TRADE_RELATIVE_TOLERANCE = 0.25
+TRADE_ABSOLUTE_TOLERANCE_T = 100.0
+"""A country's exports at a stage may exceed its production plus imports at that stage by at most
+25 % plus 100 t. Trade is in tonnes of product and production in tonnes of oxide or metal, and
+customs data carry re-exports and stock changes, so the check catches gross errors (a value in kg
+where tonnes belong, a swapped exporter and importer), not rounding."""
+
+DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+UNIT_SUFFIX = re.compile(r"^\s*[-+]?[\d.,]+\s*(kt|mt|kg|g|t|tonnes?|tons?|usd|\$|%)\s*$", re.IGNORECASE)
+PROVENANCE_QUALITIES_NEEDING_METHOD = ("derived", "estimated")
+
+
+def file_name(table: str) -> str:
+    return f"{table}.csv"
+
+
+# --- types -------------------------------------------------------------------------------------
+
+
+def _number_fix(text: str, column: ColumnSchema) -> str:
+    unit = f" in {column.unit}" if column.unit else ""
+    if UNIT_SUFFIX.match(text):
+        return f"write the bare number{unit}, converting the unit (kt = 1000 t, kg = 0.001 t)"
+    if "," in text:
+        return f"write the number without thousands separators{unit}, e.g. 1234.5"
+    return f"write a plain number{unit}, e.g. 1234.5"
+
+
+def _convert_column(
+    table: str, values: pd.Series, column: ColumnSchema
+) -> tuple[pd.Series, list[Problem]]:
+    text = values.astype("object").where(values.notna(), "").map(lambda item: str(item).strip())
+    present = text != ""
+    problems: list[Problem] = []
+    if column.dtype in ("integer", "number"):
+        numbers = pd.to_numeric(text.where(present), errors="coerce")
+        bad = present & numbers.isna()
+        if column.dtype == "integer":
+            bad |= present & numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
+        for line in text.index[bad]:
+            fix = _number_fix(text[line], column) if column.dtype == "number" else "write a whole number, e.g. 2024"
+            kind = "a number" if column.dtype == "number" else "a whole number"
+            problems.append(Problem(file_name(table), f"is not {kind}", fix, line, column.name, text[line]))
+        numbers = numbers.where(~bad)
+        converted = numbers.astype("Int64") if column.dtype == "integer" else numbers.astype("float64")
+        return converted, problems
+    if column.dtype == "date":
+        bad = present & ~text.map(lambda item: bool(DATE_PATTERN.match(item)))
+        for line in text.index[bad]:
+            problems.append(
+                Problem(file_name(table), "is not a date", "write YYYY, YYYY-MM or YYYY-MM-DD", line, column.name, text[line])
+            )
+    return text.where(present, None).astype("object"), problems
+
+
+def convert_table(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert a table of strings to the schema's types, reporting every value that does not convert."""
+    schema = table_schemas()[table]
+    problems: list[Problem] = []
+    converted = {}
+    for column in schema.columns:
+        converted[column.name], column_problems = _convert_column(table, frame[column.name], column)
+        problems += column_problems
+    return pd.DataFrame(converted, index=frame.index), problems
+
+
+# --- allowed values ----------------------------------------------------------------------------
+
+
+def allowed_values(alternative: str, tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    """The values one `allowed` alternative admits ("vocab:stage", "ref:countries.country")."""
+    kind, _, target = alternative.partition(":")
+    if kind == "vocab":
+        return set(vocabularies()[target])
+    if kind == "ref":
+        table, _, column = target.partition(".")
+        return set(tables[table][column].dropna().astype(str))
+    raise ValueError(f"unknown allowed-value kind {alternative!r} in schema.csv")
+
+
+def _references_present(column: ColumnSchema, tables: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether every table a column refers to was read (a table that failed to read is reported once)."""
+    referenced = [alternative[4:].partition(".")[0] for alternative in column.allowed if alternative.startswith("ref:")]
+    return all(table in tables for table in referenced)
+
+
+def _suggest(value: str, column: ColumnSchema, allowed: set[str], tables: Mapping[str, pd.DataFrame]) -> str:
+    """The fix for a value outside the allowed set: a country name's ISO3 code, or the closest value."""
+    if any(alternative == "ref:countries.country" for alternative in column.allowed) and "countries" in tables:
+        countries = tables["countries"]
+        by_name = {str(name).lower(): code for name, code in zip(countries["name"], countries["country"], strict=True)}
+        code = by_name.get(value.lower())
+        if code is None:
+            name = closest(value.lower(), list(by_name))
+            code = by_name[name] if name else closest(value.upper(), sorted(allowed))
+        if code is not None:
+            return f"use the ISO3 code {code!r}"
+        return "use an ISO3 code listed in countries.csv"
+    suggestion = closest(value, sorted(allowed))
+    if suggestion is not None:
+        return f"did you mean {suggestion!r}?"
+    references = [alternative[4:] for alternative in column.allowed if alternative.startswith("ref:")]
+    if references:
+        table, _, key = references[0].partition(".")
+        return f"add a row with {key} {value!r} to {table}.csv, or use a {key} listed there"
+    listed = sorted(allowed)
+    shown = ", ".join(listed[:20]) + (", ..." if len(listed) > 20 else "")
+    return f"use one of: {shown}"
+
+
+def _list_problems(
+    table: str, frame: pd.DataFrame, column: ColumnSchema, allowed: set[str], tables: Mapping[str, pd.DataFrame]
+) -> list[Problem]:
+    problems = []
+    for line, text in frame[column.name].dropna().items():
+        for item in (part.strip() for part in str(text).split(";")):
+            if item and item not in allowed:
+                fix = _suggest(item, column, allowed, tables)
+                problems.append(
+                    Problem(file_name(table), "is not an allowed value in this list", fix, int(line), column.name, item)
+                )
+    return problems
+
+
+# --- column rules through pandera --------------------------------------------------------------
+
+
+def _pandera_schema(schema: TableSchema, allowed: dict[str, set[str]]) -> pa.DataFrameSchema:
+    columns = {}
+    for column in schema.columns:
+        checks = []
+        if column.minimum is not None:
+            checks.append(pa.Check.ge(column.minimum))
+        if column.maximum is not None:
+            checks.append(pa.Check.le(column.maximum))
+        if column.name in allowed and column.dtype != "list":
+            checks.append(pa.Check.isin(sorted(allowed[column.name])))
+        columns[column.name] = pa.Column(checks=checks, nullable=not column.required, coerce=False)
+    return pa.DataFrameSchema(columns)
+
+
+def _describe_failure(check: str, column: ColumnSchema) -> tuple[str, str]:
+    unit = f" {column.unit}" if column.unit else ""
+    if check == "not_nullable":
+        return "is empty but required", f"fill in {column.name} ({column.description})"
+    if check.startswith("greater_than_or_equal_to"):
+        if column.minimum == 0:
+            return "is negative", f"quantities are never negative; give the value in{unit} as 0 or more"
+        return f"is below the minimum {column.minimum:g}", f"give a value of at least {column.minimum:g}{unit}"
+    if check.startswith("less_than_or_equal_to"):
+        hint = " (a share is a fraction, not a percentage)" if column.maximum == 1 else ""
+        return f"is above the maximum {column.maximum:g}{hint}", f"give a value of at most {column.maximum:g}{unit}"
+    return f"fails check {check}", "correct the value"
+
+
+def column_problems(
+    table: str, frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
+) -> list[Problem]:
+    """Required values, ranges and allowed values of one table, checked by pandera."""
+    schema = table_schemas()[table]
+    allowed = {
+        column.name: set().union(*(allowed_values(alternative, tables) for alternative in column.allowed))
+        for column in schema.columns
+        if column.allowed and _references_present(column, tables)
+    }
+    problems: list[Problem] = []
+    for column in schema.columns:
+        if column.dtype == "list" and column.name in allowed:
+            problems += _list_problems(table, frame, column, allowed[column.name], tables)
+    try:
+        _pandera_schema(schema, allowed).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.dropna(subset=["index"])
+        for case in cases.itertuples(index=False):
+            column = schema.column(str(case.column))
+            value = None if pd.isna(case.failure_case) else case.failure_case
+            if str(case.check).startswith("isin"):
+                message, fix = "is not an allowed value", _suggest(str(value), column, allowed[column.name], tables)
+            else:
+                message, fix = _describe_failure(str(case.check), column)
+            problems.append(Problem(file_name(table), message, fix, int(case.index), column.name, value))
+    return problems
+
+
+# --- rows and groups ---------------------------------------------------------------------------
+
+
+def key_problems(table: str, frame: pd.DataFrame) -> list[Problem]:
+    """Rows that repeat another row's key."""
+    key = list(table_schemas()[table].key)
+    duplicated = frame.duplicated(subset=key, keep="first")
+    problems = []
+    for line in frame.index[duplicated]:
+        values = tuple(frame.loc[line, key])
+        first = frame.index[(frame[key] == frame.loc[line, key]).all(axis=1)][0]
+        problems.append(
+            Problem(
+                file_name(table),
+                f"repeats the key {dict(zip(key, values, strict=True))} of line {first}",
+                "keep one row per key (merge or delete the duplicate)",
+                int(line),
+                ",".join(key),
+            )
+        )
+    return problems
+
+
+def method_problems(table: str, frame: pd.DataFrame) -> list[Problem]:
+    """Derived and estimated rows must say how they were made."""
+    if table == "sources":
+        return []
+    needs = frame["quality"].isin(PROVENANCE_QUALITIES_NEEDING_METHOD) & frame["method"].isna()
+    return [
+        Problem(
+            file_name(table),
+            f"is a {frame.loc[line, 'quality']} row without a method",
+            "describe in column method how the figure was derived or estimated",
+            int(line),
+            "method",
+        )
+        for line in frame.index[needs]
+    ]
+
+
+def share_problems(table: str, frame: pd.DataFrame) -> list[Problem]:
+    """Compositions must sum to 1 within SHARE_TOLERANCE per group."""
+    schema = table_schemas()[table]
+    if schema.share_column is None:
+        return []
+    problems = []
+    group_columns = list(schema.share_group)
+    for group, rows in frame.groupby(group_columns, dropna=False):
+        total = rows[schema.share_column].sum()
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            labels = dict(zip(group_columns, group if isinstance(group, tuple) else (group,), strict=True))
+            problems.append(
+                Problem(
+                    file_name(table),
+                    f"shares of {labels} sum to {total:.4f}, not 1 (tolerance {SHARE_TOLERANCE})",
+                    f"correct the shares on lines {', '.join(str(line) for line in rows.index)} so they sum to 1",
+                    int(rows.index[0]),
+                    schema.share_column,
+                )
+            )
+    return problems
+
+
+def trade_balance_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """A country's exports at a stage must not exceed its production plus imports there (with tolerance).
+
+    Checked only where the production table reports the exporter's output at that stage and year.
+    """
+    if "trade" not in tables or "production" not in tables:
+        return []
+    trade = tables["trade"]
+    production = tables["production"]
+    main = production[(production["series"] == "main") & (production["element"].isin(["REO", "NdFeB"]))]
+    produced = main.groupby(["country", "stage", "year"])["value_t"].sum()
+    exports = trade.groupby(["exporter", "stage", "year"])["value_t"].sum()
+    imports = trade.groupby(["importer", "stage", "year"])["value_t"].sum()
+    problems = []
+    for (country, stage, year), exported in exports.items():
+        if (country, stage, year) not in produced.index:
+            continue
+        available = produced[(country, stage, year)] + imports.get((country, stage, year), 0.0)
+        limit = available * (1 + TRADE_RELATIVE_TOLERANCE) + TRADE_ABSOLUTE_TOLERANCE_T
+        if exported > limit:
+            rows = trade[(trade["exporter"] == country) & (trade["stage"] == stage) & (trade["year"] == year)]
+            problems.append(
+                Problem(
+                    "trade.csv",
+                    f"{country} exports {exported:,.0f} t at stage {stage} in {year}, more than its production "
+                    f"plus imports ({available:,.0f} t) allow within {TRADE_RELATIVE_TOLERANCE:.0%} + "
+                    f"{TRADE_ABSOLUTE_TOLERANCE_T:.0f} t",
+                    "check the units (tonnes) and the direction of these flows, or the production figure",
+                    int(rows.index[0]),
+                    "value_t",
+                )
+            )
+    return problems
+
+
+def check_tables(raw_tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Convert and check every table; return the typed tables and every problem found."""
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame] = {}
+    for table, frame in raw_tables.items():
+        tables[table], conversion_problems = convert_table(table, frame)
+        problems += conversion_problems
+    for table, frame in tables.items():
+        problems += column_problems(table, frame, tables)
+        problems += key_problems(table, frame)
+        problems += method_problems(table, frame)
+        problems += share_problems(table, frame)
+    problems += trade_balance_problems(tables)
+    return tables, problems

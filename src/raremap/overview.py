@@ -1,0 +1,69 @@
+"""The per-stage picture of the world and of one importer that `raremap demo` prints first."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from raremap.data.dataset import Dataset
+from raremap.errors import RaremapError
+
+STAGES = ("mining", "separation", "metal", "magnet")
+STAGE_PRODUCTS = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": "NdFeB"}
+
+
+def latest_common_year(dataset: Dataset) -> int:
+    """The latest year with main-series production reported at every stage."""
+    production = dataset["production"]
+    main = production[(production["series"] == "main") & (production["country"] != "WLD")]
+    years_per_stage = [set(main.loc[main["stage"] == stage, "year"].dropna().astype(int)) for stage in STAGES]
+    common = set.intersection(*years_per_stage) if all(years_per_stage) else set()
+    if not common:
+        raise RaremapError("the production table has no year with data at every stage; add production rows")
+    return max(common)
+
+
+def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = None) -> pd.DataFrame:
+    """World output, the leading producer and the importer's position at each stage.
+
+    Columns: stage, product, world_t, top_country, top_share, importer_production_t,
+    importer_share, importer_imports_t, largest_supplier, largest_supplier_share, trade_year.
+    """
+    countries = set(dataset["countries"]["country"])
+    if importer not in countries:
+        raise RaremapError(f"unknown importer {importer!r}; use an ISO3 code from countries.csv (e.g. IND)")
+    year = year or latest_common_year(dataset)
+    production = dataset["production"]
+    trade = dataset["trade"]
+    rows = []
+    for stage in STAGES:
+        product = STAGE_PRODUCTS[stage]
+        output = production[
+            (production["series"] == "main")
+            & (production["stage"] == stage)
+            & (production["element"] == product)
+            & (production["year"] == year)
+            & (production["country"] != "WLD")
+        ].groupby("country")["value_t"].sum()
+        world = float(output.sum())
+        top = output.idxmax() if world > 0 else None
+        stage_trade = trade[(trade["stage"] == stage) & (trade["importer"] == importer)]
+        trade_year = int(stage_trade["year"].max()) if not stage_trade.empty else None
+        imports = stage_trade[stage_trade["year"] == trade_year].groupby("exporter")["value_t"].sum()
+        total_imports = float(imports.sum())
+        rows.append(
+            {
+                "stage": stage,
+                "product": product,
+                "year": year,
+                "world_t": world,
+                "top_country": top,
+                "top_share": float(output.max() / world) if world > 0 else None,
+                "importer_production_t": float(output.get(importer, 0.0)),
+                "importer_share": float(output.get(importer, 0.0) / world) if world > 0 else None,
+                "importer_imports_t": total_imports,
+                "largest_supplier": imports.idxmax() if total_imports > 0 else None,
+                "largest_supplier_share": float(imports.max() / total_imports) if total_imports > 0 else None,
+                "trade_year": trade_year,
+            }
+        )
+    return pd.DataFrame(rows)
