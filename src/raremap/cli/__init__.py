@@ -32,8 +32,13 @@ def options(
 
 
 def _register_commands() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from raremap.cli import data, demo  # noqa: F401
+    """Import every module of this package: each adds its commands to `app` when imported."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "output":
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def _print_error(error: BaseException) -> None:
