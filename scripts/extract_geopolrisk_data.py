@@ -61,6 +61,15 @@ HS_NOTE = {  # short notes written into each trade row's method
     "284690": "HS92 284690 (other RE/Y/Sc compounds) taken as separation stage, REO = product total",
 }
 
+# Flows whose unit value shows the HS code does not match the stage it is mapped to: re-staged
+# (quality derived). (exporter, importer or None for any, HS) -> (stage, note)
+RESTAGE = {
+    ("AUS", "MYS", "280530"): ("mining", "re-staged to mining: unit value 3-5 USD/kg fits rare-earth concentrate (Lynas ships Mt Weld concentrate to Kuantan), not metal"),
+    ("MMR", None, "284690"): ("mining", "re-staged to mining: Myanmar ships unseparated mixed rare-earth carbonate/oxide from ion-adsorption clay mining"),
+    ("LAO", None, "284690"): ("mining", "re-staged to mining: Laos ships unseparated mixed rare-earth carbonate/oxide from ion-adsorption clay mining"),
+}
+MIN_USD_PER_T = 100  # below 0.10 USD/kg a BACI quantity is taken as a unit error
+
 BACI_SOURCE = "cepii_baci_hs92_v202401b"
 WGI_SOURCE = "wb_wgi"
 WMD_SOURCE = "wmd_2025"
@@ -229,13 +238,21 @@ def extract_trade(lib: Path, codes: dict[str, tuple[str, str]]) -> list[dict]:
         stage, element = HS_MAP[hs]
         notes = [HS_NOTE[hs]]
         quality = "reported"
-        if q in (None, "", "NA"):
+        bad_q = q not in (None, "", "NA") and float(q) > 0 and float(v) * 1000 / float(q) < MIN_USD_PER_T
+        if q in (None, "", "NA") or bad_q:
             uv = median_uv[(hs, t)]
             value_t = dec(str(float(v) / uv), 3)
             quality = "estimated"
-            notes.insert(0, f"BACI q missing: t = v / median unit value of HS {hs} flows in {t} ({uv * 1000:.0f} USD/t)")
+            notes.insert(0, f"BACI q {'missing' if not bad_q else q + ' t implies under 100 USD/t, taken as a unit error'}: "
+                            f"t = v / median unit value of HS {hs} flows in {t} ({uv * 1000:.0f} USD/t)")
         else:
             value_t = dec(q, 3)
+        for (exp, imp, code), (new_stage, note) in RESTAGE.items():
+            if code == hs and codes[i][0] == exp and imp in (None, codes[j][0]):
+                stage = new_stage
+                notes[-1] = note + "; " + notes[-1]
+                if quality == "reported":
+                    quality = "derived"
         if "490" in (i, j):
             if quality == "reported":
                 quality = "derived"
