@@ -17,7 +17,9 @@ def output_directory(path: str | Path) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise RaremapError(f"cannot create output folder {directory}: {error.strerror}; choose another --out") from error
+        raise RaremapError(
+            f"cannot create output folder {directory}: {error.strerror}; choose another --out"
+        ) from error
     return directory
 
 

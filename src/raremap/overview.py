@@ -37,13 +37,17 @@ def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = N
     rows = []
     for stage in STAGES:
         product = STAGE_PRODUCTS[stage]
-        output = production[
-            (production["series"] == "main")
-            & (production["stage"] == stage)
-            & (production["element"] == product)
-            & (production["year"] == year)
-            & (production["country"] != "WLD")
-        ].groupby("country")["value_t"].sum()
+        output = (
+            production[
+                (production["series"] == "main")
+                & (production["stage"] == stage)
+                & (production["element"] == product)
+                & (production["year"] == year)
+                & (production["country"] != "WLD")
+            ]
+            .groupby("country")["value_t"]
+            .sum()
+        )
         world = float(output.sum())
         top = output.idxmax() if world > 0 else None
         stage_trade = trade[(trade["stage"] == stage) & (trade["importer"] == importer)]

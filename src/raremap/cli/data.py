@@ -65,13 +65,15 @@ def show(
         ]
         if not country_columns:
             raise RaremapError(f"table {table} has no country column; drop --country")
-        frame = frame[frame[country_columns].eq(country.upper()).any(axis=1)]
+        frame = frame[frame[country_columns].isin([country.upper()]).any(axis=1)]
     print_frame(frame, output_format, title=table)
 
 
 @data_app.command("sources")
 def sources(
-    summary: bool = typer.Option(False, "--summary", help="Count reported, derived and estimated rows per table."),
+    summary: bool = typer.Option(
+        False, "--summary", help="Count reported, derived and estimated rows per table."
+    ),
     output_format: Format = typer.Option(Format.table, "--format", help="table, csv or json."),
     directory: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
 ) -> None:
@@ -89,13 +91,17 @@ def import_baci(
     countries: Path | None = typer.Option(
         None, "--countries", help="BACI country-code CSV. Default: country_codes*.csv beside FILE."
     ),
-    out: Path = typer.Option(Path("baci-import"), "--out", help="Folder to write trade.csv and sources.csv into."),
+    out: Path = typer.Option(
+        Path("baci-import"), "--out", help="Folder to write trade.csv and sources.csv into."
+    ),
 ) -> None:
     """Turn a CEPII BACI file into a trade table (rare-earth HS codes only) usable as a data override."""
     if countries is None:
         candidates = sorted(file.parent.glob("country_codes*.csv")) if file.parent.is_dir() else []
         if not candidates:
-            raise RaremapError(f"no country_codes*.csv beside {file}; pass the BACI country-code file with --countries")
+            raise RaremapError(
+                f"no country_codes*.csv beside {file}; pass the BACI country-code file with --countries"
+            )
         countries = candidates[0]
     trade, source = baci.read_baci(file, countries, accessed=date.today().isoformat())
     directory = baci.write_import(trade, source, out)

@@ -27,6 +27,10 @@ def demo(
     console.print(rich_table(overview, title=f"world and {importer} by stage"))
     directory = output_directory(out)
     write_text_atomic(directory / "overview.csv", overview.to_csv(index=False, lineterminator="\n"))
-    summary = {"dataset_version": dataset.version, "importer": importer, "overview": overview.to_dict("records")}
+    summary = {
+        "dataset_version": dataset.version,
+        "importer": importer,
+        "overview": overview.to_dict("records"),
+    }
     write_text_atomic(directory / "overview.json", json.dumps(plain(summary), indent=2))
     console.print(f"wrote {directory / 'overview.csv'} and {directory / 'overview.json'}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -14,7 +14,7 @@ from rich.table import Table
 console = Console(highlight=False, soft_wrap=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -47,7 +47,9 @@ def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        return (
+            f"{value:,.4g}" if abs(value) < 1 else f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        )
     return str(value)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -67,12 +68,16 @@ def _numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     numbers = pd.to_numeric(text.replace({"NA": "", "NaN": ""}), errors="coerce")
     bad = (text != "") & (text != "NA") & numbers.isna()
     if bad.any():
-        line = int(bad.idxmax()) + 2
-        raise RaremapError(f"{path.name} line {line} column {column}: {text[bad].iloc[0]!r} is not a number; fix the file")
+        line = int(cast(int, bad.idxmax())) + 2  # the header is line 1, the first row line 2
+        raise RaremapError(
+            f"{path.name} line {line} column {column}: {text[bad].iloc[0]!r} is not a number; fix the file"
+        )
     return numbers
 
 
-def read_baci(path: str | Path, country_codes_path: str | Path, accessed: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_baci(
+    path: str | Path, country_codes_path: str | Path, accessed: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a BACI file and its country codes; return raremap's trade rows and the source row."""
     path, country_codes_path = Path(path), Path(country_codes_path)
     trade = _read_csv(path, "BACI file", BACI_COLUMNS)
@@ -81,7 +86,9 @@ def read_baci(path: str | Path, country_codes_path: str | Path, accessed: str) -
     trade["k"] = trade["k"].str.strip().str.zfill(6)
     trade = trade[trade["k"].isin(HS_PRODUCTS)].copy()
     if trade.empty:
-        raise RaremapError(f"{path.name} holds no rows for HS codes {', '.join(HS_PRODUCTS)}; nothing to import")
+        raise RaremapError(
+            f"{path.name} holds no rows for HS codes {', '.join(HS_PRODUCTS)}; nothing to import"
+        )
     for column in ("i", "j"):
         unknown = sorted(set(trade[column].str.strip()) - set(iso3))
         if unknown:
@@ -107,7 +114,9 @@ def read_baci(path: str | Path, country_codes_path: str | Path, accessed: str) -
             "method": None,
         }
     )
-    rows = rows[rows["value_t"].notna()].sort_values(["exporter", "importer", "stage", "element", "year", "hs_code"])
+    rows = rows[rows["value_t"].notna()].sort_values(
+        ["exporter", "importer", "stage", "element", "year", "hs_code"]
+    )
     source = pd.DataFrame([{**SOURCE_ROW, "accessed": accessed}])
     return rows.reset_index(drop=True), source
 
@@ -116,7 +125,9 @@ def write_import(trade: pd.DataFrame, source: pd.DataFrame, directory: str | Pat
     """Write trade.csv and sources.csv into `directory` (a dataset override folder); return the folder."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    bundled_sources = pd.read_csv(Path(__file__).parent / "tables" / "sources.csv", dtype=str, keep_default_na=False)
+    bundled_sources = pd.read_csv(
+        Path(__file__).parent / "tables" / "sources.csv", dtype=str, keep_default_na=False
+    )
     sources = pd.concat([bundled_sources[bundled_sources["source_id"] != SOURCE_ID], source.astype(str)])
     staging_trade = directory / ".trade.csv.partial"
     staging_sources = directory / ".sources.csv.partial"

@@ -6,7 +6,8 @@ file, line, column, the bad value and the fix.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -21,10 +22,16 @@ SHARE_TOLERANCE = 1e-3
 
 TRADE_RELATIVE_TOLERANCE = 0.25
 TRADE_ABSOLUTE_TOLERANCE_T = 100.0
-"""A country's exports at a stage may exceed its production plus imports at that stage by at most
-25 % plus 100 t. Trade is in tonnes of product and production in tonnes of oxide or metal, and
-customs data carry re-exports and stock changes, so the check catches gross errors (a value in kg
-where tonnes belong, a swapped exporter and importer), not rounding."""
+LOWEST_OXIDE_CONTENT_OF_TRADED_PRODUCT = {"mining": 0.30, "separation": 0.45, "metal": 1.0, "magnet": 1.0}
+"""A country's exports at a stage, converted to the least oxide they can contain, may exceed its
+production plus imports at that stage by at most 25 % plus 100 t.
+
+Trade is in tonnes of product as shipped, production in tonnes of oxide (or metal, or magnet).
+The lowest oxide content of what is shipped bounds the comparison: concentrates and mixed
+carbonates carry 30 % REO or more (loparite concentrate is the leanest), rare-earth compounds
+45 % or more (hydrated chlorides are the leanest), metals and magnets are counted as shipped.
+Customs data also carry re-exports and stock changes, so the check catches gross errors (a value
+in kg where tonnes belong, a swapped exporter and importer), not rounding."""
 
 DATE_PATTERN = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 UNIT_SUFFIX = re.compile(r"^\s*[-+]?[\d.,]+\s*(kt|mt|kg|g|t|tonnes?|tons?|usd|\$|%)\s*$", re.IGNORECASE)
@@ -33,6 +40,11 @@ PROVENANCE_QUALITIES_NEEDING_METHOD = ("derived", "estimated")
 
 def file_name(table: str) -> str:
     return f"{table}.csv"
+
+
+def line_number(label: Hashable) -> int:
+    """The file line of a row: tables are indexed by the line each row came from."""
+    return int(cast(int, label))
 
 
 # --- types -------------------------------------------------------------------------------------
@@ -47,9 +59,7 @@ def _number_fix(text: str, column: ColumnSchema) -> str:
     return f"write a plain number{unit}, e.g. 1234.5"
 
 
-def _convert_column(
-    table: str, values: pd.Series, column: ColumnSchema
-) -> tuple[pd.Series, list[Problem]]:
+def _convert_column(table: str, values: pd.Series, column: ColumnSchema) -> tuple[pd.Series, list[Problem]]:
     text = values.astype("object").where(values.notna(), "").map(lambda item: str(item).strip())
     present = text != ""
     problems: list[Problem] = []
@@ -59,7 +69,11 @@ def _convert_column(
         if column.dtype == "integer":
             bad |= present & numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
         for line in text.index[bad]:
-            fix = _number_fix(text[line], column) if column.dtype == "number" else "write a whole number, e.g. 2024"
+            fix = (
+                _number_fix(text[line], column)
+                if column.dtype == "number"
+                else "write a whole number, e.g. 2024"
+            )
             kind = "a number" if column.dtype == "number" else "a whole number"
             problems.append(Problem(file_name(table), f"is not {kind}", fix, line, column.name, text[line]))
         numbers = numbers.where(~bad)
@@ -69,7 +83,14 @@ def _convert_column(
         bad = present & ~text.map(lambda item: bool(DATE_PATTERN.match(item)))
         for line in text.index[bad]:
             problems.append(
-                Problem(file_name(table), "is not a date", "write YYYY, YYYY-MM or YYYY-MM-DD", line, column.name, text[line])
+                Problem(
+                    file_name(table),
+                    "is not a date",
+                    "write YYYY, YYYY-MM or YYYY-MM-DD",
+                    line,
+                    column.name,
+                    text[line],
+                )
             )
     return text.where(present, None).astype("object"), problems
 
@@ -101,15 +122,23 @@ def allowed_values(alternative: str, tables: Mapping[str, pd.DataFrame]) -> set[
 
 def _references_present(column: ColumnSchema, tables: Mapping[str, pd.DataFrame]) -> bool:
     """Whether every table a column refers to was read (a table that failed to read is reported once)."""
-    referenced = [alternative[4:].partition(".")[0] for alternative in column.allowed if alternative.startswith("ref:")]
+    referenced = [
+        alternative[4:].partition(".")[0] for alternative in column.allowed if alternative.startswith("ref:")
+    ]
     return all(table in tables for table in referenced)
 
 
 def _suggest(value: str, column: ColumnSchema, allowed: set[str], tables: Mapping[str, pd.DataFrame]) -> str:
     """The fix for a value outside the allowed set: a country name's ISO3 code, or the closest value."""
-    if any(alternative == "ref:countries.country" for alternative in column.allowed) and "countries" in tables:
+    if (
+        any(alternative == "ref:countries.country" for alternative in column.allowed)
+        and "countries" in tables
+    ):
         countries = tables["countries"]
-        by_name = {str(name).lower(): code for name, code in zip(countries["name"], countries["country"], strict=True)}
+        by_name = {
+            str(name).lower(): code
+            for name, code in zip(countries["name"], countries["country"], strict=True)
+        }
         code = by_name.get(value.lower())
         if code is None:
             name = closest(value.lower(), list(by_name))
@@ -130,7 +159,11 @@ def _suggest(value: str, column: ColumnSchema, allowed: set[str], tables: Mappin
 
 
 def _list_problems(
-    table: str, frame: pd.DataFrame, column: ColumnSchema, allowed: set[str], tables: Mapping[str, pd.DataFrame]
+    table: str,
+    frame: pd.DataFrame,
+    column: ColumnSchema,
+    allowed: set[str],
+    tables: Mapping[str, pd.DataFrame],
 ) -> list[Problem]:
     problems = []
     for line, text in frame[column.name].dropna().items():
@@ -138,7 +171,14 @@ def _list_problems(
             if item and item not in allowed:
                 fix = _suggest(item, column, allowed, tables)
                 problems.append(
-                    Problem(file_name(table), "is not an allowed value in this list", fix, int(line), column.name, item)
+                    Problem(
+                        file_name(table),
+                        "is not an allowed value in this list",
+                        fix,
+                        line_number(line),
+                        column.name,
+                        item,
+                    )
                 )
     return problems
 
@@ -167,16 +207,20 @@ def _describe_failure(check: str, column: ColumnSchema) -> tuple[str, str]:
     if check.startswith("greater_than_or_equal_to"):
         if column.minimum == 0:
             return "is negative", f"quantities are never negative; give the value in{unit} as 0 or more"
-        return f"is below the minimum {column.minimum:g}", f"give a value of at least {column.minimum:g}{unit}"
+        return (
+            f"is below the minimum {column.minimum:g}",
+            f"give a value of at least {column.minimum:g}{unit}",
+        )
     if check.startswith("less_than_or_equal_to"):
         hint = " (a share is a fraction, not a percentage)" if column.maximum == 1 else ""
-        return f"is above the maximum {column.maximum:g}{hint}", f"give a value of at most {column.maximum:g}{unit}"
+        return (
+            f"is above the maximum {column.maximum:g}{hint}",
+            f"give a value of at most {column.maximum:g}{unit}",
+        )
     return f"fails check {check}", "correct the value"
 
 
-def column_problems(
-    table: str, frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
-) -> list[Problem]:
+def column_problems(table: str, frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     """Required values, ranges and allowed values of one table, checked by pandera."""
     schema = table_schemas()[table]
     allowed = {
@@ -196,10 +240,13 @@ def column_problems(
             column = schema.column(str(case.column))
             value = None if pd.isna(case.failure_case) else case.failure_case
             if str(case.check).startswith("isin"):
-                message, fix = "is not an allowed value", _suggest(str(value), column, allowed[column.name], tables)
+                message, fix = (
+                    "is not an allowed value",
+                    _suggest(str(value), column, allowed[column.name], tables),
+                )
             else:
                 message, fix = _describe_failure(str(case.check), column)
-            problems.append(Problem(file_name(table), message, fix, int(case.index), column.name, value))
+            problems.append(Problem(file_name(table), message, fix, line_number(case.index), column.name, value))
     return problems
 
 
@@ -219,7 +266,7 @@ def key_problems(table: str, frame: pd.DataFrame) -> list[Problem]:
                 file_name(table),
                 f"repeats the key {dict(zip(key, values, strict=True))} of line {first}",
                 "keep one row per key (merge or delete the duplicate)",
-                int(line),
+                line_number(line),
                 ",".join(key),
             )
         )
@@ -236,7 +283,7 @@ def method_problems(table: str, frame: pd.DataFrame) -> list[Problem]:
             file_name(table),
             f"is a {frame.loc[line, 'quality']} row without a method",
             "describe in column method how the figure was derived or estimated",
-            int(line),
+            line_number(line),
             "method",
         )
         for line in frame.index[needs]
@@ -259,7 +306,7 @@ def share_problems(table: str, frame: pd.DataFrame) -> list[Problem]:
                     file_name(table),
                     f"shares of {labels} sum to {total:.4f}, not 1 (tolerance {SHARE_TOLERANCE})",
                     f"correct the shares on lines {', '.join(str(line) for line in rows.index)} so they sum to 1",
-                    int(rows.index[0]),
+                    line_number(rows.index[0]),
                     schema.share_column,
                 )
             )
@@ -277,10 +324,13 @@ def trade_balance_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     production = tables["production"]
     main = production[(production["series"] == "main") & (production["element"].isin(["REO", "NdFeB"]))]
     produced = main.groupby(["country", "stage", "year"])["value_t"].sum()
-    exports = trade.groupby(["exporter", "stage", "year"])["value_t"].sum()
-    imports = trade.groupby(["importer", "stage", "year"])["value_t"].sum()
+    content = trade["stage"].map(LOWEST_OXIDE_CONTENT_OF_TRADED_PRODUCT).fillna(1.0)
+    trade = trade.assign(oxide_t=trade["value_t"] * content)
+    exports = trade.groupby(["exporter", "stage", "year"])["oxide_t"].sum()
+    imports = trade.groupby(["importer", "stage", "year"])["oxide_t"].sum()
     problems = []
-    for (country, stage, year), exported in exports.items():
+    for key, exported in exports.items():
+        country, stage, year = cast(tuple[str, str, int], key)
         if (country, stage, year) not in produced.index:
             continue
         available = produced[(country, stage, year)] + imports.get((country, stage, year), 0.0)
@@ -290,11 +340,11 @@ def trade_balance_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
             problems.append(
                 Problem(
                     "trade.csv",
-                    f"{country} exports {exported:,.0f} t at stage {stage} in {year}, more than its production "
-                    f"plus imports ({available:,.0f} t) allow within {TRADE_RELATIVE_TOLERANCE:.0%} + "
+                    f"{country} exports at least {exported:,.0f} t (oxide content) at stage {stage} in {year}, "
+                    f"more than its production plus imports ({available:,.0f} t) allow within {TRADE_RELATIVE_TOLERANCE:.0%} + "
                     f"{TRADE_ABSOLUTE_TOLERANCE_T:.0f} t",
                     "check the units (tonnes) and the direction of these flows, or the production figure",
-                    int(rows.index[0]),
+                    line_number(rows.index[0]),
                     "value_t",
                 )
             )

@@ -57,11 +57,15 @@ class Dataset:
             if name != "sources"
         ]
         cited = pd.concat(citations, ignore_index=True)
-        counts = cited.pivot_table(index="source_id", columns="quality", values="table", aggfunc="count", fill_value=0)
+        counts = cited.pivot_table(
+            index="source_id", columns="quality", values="table", aggfunc="count", fill_value=0
+        )
         counts = counts.reindex(columns=["reported", "derived", "estimated"], fill_value=0)
         counts["rows"] = counts.sum(axis=1)
         sources = self.tables["sources"].set_index("source_id")[["title", "publisher", "year", "url"]]
-        result = sources.join(counts, how="left").fillna({"reported": 0, "derived": 0, "estimated": 0, "rows": 0})
+        result = sources.join(counts, how="left").fillna(
+            {"reported": 0, "derived": 0, "estimated": 0, "rows": 0}
+        )
         for column in ("reported", "derived", "estimated", "rows"):
             result[column] = result[column].astype("int64")
         return result.reset_index()

@@ -16,6 +16,7 @@ import pandas as pd
 from raremap.data.schema import TableSchema
 from raremap.errors import Problem
 
+
 def closest(value: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     """The candidate most like `value`, if any is reasonably close."""
     matches = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
@@ -50,7 +51,9 @@ def _header_problems(path: Path, header: list[str], schema: TableSchema) -> list
                 Problem(
                     path.name,
                     f"column {column!r} is not in the schema of {schema.name}",
-                    f"rename it to {suggestion!r}{unit_hint}" if suggestion else f"remove it; columns are {', '.join(expected)}",
+                    f"rename it to {suggestion!r}{unit_hint}"
+                    if suggestion
+                    else f"remove it; columns are {', '.join(expected)}",
                     row=1,
                     column=column,
                 )

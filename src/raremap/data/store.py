@@ -22,7 +22,7 @@ from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
 
 DEFAULT_PATH = Path("raremap.duckdb")
-OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+OFFLINE_CONFIG: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 CATALOG_DDL = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -65,7 +65,9 @@ def connect(path: str | Path = DEFAULT_PATH, read_only: bool = False) -> Iterato
     try:
         connection = duckdb.connect(str(path), read_only=read_only, config=OFFLINE_CONFIG)
     except duckdb.Error as error:
-        raise RaremapError(f"cannot open store {path}: {error}; give a DuckDB file raremap created") from error
+        raise RaremapError(
+            f"cannot open store {path}: {error}; give a DuckDB file raremap created"
+        ) from error
     try:
         yield connection
     except BaseException:
@@ -88,12 +90,15 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
+SQL_TYPES = {"string": "VARCHAR", "date": "VARCHAR", "list": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE"}
+
+
 def _create_data_tables(connection: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
-    for table, frame in dataset.tables.items():
-        empty = frame.head(0).assign(dataset_version=pd.Series(dtype="object"))
-        connection.register("frame_view", empty)
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {data_table_name(table)} AS SELECT * FROM frame_view")
-        connection.unregister("frame_view")
+    """One table per dataset table, typed from the schema, with a dataset_version column."""
+    for table in dataset.tables:
+        columns = [f'"{column.name}" {SQL_TYPES[column.dtype]}' for column in table_schemas()[table].columns]
+        columns.append('"dataset_version" VARCHAR NOT NULL')
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {data_table_name(table)} ({', '.join(columns)})")
 
 
 def save_dataset(dataset: Dataset, path: str | Path = DEFAULT_PATH) -> tuple[str, bool]:

@@ -1,0 +1,5 @@
+"""`python -m raremap` runs the command line."""
+
+from raremap.cli import main
+
+main()
