@@ -1,0 +1,293 @@
+"""EU-style criticality: supply risk, economic importance and the verdict, for any importer.
+
+European Commission (2017), Methodology for establishing the EU list of critical raw materials
+(Guidelines, doi:10.2873/769526; background report Blengini et al. 2017, doi:10.2760/73303):
+
+    SR = [HHI_WGI,global x IR/2 + HHI_WGI,sourcing x (1 - IR/2)] x (1 - EOL_RIR) x SI_SR
+    HHI_WGI = sum_i s_i^2 x WGI_i    (s_i shares as fractions, WGI_i rescaled 0 = best .. 10 = worst)
+    EI = sum_s A_s x Q_s x SI_EI     (A_s end-use share of sector s, Q_s its value added scaled 0..10)
+
+A material is critical when SR >= 1 and EI >= 2.8. SR is assessed at extraction and at
+processing and the higher value (the bottleneck) counts. Here the importer takes the EU's place.
+Deviations, stated so the numbers are read rightly: only WGI political stability is used (the EC
+averages all six WGI indicators); the export-restriction factor t is 1; substitution indices
+default to 1 (no substitute) unless given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from raremap.errors import RaremapError
+from raremap.metrics.concentration import shares
+from raremap.metrics.geopolrisk import governance_risk, political_stability
+from raremap.metrics.inputs import (
+    MetricInputs,
+    as_inputs,
+    production_by_country,
+    provenance,
+    resolve,
+    trade_flows,
+    world_production,
+)
+from raremap.metrics.sourcing import exports_by_partner, import_reliance, imports_by_supplier
+
+SUPPLY_RISK_THRESHOLD = 1.0
+ECONOMIC_IMPORTANCE_THRESHOLD = 2.8
+BOTTLENECK_STAGES = ("mining", "separation")
+NEUTRAL_SCALED_WGI = 5.0
+DEFAULT_END_OF_LIFE_RECYCLING_INPUT_RATE = 0.01
+RISK_OPTIONS = ("end_of_life_recycling_input_rate", "substitution_index_supply_risk")
+IMPORTANCE_OPTIONS = ("sector_value_added", "substitution_index_economic_importance")
+END_OF_LIFE_PARAMETER = "eol_recycling_input_rate_ree"
+# Value added of the manufacturing sector each end use maps to, scaled so the largest manufacturing
+# sector is 10 (EC 2017 method). Estimated placeholders: ev -> C29 motor vehicles, industrial -> C28
+# machinery, wind -> C27/C28, electronics -> C26, defence -> C30/C25, other -> C24/C23. Replace them
+# with the importer's national accounts through `sector_value_added`.
+DEFAULT_SECTOR_VALUE_ADDED: Mapping[str, float] = MappingProxyType(
+    {"ev": 8.0, "industrial": 7.0, "wind": 6.0, "electronics": 4.0, "defence": 3.0, "other": 3.0}
+)
+
+
+def scaled_governance(political_stability_values: pd.Series) -> pd.Series:
+    """WGI political stability rescaled to the EC's 0 (best) .. 10 (worst)."""
+    return governance_risk(political_stability_values) * 10.0
+
+
+def governance_weighted_hhi(supplies: pd.Series, scaled_wgi: pd.Series, total: float | None = None) -> float:
+    """sum_i s_i^2 x WGI_i; shares of `total` (default: the supplies' sum); unscored suppliers count as 5.
+
+    Passing a world total larger than the listed producers leaves the unlisted rest out, as many
+    producers too small to matter.
+    """
+    supplies = supplies[supplies > 0].astype(float)
+    denominator = float(supplies.sum()) if total is None else total
+    if supplies.empty or denominator <= 0:
+        return float("nan")
+    weights = supplies.index.to_series().map(scaled_wgi).fillna(NEUTRAL_SCALED_WGI).to_numpy()
+    return float((((supplies.to_numpy() / denominator) ** 2) * weights).sum())
+
+
+def supply_risk_score(
+    global_hhi_wgi: float,
+    sourcing_hhi_wgi: float,
+    reliance: float,
+    end_of_life_recycling_input_rate: float,
+    substitution_index: float,
+) -> float:
+    """The EC 2017 supply-risk formula; with no import reliance figure, reliance counts as 0."""
+    reliance = 0.0 if pd.isna(reliance) else reliance
+    sourcing_term = 0.0 if pd.isna(sourcing_hhi_wgi) else sourcing_hhi_wgi * (1 - reliance / 2)
+    risk = global_hhi_wgi * reliance / 2 + sourcing_term
+    return float(risk * (1 - end_of_life_recycling_input_rate) * substitution_index)
+
+
+def economic_importance_score(
+    sector_shares: pd.Series, sector_value_added: Mapping[str, float], substitution_index: float
+) -> float:
+    """sum_s A_s x Q_s x SI_EI; sectors without a value-added figure count as 0."""
+    if sector_shares.empty:
+        return float("nan")
+    value_added = sector_shares.index.to_series().map(dict(sector_value_added)).fillna(0.0)
+    return float((sector_shares * value_added).sum() * substitution_index)
+
+
+def criticality_verdict(supply_risk: float, economic_importance: float) -> str:
+    """'critical' when both thresholds are met, 'not critical' when either is missed, else 'unknown'."""
+    if pd.isna(supply_risk) or pd.isna(economic_importance):
+        return "unknown"
+    critical = supply_risk >= SUPPLY_RISK_THRESHOLD and economic_importance >= ECONOMIC_IMPORTANCE_THRESHOLD
+    return "critical" if critical else "not critical"
+
+
+def end_of_life_rate(inputs: MetricInputs, given: float | None) -> float:
+    """The EOL-RIR: as given, else parameters.csv, else the EC's 'below 1 %' for rare earths."""
+    if given is not None:
+        return given
+    return float(inputs.parameters.get(END_OF_LIFE_PARAMETER, DEFAULT_END_OF_LIFE_RECYCLING_INPUT_RATE))
+
+
+def stage_supply_risk(
+    inputs: MetricInputs,
+    importer: str,
+    stage: str,
+    element: str,
+    year: int,
+    recycling_rate: float,
+    substitution_index: float,
+) -> dict[str, Any]:
+    """Supply risk and its parts for one stage."""
+    wgi = scaled_governance(political_stability(inputs.governance, year))
+    world_total = world_production(inputs, stage, element, year)
+    by_country = production_by_country(inputs, stage, element, year)
+    flows = trade_flows(inputs, stage, element, year)
+    received = imports_by_supplier(flows, importer)
+    domestic = float(by_country.get(importer, 0.0))
+    reliance = import_reliance(
+        domestic, float(received.sum()), float(exports_by_partner(flows, importer).sum())
+    )
+    sourcing_supplies = pd.concat([received, pd.Series({importer: domestic})]) if domestic > 0 else received
+    global_hhi = governance_weighted_hhi(by_country, wgi, total=world_total)
+    sourcing_hhi = governance_weighted_hhi(sourcing_supplies.groupby(level=0).sum(), wgi)
+    return {
+        "hhi_wgi_global": global_hhi,
+        "hhi_wgi_sourcing": sourcing_hhi,
+        "import_reliance": reliance,
+        "eol_rir": recycling_rate,
+        "substitution_index_supply_risk": substitution_index,
+        "supply_risk": supply_risk_score(
+            global_hhi, sourcing_hhi, reliance, recycling_rate, substitution_index
+        )
+        if not pd.isna(global_hhi)
+        else float("nan"),
+        "method": provenance(inputs, stage, element),
+    }
+
+
+def supply_risk(
+    source: Any = None,
+    *,
+    importer: str = "IND",
+    year: int | None = None,
+    stage: str | None = None,
+    element: str = "REO",
+    end_of_life_recycling_input_rate: float | None = None,
+    substitution_index_supply_risk: float = 1.0,
+) -> pd.DataFrame:
+    """EU 2017 supply risk per stage for the importer.
+
+    Columns: importer, stage, element, year, hhi_wgi_global, hhi_wgi_sourcing, import_reliance,
+    eol_rir, substitution_index_supply_risk, supply_risk, method.
+    """
+    inputs, year, stages = resolve(source, importer, year, stage, element)
+    recycling_rate = end_of_life_rate(inputs, end_of_life_recycling_input_rate)
+    rows = [
+        {
+            "importer": importer,
+            "stage": each_stage,
+            "element": element,
+            "year": year,
+            **stage_supply_risk(
+                inputs, importer, each_stage, element, year, recycling_rate, substitution_index_supply_risk
+            ),
+        }
+        for each_stage in stages
+    ]
+    return pd.DataFrame(rows)
+
+
+def sector_shares(inputs: MetricInputs, importer: str, element: str, year: int) -> tuple[pd.Series, str]:
+    """End-use shares A_s: the importer's historical demand, else the world's, latest year up to `year`."""
+    for country in (importer, "WLD"):
+        rows = inputs.demand[(inputs.demand["country"] == country) & (inputs.demand["year"] <= year)]
+        for_element = rows[rows["element"] == element]
+        rows = for_element if not for_element.empty else rows
+        if rows.empty:
+            continue
+        latest = rows[rows["year"] == rows["year"].max()]
+        by_sector = latest.groupby("sector")["value_t"].sum()
+        elements = ", ".join(sorted(set(latest["element"])))
+        return shares(
+            by_sector
+        ), f"demand of {country} in {int(latest['year'].max())} ({elements}), historical path"
+    return pd.Series(dtype=float), "no historical demand rows"
+
+
+def economic_importance(
+    source: Any = None,
+    *,
+    importer: str = "IND",
+    year: int | None = None,
+    stage: str | None = None,
+    element: str = "REO",
+    sector_value_added: Mapping[str, float] | None = None,
+    substitution_index_economic_importance: float = 1.0,
+) -> pd.DataFrame:
+    """EU 2017 economic importance for the importer (one row; `stage` is checked but not used).
+
+    Columns: importer, element, year, sector, end_use_share, value_added_scaled, contribution,
+    economic_importance, method. One row per sector; economic_importance repeats the total.
+    """
+    inputs, year, _ = resolve(source, importer, year, stage, element)
+    value_added = dict(DEFAULT_SECTOR_VALUE_ADDED if sector_value_added is None else sector_value_added)
+    end_use, origin = sector_shares(inputs, importer, element, year)
+    total = economic_importance_score(end_use, value_added, substitution_index_economic_importance)
+    quality = (
+        "estimated sector value added (placeholders)"
+        if sector_value_added is None
+        else "given sector value added"
+    )
+    frame = pd.DataFrame({"sector": end_use.index.astype(str), "end_use_share": end_use.to_numpy()})
+    frame["value_added_scaled"] = frame["sector"].map(value_added).fillna(0.0)
+    frame["contribution"] = (
+        frame["end_use_share"] * frame["value_added_scaled"] * substitution_index_economic_importance
+    )
+    frame.insert(0, "year", year)
+    frame.insert(0, "element", element)
+    frame.insert(0, "importer", importer)
+    frame["economic_importance"] = total
+    frame["method"] = f"{origin}; {quality}"
+    return frame
+
+
+def criticality(
+    source: Any = None,
+    *,
+    importer: str = "IND",
+    year: int | None = None,
+    stage: str | None = None,
+    element: str = "REO",
+    **options: Any,
+) -> pd.DataFrame:
+    """The verdict: supply risk at the bottleneck stage against 1, economic importance against 2.8.
+
+    Columns: importer, element, year, bottleneck_stage, supply_risk, economic_importance,
+    supply_risk_threshold, economic_importance_threshold, verdict. Options are passed to
+    `supply_risk` and `economic_importance` (EOL-RIR, substitution indices, sector value added).
+    """
+    unknown = sorted(set(options) - set(RISK_OPTIONS) - set(IMPORTANCE_OPTIONS))
+    if unknown:
+        raise RaremapError(
+            f"unknown option {', '.join(unknown)}; options are {', '.join(RISK_OPTIONS + IMPORTANCE_OPTIONS)}"
+        )
+    risk_options = {key: value for key, value in options.items() if key in RISK_OPTIONS}
+    importance_options = {key: value for key, value in options.items() if key in IMPORTANCE_OPTIONS}
+    source = as_inputs(source)
+    stages = BOTTLENECK_STAGES if stage is None else (stage,)
+    risks = pd.concat(
+        [
+            supply_risk(
+                source, importer=importer, year=year, stage=each_stage, element=element, **risk_options
+            )
+            for each_stage in stages
+        ],
+        ignore_index=True,
+    )
+    importance = economic_importance(
+        source, importer=importer, year=year, element=element, **importance_options
+    )
+    scored = risks.dropna(subset=["supply_risk"])
+    bottleneck = scored.sort_values("supply_risk", ascending=False).iloc[0] if not scored.empty else None
+    risk_value = float(bottleneck["supply_risk"]) if bottleneck is not None else float("nan")
+    importance_value = (
+        float(importance["economic_importance"].iloc[0]) if not importance.empty else float("nan")
+    )
+    return pd.DataFrame(
+        [
+            {
+                "importer": importer,
+                "element": element,
+                "year": int(risks["year"].iloc[0]),
+                "bottleneck_stage": str(bottleneck["stage"]) if bottleneck is not None else None,
+                "supply_risk": risk_value,
+                "economic_importance": importance_value,
+                "supply_risk_threshold": SUPPLY_RISK_THRESHOLD,
+                "economic_importance_threshold": ECONOMIC_IMPORTANCE_THRESHOLD,
+                "verdict": criticality_verdict(risk_value, importance_value),
+            }
+        ]
+    )
