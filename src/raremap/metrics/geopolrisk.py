@@ -21,6 +21,7 @@ import pandas as pd
 from raremap.metrics.concentration import concentration_row
 from raremap.metrics.inputs import (
     MetricInputs,
+    has_trade_data,
     production_by_country,
     provenance,
     resolve,
@@ -106,12 +107,14 @@ def _raw_material_row(
         .sum()
     )
     domestic = float(production_by_country(inputs, "mining", element, year).get(importer, 0.0))
+    traded = any(has_trade_data(inputs, stage, element, year) for stage in RAW_MATERIAL_TRADE_STAGES)
+    unknown = float("nan")
     return {
         "hhi": hhi,
-        "import_risk": import_risk(imports, risk, domestic),
-        "imports_t": float(imports.sum()),
+        "import_risk": import_risk(imports, risk, domestic) if traded else unknown,
+        "imports_t": float(imports.sum()) if traded else unknown,
         "domestic_production_t": domestic,
-        "geopolrisk": geopolrisk_score(hhi, imports, risk, domestic),
+        "geopolrisk": geopolrisk_score(hhi, imports, risk, domestic) if traded else unknown,
         "method": provenance(inputs, "mining", element)
         + "; HHI of mine output, imports of separation and metal stages (HS 2846, 280530)",
     }

@@ -295,6 +295,16 @@ def trade_flows(inputs: MetricInputs, stage: str, element: str, year: int) -> pd
     return rows.groupby(["exporter", "importer"])["value_t"].sum().reset_index()
 
 
+def has_production_data(inputs: MetricInputs, stage: str, element: str, year: int) -> bool:
+    """Whether any country has an output figure for this stage, element and year (zero counts)."""
+    return not production_by_country(inputs, stage, element, year).empty
+
+
+def has_trade_data(inputs: MetricInputs, stage: str, element: str, year: int) -> bool:
+    """Whether any flow of this stage, element and year is recorded, between any two countries."""
+    return not trade_flows(inputs, stage, element, year).empty
+
+
 def provenance(inputs: MetricInputs, stage: str, element: str) -> str:
     """One line saying where a stage's figures come from, for the `method` column and the CLI."""
     if is_derived_at(stage, element):

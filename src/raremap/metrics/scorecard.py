@@ -15,7 +15,14 @@ from typing import Any
 import pandas as pd
 
 from raremap.metrics.criticality import end_of_life_rate
-from raremap.metrics.inputs import STAGES, MetricInputs, production_by_country, resolve, trade_flows
+from raremap.metrics.inputs import (
+    STAGES,
+    MetricInputs,
+    has_production_data,
+    production_by_country,
+    resolve,
+    trade_flows,
+)
 from raremap.metrics.sourcing import exports_by_partner, imports_by_supplier
 
 BENCHMARKS = {  # check: (parameter in parameters.csv, default from the Act, comparison)
@@ -102,15 +109,12 @@ def crma_scorecard(
     rows = []
     for check, production_stage in (("extraction", "mining"), ("processing", "separation")):
         output = float(production_by_country(inputs, production_stage, element, year).get(importer, 0.0))
-        rows.append(
-            _check(
-                inputs,
-                check,
-                production_stage,
-                capped_share(output, consumption),
-                f"{production_stage} output {output:,.0f} t, {basis}",
-            )
+        known = has_production_data(inputs, production_stage, element, year)
+        value = capped_share(output, consumption) if known else float("nan")
+        note = (
+            f"{production_stage} output {output:,.0f} t, {basis}" if known else f"no {element} output figures"
         )
+        rows.append(_check(inputs, check, production_stage, value, note))
     recycling = end_of_life_rate(inputs, recycling_input_rate)
     rows.append(
         _check(

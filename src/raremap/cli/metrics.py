@@ -1,0 +1,91 @@
+"""`raremap metrics`: where an importer stands, stage by stage, as tables or one JSON object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from raremap import metrics
+from raremap.cli import app
+from raremap.cli.output import console, print_json, rich_table
+from raremap.data.dataset import load
+from raremap.metrics.geopolrisk import RAW_MATERIAL
+
+STAGE_ROWS = (  # (frame, column, label)
+    ("concentration", "hhi", "world HHI"),
+    ("concentration", "top1_country", "world top producer"),
+    ("concentration", "top1_share", "top producer share"),
+    ("concentration", "top3_share", "top-3 share"),
+    ("coverage", "world_n1_coverage", "world N-1 coverage"),
+    ("sourcing", "production_t", "importer output t"),
+    ("sourcing", "imports_t", "importer imports t"),
+    ("sourcing", "import_reliance", "import reliance"),
+    ("sourcing", "largest_supplier", "largest supplier"),
+    ("sourcing", "largest_supplier_share", "its share of imports"),
+    ("sourcing", "supplier_hhi", "supplier HHI"),
+    ("sourcing", "share_outside_own_blocs", "share outside own blocs"),
+    ("coverage", "importer_n1_coverage", "importer N-1 coverage"),
+    ("geopolrisk", "geopolrisk", "GeoPolRisk"),
+    ("supply_risk", "supply_risk", "EU supply risk"),
+)
+
+
+def _stage_table(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Metrics down, stages across: narrow enough for a terminal whatever the number of metrics."""
+    stages = list(frames["concentration"]["stage"])
+    rows = []
+    for frame_name, column, label in STAGE_ROWS:
+        values = frames[frame_name].set_index("stage")[column]
+        rows.append({"metric": label, **{stage: values.get(stage) for stage in stages}})
+    return pd.DataFrame(rows).astype(object)
+
+
+def _print_tables(frames: dict[str, pd.DataFrame], importer: str, element: str) -> None:
+    year = int(frames["criticality"]["year"].iloc[0])
+    console.print(
+        f"[bold]{importer}[/bold], element {element}, year {year} (latest year with production and trade "
+        "unless --year is given); shares are fractions of 1"
+    )
+    console.print(
+        rich_table(_stage_table(frames), title="world concentration and importer sourcing by stage")
+    )
+    verdict = frames["criticality"].iloc[0]
+    raw_material = frames["geopolrisk"].set_index("stage")["geopolrisk"].get(RAW_MATERIAL, float("nan"))
+    console.print(
+        f"GeoPolRisk (mine HHI x governance-weighted imports of compounds and metal): {raw_material:.4g}\n"
+        f"EU 2017 criticality: supply risk {verdict['supply_risk']:.3g} (bottleneck {verdict['bottleneck_stage']}, "
+        f"threshold 1), economic importance {verdict['economic_importance']:.3g} (threshold 2.8): "
+        f"[bold]{verdict['verdict']}[/bold]"
+    )
+    console.print(
+        rich_table(
+            frames["crma"][["check", "value", "target", "comparison", "pass", "note"]],
+            title="CRMA-style scorecard",
+        )
+    )
+    console.print("data:")
+    for stage, method in frames["concentration"][["stage", "method"]].itertuples(index=False):
+        console.print(f"  {stage}: {method}", markup=False)
+    console.print(f"  economic importance: {frames['economic_importance']['method'].iloc[0]}", markup=False)
+
+
+@app.command("metrics")
+def metrics_command(
+    importer: str = typer.Option("IND", "--importer", help="ISO3 code of the importing country."),
+    year: int | None = typer.Option(
+        None, "--year", help="Year. Default: the latest with production and trade."
+    ),
+    element: str = typer.Option(
+        "REO", "--element", help="REO (total), an element (Dy, Nd, ...) or a group (NdPr)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    directory: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
+) -> None:
+    """Concentration, sourcing, N-1 coverage, GeoPolRisk, EU criticality and a CRMA scorecard per stage."""
+    frames = metrics.collect(load(directory), importer=importer.upper(), year=year, element=element)
+    if as_json:
+        print_json(metrics.summary_of(frames))
+    else:
+        _print_tables(frames, importer.upper(), element)
