@@ -1,0 +1,383 @@
+"""The spatial partial equilibrium as one linopy linear program over all periods.
+
+Element by element along the chain: mines offer rare-earth oxide (REO) in concentrate with their
+country's element composition; concentrate moves to separating countries; separation yields every
+element of its feed jointly (co-production, surplus disposed of or stocked); metal plants convert
+oxide to metal; magnet plants turn metal into magnets by a recipe; countries and sectors buy
+against stepwise demand. Maximising welfare (minimising cost minus the value of served demand)
+gives flows; the duals of the balance constraints are prices; unserved demand is shortfall.
+
+Every variable and constraint is added once, vectorised over its named dimensions, with ``mask=``
+marking the entries that exist. Names read as English: ``Metal-capacity-upper``,
+``Separation-balance``, ``Flow-control-upper``.
+
+Masked slots contribute zero to sums (linopy's legacy semantics); that is exactly what an absent
+edge means here, so the semantics warning is silenced inside ``build_model`` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import warnings
+from dataclasses import dataclass
+
+import linopy
+import numpy as np
+import pandas as pd
+import xarray as xr
+from linopy.config import LinopySemanticsWarning
+
+from raremap.model.supply_chain import MAGNET, TRADED_STAGES, SupplyChain
+
+BALANCE_CONSTRAINTS = {
+    "mining": "Mining-balance",
+    "separation": "Separation-balance",
+    "metal": "Metal-balance",
+    "magnet": "Magnet-balance",
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """The masks that say which edges, plants and demand entries exist (derived from a SupplyChain)."""
+
+    concentrate_edges: xr.DataArray
+    flow_edges: xr.DataArray
+    metal_plants: xr.DataArray
+    magnet_plants: xr.DataArray
+    demand_entries: xr.DataArray
+    substitution_entries: xr.DataArray
+    stock_entries: xr.DataArray
+
+
+def network(chain: SupplyChain) -> Network:
+    """Which entries of each variable exist: edges only from producers to users of a stage."""
+    capacity = chain["capacity"].max("period") > 0
+    exporter = {"country": "exporter"}
+    importer = {"country": "importer"}
+    separated = xr.DataArray(
+        [element != MAGNET for element in chain.elements], coords={"element": chain.elements}, dims="element"
+    )
+    miners = capacity.sel(stage="mining", drop=True).rename(exporter)
+    separators = capacity.sel(stage="separation", drop=True).rename(importer)
+    concentrate_edges = (miners & separators).transpose("exporter", "importer")
+    demand_present = chain["demand"].max("period") > 0
+    demanded = demand_present.any("sector")
+    consumers_of = {
+        "separation": capacity.sel(stage="metal", drop=True) | demanded.where(separated, False).any("element"),
+        "metal": capacity.sel(stage="magnet", drop=True),
+        "magnet": demanded.sel(element=MAGNET, drop=True),
+    }
+    producers_of = {
+        "separation": capacity.sel(stage="separation", drop=True),
+        "metal": capacity.sel(stage="metal", drop=True),
+        "magnet": capacity.sel(stage="magnet", drop=True),
+    }
+    stock_present = (chain["stock_initial"] > 0) | (chain["stock_refill"] > 0)
+    edge_list = []
+    for stage in TRADED_STAGES:
+        producers = producers_of[stage] | stock_present.sel(stage=stage, drop=True).any("element")
+        edge = producers.rename(exporter) & consumers_of[stage].rename(importer)
+        element_allowed = ~separated if stage == "magnet" else separated
+        edge_list.append(edge & element_allowed)
+    flow_edges = xr.concat(edge_list, dim=xr.DataArray(list(TRADED_STAGES), dims="stage", name="stage"))
+    off_diagonal = xr.DataArray(
+        ~np.eye(len(chain.countries), dtype=bool),
+        coords={"exporter": chain.countries, "importer": chain.countries},
+        dims=("exporter", "importer"),
+    )
+    flow_edges = (flow_edges & off_diagonal).transpose("stage", "exporter", "importer", "element")
+    demand_entries = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
+    substitution_entries = (chain["substitution_rate"].max("period") > 0) & demand_present
+    return Network(
+        concentrate_edges=concentrate_edges,
+        flow_edges=flow_edges,
+        metal_plants=capacity.sel(stage="metal", drop=True) & separated,
+        magnet_plants=capacity.sel(stage="magnet", drop=True),
+        demand_entries=demand_entries.transpose("country", "sector", "element", "step", "period"),
+        substitution_entries=substitution_entries,
+        stock_entries=stock_present.sel(stage=list(TRADED_STAGES)),
+    )
+
+
+def build_model(chain: SupplyChain) -> linopy.Model:
+    """The welfare-maximising LP of `chain` (as a minimisation of cost minus value)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinopySemanticsWarning)
+        model = linopy.Model(force_dim_names=True)
+        masks = network(chain)
+        _add_variables(model, chain, masks)
+        _add_capacity_constraints(model, chain)
+        _add_trade_constraints(model, chain)
+        _add_balance_constraints(model, chain)
+        _add_demand_constraints(model, chain, masks)
+        _add_stock_constraints(model, chain, masks)
+        model.add_objective(_objective(model, chain))
+    return model
+
+
+def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
+    length = chain.period_length
+    data = {dimension: _index(chain, dimension) for dimension in chain.data.dims}
+    period = chain.data["period"]
+    traded = pd.Index(list(TRADED_STAGES), name="stage")
+    model.add_variables(0, coords=[data["country"], data["period"]], name="Mining-production")
+    model.add_variables(
+        0,
+        coords=[data["exporter"], data["importer"], data["period"]],
+        name="Concentrate-flow",
+        mask=_over_periods(masks.concentrate_edges, period),
+    )
+    separated = pd.Index(chain.separated_elements, name="element")
+    model.add_variables(0, coords=[data["country"], separated, data["period"]], name="Separation-surplus")
+    model.add_variables(
+        0,
+        coords=[traded, data["exporter"], data["importer"], data["element"], data["period"]],
+        name="Flow",
+        mask=_over_periods(masks.flow_edges, period),
+    )
+    model.add_variables(
+        0,
+        coords=[data["country"], data["element"], data["period"]],
+        name="Metal-production",
+        mask=_over_periods(masks.metal_plants, period),
+    )
+    model.add_variables(
+        0, coords=[data["country"], data["period"]], name="Magnet-production", mask=_over_periods(masks.magnet_plants, period)
+    )
+    model.add_variables(
+        0,
+        coords=[data["country"], data["sector"], data["element"], data["step"], data["period"]],
+        name="Served",
+        mask=masks.demand_entries,
+    )
+    model.add_variables(
+        0,
+        1,
+        coords=[data["country"], data["sector"], data["element"], data["period"]],
+        name="Substitution-share",
+        mask=_over_periods(masks.substitution_entries, period),
+    )
+    for route in ("separation", "metal"):
+        available = chain[f"recycling_to_{route}"] * length
+        model.add_variables(0, available, name=f"Recycling-{route}", mask=available > 0)
+    stock_coordinates = [traded, data["country"], data["element"], data["period"]]
+    stock_mask = _over_periods(masks.stock_entries, period)
+    model.add_variables(0, coords=stock_coordinates, name="Stock-level", mask=stock_mask)
+    model.add_variables(0, coords=stock_coordinates, name="Stock-release", mask=stock_mask)
+    refill_mask = stock_mask & (chain["stock_refill"].sel(stage=list(TRADED_STAGES)) > 0)
+    model.add_variables(0, coords=stock_coordinates, name="Stock-purchase", mask=refill_mask)
+
+
+def _index(chain: SupplyChain, dimension: str) -> pd.Index:
+    """The coordinate of one dimension as a named pandas index (what linopy wants for coords)."""
+    return pd.Index(chain.data[dimension].values, name=dimension)
+
+
+def _over_periods(mask: xr.DataArray, period: xr.DataArray) -> xr.DataArray:
+    """A mask repeated over every period, with period as the last dimension."""
+    return mask.broadcast_like(period).transpose(*mask.dims, "period")
+
+
+def arrivals(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
+    """What reaches each importer per traded stage: the undelayed part now, the held part next period."""
+    flow = model.variables["Flow"]
+    delay = chain["delay_share"].sel(stage=list(TRADED_STAGES))
+    return (1 - delay) * flow + (delay * flow).shift(period=1)
+
+
+def concentrate_arrivals(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
+    """Concentrate reaching each separating country, with licence delays as for other stages."""
+    flow = model.variables["Concentrate-flow"]
+    delay = chain["delay_share"].sel(stage="mining", drop=True).max("element")
+    return (1 - delay) * flow + (delay * flow).shift(period=1)
+
+
+def separation_input(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
+    """REO in concentrate fed to each country's separation plants."""
+    return concentrate_arrivals(model, chain).sum("exporter").rename(importer="country")
+
+
+def separation_output(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
+    """Separated oxide by element: each feed split by the composition of the country that mined it."""
+    composition = chain["composition"].rename(country="exporter")
+    separated = [element for element in chain.elements if element != MAGNET]
+    joint = (composition.sel(element=separated) * concentrate_arrivals(model, chain)).sum("exporter")
+    return joint.rename(importer="country")
+
+
+def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+    capacity = chain["capacity"] * chain.period_length
+    variables = model.variables
+    model.add_constraints(
+        variables["Mining-production"] <= capacity.sel(stage="mining", drop=True), name="Mining-capacity-upper"
+    )
+    model.add_constraints(
+        separation_input(model, chain) <= capacity.sel(stage="separation", drop=True),
+        name="Separation-capacity-upper",
+    )
+    model.add_constraints(
+        variables["Metal-production"].sum("element") <= capacity.sel(stage="metal", drop=True),
+        name="Metal-capacity-upper",
+        mask=capacity.sel(stage="metal", drop=True) > 0,
+    )
+    model.add_constraints(
+        variables["Magnet-production"] <= capacity.sel(stage="magnet", drop=True),
+        name="Magnet-capacity-upper",
+        mask=capacity.sel(stage="magnet", drop=True) > 0,
+    )
+
+
+def _add_trade_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+    """Export controls on edges: bans and per-edge quotas as upper bounds, tonnage quotas as sums."""
+    length = chain.period_length
+    upper = chain["flow_upper"] * length
+    traded_upper = upper.sel(stage=list(TRADED_STAGES))
+    model.add_constraints(
+        model.variables["Flow"] <= traded_upper.fillna(0).where(np.isfinite(traded_upper), 0),
+        name="Flow-control-upper",
+        mask=np.isfinite(traded_upper),
+    )
+    concentrate_upper = upper.sel(stage="mining", drop=True).min("element")
+    model.add_constraints(
+        model.variables["Concentrate-flow"] <= concentrate_upper.where(np.isfinite(concentrate_upper), 0),
+        name="Concentrate-control-upper",
+        mask=np.isfinite(concentrate_upper),
+    )
+    if "quota" in chain.data.dims and chain.data.sizes["quota"] > 0:
+        member = chain["quota_member"]
+        traded = (model.variables["Flow"] * member.sel(stage=list(TRADED_STAGES))).sum(
+            ["stage", "exporter", "importer", "element"]
+        )
+        concentrate = (
+            model.variables["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")
+        ).sum(["exporter", "importer"])
+        limit = chain["quota_limit"] * length
+        model.add_constraints(traded + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
+
+
+def _stage_trade(model: linopy.Model, chain: SupplyChain, stage: str) -> linopy.LinearExpression:
+    """Imports arriving minus exports leaving, per country x element x period, at one stage."""
+    flow = model.variables["Flow"].sel(stage=stage, drop=True)
+    imports = arrivals(model, chain).sel(stage=stage, drop=True).sum("exporter").rename(importer="country")
+    exports = flow.sum("importer").rename(exporter="country")
+    return imports - exports
+
+
+def _stock_change(model: linopy.Model, stage: str) -> linopy.LinearExpression:
+    """Stock released into a stage's market minus stock bought from it."""
+    release = model.variables["Stock-release"].sel(stage=stage, drop=True)
+    purchase = model.variables["Stock-purchase"].sel(stage=stage, drop=True)
+    return release - purchase
+
+
+def _served(model: linopy.Model, elements: list[str]) -> linopy.LinearExpression:
+    return model.variables["Served"].sel(element=elements).sum(["sector", "step"])
+
+
+def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+    variables = model.variables
+    separated = chain.separated_elements
+    factor = chain["metal_factor"].sel(element=separated)
+    recipe = chain["magnet_recipe"].sel(element=separated)
+    model.add_constraints(
+        variables["Mining-production"] - variables["Concentrate-flow"].sum("importer").rename(exporter="country")
+        == 0,
+        name="Mining-balance",
+    )
+    separation_supply = (
+        separation_output(model, chain)
+        + variables["Recycling-separation"].sel(element=separated)
+        + _stock_change(model, "separation").sel(element=separated)
+        + _stage_trade(model, chain, "separation").sel(element=separated)
+    )
+    separation_use = (
+        variables["Metal-production"].sel(element=separated) / factor
+        + _served(model, separated)
+        + variables["Separation-surplus"]
+    )
+    model.add_constraints(separation_supply - separation_use == 0, name="Separation-balance")
+    metal_supply = (
+        variables["Metal-production"].sel(element=separated)
+        + variables["Recycling-metal"].sel(element=separated)
+        + _stock_change(model, "metal").sel(element=separated)
+        + _stage_trade(model, chain, "metal").sel(element=separated)
+    )
+    model.add_constraints(metal_supply - recipe * variables["Magnet-production"] == 0, name="Metal-balance")
+    magnet_supply = (
+        variables["Magnet-production"]
+        + _stock_change(model, "magnet").sel(element=MAGNET, drop=True)
+        + _stage_trade(model, chain, "magnet").sel(element=MAGNET, drop=True)
+    )
+    model.add_constraints(
+        magnet_supply - _served(model, [MAGNET]).sel(element=MAGNET, drop=True) == 0, name="Magnet-balance"
+    )
+
+
+def _add_demand_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
+    """Stepwise demand, reduced by substitution that adopts at most `rate` per year and never reverts."""
+    length = chain.period_length
+    demand = chain["demand"] * length
+    served = model.variables["Served"]
+    share = model.variables["Substitution-share"]
+    model.add_constraints(
+        served <= chain["step_share"] * demand, name="Demand-step-upper", mask=masks.demand_entries
+    )
+    model.add_constraints(
+        served.sum("step") + demand * share <= demand, name="Demand-total-upper", mask=demand > 0
+    )
+    rate = chain["substitution_rate"] * length
+    adoption = share - share.shift(period=1)
+    adopting = _over_periods(masks.substitution_entries, chain.data["period"])
+    model.add_constraints(adoption <= rate, name="Substitution-rate-upper", mask=adopting)
+    model.add_constraints(adoption >= 0, name="Substitution-irreversible-lower", mask=adopting)
+
+
+def _add_stock_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
+    """Stock level carried over: level = previous level (or the initial stock) + purchases - releases."""
+    variables = model.variables
+    level = variables["Stock-level"]
+    initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
+    first = xr.DataArray(
+        [index == 0 for index in range(len(chain.periods))], coords={"period": chain.periods}, dims="period"
+    )
+    carried = level.shift(period=1)
+    model.add_constraints(
+        level - carried - variables["Stock-purchase"] + variables["Stock-release"] == initial.where(first, 0),
+        name="Stock-balance",
+        mask=_over_periods(masks.stock_entries, chain.data["period"]),
+    )
+    limit = chain["stock_release_limit"].sel(stage=list(TRADED_STAGES)) * chain.period_length
+    model.add_constraints(
+        variables["Stock-release"] <= limit.where(np.isfinite(limit), 0),
+        name="Stock-release-upper",
+        mask=np.isfinite(limit) & _over_periods(masks.stock_entries, chain.data["period"]),
+    )
+
+
+def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
+    """Cost of production, transport, tariffs, stocks, substitution and recycling minus the value served."""
+    variables = model.variables
+    cost = chain["operating_cost"]
+    transport = chain["transport_cost"] + chain["tariff"]
+    off_diagonal = xr.DataArray(
+        ~np.eye(len(chain.countries), dtype=bool),
+        coords={"exporter": chain.countries, "importer": chain.countries},
+        dims=("exporter", "importer"),
+    )
+    concentrate_transport = transport.sel(stage="mining", drop=True).max("element").where(off_diagonal, 0)
+    terms = [
+        (cost.sel(stage="mining", drop=True) * variables["Mining-production"]).sum(),
+        (cost.sel(stage="separation", drop=True) * separation_input(model, chain)).sum(),
+        (cost.sel(stage="metal", drop=True) * variables["Metal-production"]).sum(),
+        (cost.sel(stage="magnet", drop=True) * variables["Magnet-production"]).sum(),
+        (concentrate_transport * variables["Concentrate-flow"]).sum(),
+        (transport.sel(stage=list(TRADED_STAGES)) * variables["Flow"]).sum(),
+        (chain["stock_holding_cost"] * variables["Stock-level"]).sum(),
+        (chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * variables["Stock-release"]).sum(),
+        (chain["substitution_cost"] * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum(),
+        (chain["recycling_cost"] * (variables["Recycling-separation"].sum() + variables["Recycling-metal"].sum())),
+        -(chain["willingness_to_pay"] * variables["Served"]).sum(),
+    ]
+    return functools.reduce(operator.add, terms)

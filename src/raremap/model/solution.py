@@ -1,0 +1,159 @@
+"""Solving the equilibrium LP, reading its values back, and checking conservation of mass.
+
+The mass balance is recomputed here from the solution values with plain xarray arithmetic, not
+from linopy's constraint objects, so a wrongly written constraint cannot hide its own error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import linopy
+import numpy as np
+import xarray as xr
+from linopy.config import LinopySemanticsWarning
+
+from raremap.errors import RaremapError
+from raremap.model.equilibrium import BALANCE_CONSTRAINTS
+from raremap.model.supply_chain import MAGNET, TRADED_STAGES, SupplyChain
+
+MASS_BALANCE_RELATIVE_TOLERANCE = 1e-6
+"""Largest residual allowed, as a share of max(1, total tonnes moved or made in the run)."""
+
+
+class MassBalanceError(RaremapError):
+    """A solution that creates or destroys material: a bug in the model, never in the input."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The values of every variable (zero where an entry does not exist) and the balance duals."""
+
+    values: dict[str, xr.DataArray]
+    duals: dict[str, xr.DataArray]
+    objective: float
+
+
+def solve_model(model: linopy.Model, solver_name: str = "highs") -> None:
+    """Solve in place with HiGHS; raise a person-readable error if no optimum is found."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinopySemanticsWarning)
+        status, condition = model.solve(solver_name=solver_name, progress=False, output_flag=False)
+    if status != "ok":
+        raise RaremapError(
+            f"the equilibrium model was not solved to optimality (status {status}, condition {condition}); "
+            "check the scenario for contradictory bounds or run with --export-mps to inspect the model"
+        )
+
+
+def read_solution(model: linopy.Model) -> Solution:
+    """Copy values and duals out of a solved model, replacing absent entries by zero."""
+    values = {name: model.variables[name].solution.fillna(0.0) for name in model.variables}
+    duals = {
+        stage: model.constraints[name].dual.fillna(0.0)
+        for stage, name in BALANCE_CONSTRAINTS.items()
+        if name in model.constraints
+    }
+    return Solution(values=values, duals=duals, objective=float(model.objective.value or 0.0))
+
+
+def _delayed_arrivals(flow: xr.DataArray, delay: xr.DataArray) -> xr.DataArray:
+    """The undelayed share of this period's flow plus the held share of the last period's."""
+    return (1 - delay) * flow + (delay * flow).shift(period=1).fillna(0.0)
+
+
+def concentrate_arrivals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
+    delay = chain["delay_share"].sel(stage="mining", drop=True).max("element")
+    return _delayed_arrivals(solution.values["Concentrate-flow"], delay)
+
+
+def flow_arrivals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
+    delay = chain["delay_share"].sel(stage=list(TRADED_STAGES))
+    return _delayed_arrivals(solution.values["Flow"], delay)
+
+
+def separation_output(chain: SupplyChain, solution: Solution) -> xr.DataArray:
+    """Separated oxide by country x element x period, from concentrate arrivals and compositions."""
+    composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
+    output = (composition * concentrate_arrivals(chain, solution)).sum("exporter")
+    return output.rename(importer="country").transpose("country", "element", "period")
+
+
+def mass_balance_residuals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
+    """Supply minus use per stage x country x element x period, recomputed from the values alone."""
+    values = solution.values
+    separated = chain.separated_elements
+    served = values["Served"].sum(["sector", "step"])
+    arrived = flow_arrivals(chain, solution).sum("exporter").rename(importer="country")
+    shipped = values["Flow"].sum("importer").rename(exporter="country")
+    trade = arrived - shipped
+    stock_change = values["Stock-release"] - values["Stock-purchase"]
+    composition = chain["composition"].sel(element=separated)
+    mined = values["Mining-production"] - values["Concentrate-flow"].sum("importer").rename(exporter="country")
+    mining = composition * mined
+    separation = (
+        separation_output(chain, solution)
+        + values["Recycling-separation"].sel(element=separated)
+        + stock_change.sel(stage="separation", drop=True).sel(element=separated)
+        + trade.sel(stage="separation", drop=True).sel(element=separated)
+        - values["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)
+        - served.sel(element=separated)
+        - values["Separation-surplus"]
+    )
+    metal = (
+        values["Metal-production"].sel(element=separated)
+        + values["Recycling-metal"].sel(element=separated)
+        + stock_change.sel(stage="metal", drop=True).sel(element=separated)
+        + trade.sel(stage="metal", drop=True).sel(element=separated)
+        - chain["magnet_recipe"].sel(element=separated) * values["Magnet-production"]
+    )
+    magnet = (
+        values["Magnet-production"]
+        + stock_change.sel(stage="magnet", element=MAGNET, drop=True)
+        + trade.sel(stage="magnet", element=MAGNET, drop=True)
+        - served.sel(element=MAGNET, drop=True)
+    ).expand_dims(element=[MAGNET])
+    initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
+    level = values["Stock-level"]
+    previous = level.shift(period=1).fillna(0.0)
+    previous = previous + initial.where(level["period"] == level["period"][0], 0.0)
+    stocks = level - previous - values["Stock-purchase"] + values["Stock-release"]
+    residuals = xr.concat(
+        [
+            mining.expand_dims(stage=["mining"]),
+            separation.expand_dims(stage=["separation"]),
+            metal.expand_dims(stage=["metal"]),
+            magnet.expand_dims(stage=["magnet"]),
+        ],
+        dim="stage",
+        join="outer",
+        fill_value=0.0,
+    )
+    return residuals.fillna(0.0) + _stage_stock_residual(stocks, residuals)
+
+
+def _stage_stock_residual(stocks: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    """Stock carry-over residuals placed on the stage they belong to (zero at mining)."""
+    return stocks.reindex_like(like).fillna(0.0).transpose(*like.dims)
+
+
+def total_throughput(solution: Solution) -> float:
+    """Tonnes mined, made and moved in the run: the scale of the mass balance tolerance."""
+    names = ("Mining-production", "Concentrate-flow", "Flow", "Metal-production", "Magnet-production", "Served")
+    return float(sum(float(np.abs(solution.values[name]).sum()) for name in names))
+
+
+def check_mass_balance(chain: SupplyChain, solution: Solution) -> float:
+    """The largest absolute residual; raises MassBalanceError above the scaled tolerance."""
+    residuals = mass_balance_residuals(chain, solution)
+    largest = float(np.abs(residuals).max()) if residuals.size else 0.0
+    tolerance = MASS_BALANCE_RELATIVE_TOLERANCE * max(1.0, total_throughput(solution))
+    if largest > tolerance:
+        where = residuals.where(np.abs(residuals) == largest, drop=True)
+        place = {dimension: str(where[dimension].values[0]) for dimension in where.dims}
+        raise MassBalanceError(
+            f"mass balance broken: residual {largest:.6g} t at {place} exceeds the tolerance {tolerance:.3g} t; "
+            "this is a model bug, please report it with the scenario file"
+        )
+    return largest

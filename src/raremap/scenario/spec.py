@@ -1,0 +1,252 @@
+"""Scenario files: what a shock or a policy changes, as frozen pydantic models that refuse unknown keys.
+
+A scenario names its base (``base: baseline``); its own keys are deep-merged onto the base's
+(mappings merge key by key, lists and values replace), and the merged document is validated once.
+Names of countries, stages and elements are checked against the dataset in ``raremap.scenario.checks``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Year = Annotated[int, Field(ge=1990, le=2100)]
+Stage = Literal["mining", "separation", "metal", "magnet"]
+ALL = "all"
+
+
+class Frozen(BaseModel):
+    """Base of every scenario model: immutable, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def as_date(value: object) -> object:
+    """Accept a year (2025), a month ('2025-09') or a full date; a year means 1 January."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.date(value, 1, 1)
+    if isinstance(value, str) and len(value) == 7 and value[4] == "-":
+        return datetime.date(int(value[:4]), int(value[5:]), 1)
+    return value
+
+
+class Periods(Frozen):
+    """The years simulated: start, end (inclusive) and years per period."""
+
+    start: Year = 2024
+    end: Year = 2035
+    length: Annotated[int, Field(ge=1, le=10)] = 1
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Periods:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}; give an end year at or after start")
+        return self
+
+    def years(self) -> list[int]:
+        return list(range(self.start, self.end + 1, self.length))
+
+
+class Settings(Frozen):
+    """How the bundled data become a supply chain; every default is stated in docs/simulation.md."""
+
+    production_series: str = "main"
+    capacity_headroom: Annotated[float, Field(ge=1, le=5)] = 1.1
+    include_announced_capacity: bool = False
+    magnet_type: str = "NdFeB sintered generic"
+    magnet_value_usd_per_kg: Annotated[float, Field(gt=0)] = 100.0
+    oxide_value_multiple: Annotated[float, Field(gt=0)] = 3.0
+    stock_holding_cost_usd_per_kg_year: NonNegative = 0.5
+    recycling_cost_usd_per_kg: NonNegative = 20.0
+
+
+class GrowthOverride(Frozen):
+    """Replace a demand path's growth for one country x sector by a constant annual rate."""
+
+    country: str
+    sector: str
+    annual_growth: Annotated[float, Field(ge=-0.5, le=1)]
+    from_year: Year | None = None
+
+
+class Demand(Frozen):
+    """Which named demand path to follow, and growth overrides by sector (EV, wind, ...)."""
+
+    path: str = "stated-policies"
+    growth: tuple[GrowthOverride, ...] = ()
+
+
+class ExportControl(Frozen):
+    """A measure on the edges leaving `exporter`: a ban, a quota or a licence delay."""
+
+    exporter: str
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    elements: tuple[str, ...] = (ALL,)
+    destinations: tuple[str, ...] = (ALL,)
+    except_destinations: tuple[str, ...] = ()
+    start: datetime.date
+    end: datetime.date | None = None
+    form: Literal["ban", "quota", "licence_delay"]
+    quota_t: NonNegative | None = None
+    quota_share_of_base: Share | None = None
+    delay_days: Annotated[float, Field(ge=0, le=365)] | None = None
+    delay_working_days: Annotated[float, Field(ge=0, le=260)] | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _dates(cls, value: object) -> object:
+        return as_date(value)
+
+    @model_validator(mode="after")
+    def _parameters_match_form(self) -> ExportControl:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}; swap them or drop end")
+        if self.form == "quota" and (self.quota_t is None) == (self.quota_share_of_base is None):
+            raise ValueError("a quota needs exactly one of quota_t or quota_share_of_base")
+        if self.form == "licence_delay" and (self.delay_days is None) == (self.delay_working_days is None):
+            raise ValueError("a licence delay needs exactly one of delay_days or delay_working_days")
+        if self.form != "quota" and (self.quota_t is not None or self.quota_share_of_base is not None):
+            raise ValueError(f"quota parameters given for a {self.form}; set form: quota or drop them")
+        return self
+
+    def held_days(self) -> float:
+        """Calendar days a shipment is held: working days count 7/5 calendar days each."""
+        if self.delay_days is not None:
+            return self.delay_days
+        return (self.delay_working_days or 0.0) * 7 / 5
+
+
+class Disruption(Frozen):
+    """Capacity lost at one country x stage from `start` for `duration_years`, then recovered."""
+
+    country: str
+    stage: Stage
+    share_lost: Share
+    start: Year
+    duration_years: Annotated[int, Field(ge=1, le=100)] = 1
+    recovery: Literal["immediate", "linear"] = "immediate"
+    recovery_years: Annotated[int, Field(ge=0, le=30)] = 0
+
+
+class CapacityChange(Frozen):
+    """Capacity added (or removed, if negative) at one country x stage, ramping up after it comes online."""
+
+    country: str
+    stage: Stage
+    capacity_t: float
+    online_year: Year
+    ramp_up_years: Annotated[int, Field(ge=0, le=30)] = 0
+    note: str = ""
+
+
+class ReleaseRule(Frozen):
+    """When a stockpile may be drawn: only when the market price is above a threshold, at a bounded rate."""
+
+    price_threshold_usd_per_kg: NonNegative = 0.0
+    max_release_share_per_year: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+
+class Stockpile(Frozen):
+    """A strategic stock held by a country at one stage of one element."""
+
+    holder: str
+    stage: Literal["separation", "metal", "magnet"]
+    element: str
+    size_t: NonNegative
+    release: ReleaseRule = ReleaseRule()
+    refill: bool = False
+
+
+class Substitution(Frozen):
+    """The largest share of a sector's demand for an element that can switch away per year, and its cost."""
+
+    country: str = ALL
+    sector: str
+    element: str
+    rate_per_year: Share = 0.1
+    cost_usd_per_kg: NonNegative = 30.0
+    start: Year | None = None
+
+
+class Recycling(Frozen):
+    """End-of-life recovery: collection x recovery of the products a sector retires each year."""
+
+    country: str = ALL
+    sector: str
+    collection_rate: Share
+    recovery_rate: Share
+    lifetime_years: Annotated[int, Field(ge=1, le=50)] = 10
+    route: Literal["separation", "metal"] = "metal"
+
+
+class ExportBan(Frozen):
+    """A country's ban on exporting a stage (India's monazite, Malaysia's raw rare earths)."""
+
+    country: str
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    elements: tuple[str, ...] = (ALL,)
+    start: datetime.date
+    end: datetime.date | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _dates(cls, value: object) -> object:
+        return as_date(value)
+
+
+class DomesticPriority(Frozen):
+    """A country serves its own demand first: its buyers' willingness to pay is multiplied by `weight`."""
+
+    country: str
+    weight: Annotated[float, Field(ge=1, le=100)] = 2.0
+
+
+class Tariff(Frozen):
+    """A duty the importer charges on some exporters' goods, in USD per kg."""
+
+    importer: str
+    exporters: tuple[str, ...] = (ALL,)
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    elements: tuple[str, ...] = (ALL,)
+    usd_per_kg: NonNegative
+    start: Year | None = None
+
+
+class Policies(Frozen):
+    """Export bans, domestic-use priority and tariffs."""
+
+    export_bans: tuple[ExportBan, ...] = ()
+    domestic_priority: tuple[DomesticPriority, ...] = ()
+    tariffs: tuple[Tariff, ...] = ()
+
+
+class SectorPriority(Frozen):
+    """A sector served first within a country: its willingness to pay is multiplied by `weight`."""
+
+    country: str
+    sector: str
+    weight: Annotated[float, Field(ge=0.1, le=100)]
+
+
+class Scenario(Frozen):
+    """One scenario: the world as in the data plus the shocks and policies listed here."""
+
+    name: str
+    description: str = ""
+    base: str | None = None
+    importer: str = "IND"
+    periods: Periods = Periods()
+    settings: Settings = Settings()
+    demand: Demand = Demand()
+    export_controls: tuple[ExportControl, ...] = ()
+    disruptions: tuple[Disruption, ...] = ()
+    capacity_changes: tuple[CapacityChange, ...] = ()
+    stockpiles: tuple[Stockpile, ...] = ()
+    substitution: tuple[Substitution, ...] = ()
+    recycling: tuple[Recycling, ...] = ()
+    policies: Policies = Policies()
+    sector_priorities: tuple[SectorPriority, ...] = ()
