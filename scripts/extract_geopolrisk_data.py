@@ -302,7 +302,7 @@ def extract_wmd(lib: Path) -> list[dict]:
         name, iso, flag, values = row[0], row[1], row[2], row[3:]
         if name == "Total":
             iso = "WLD"
-        for year, val in zip(WMD_YEARS, values):
+        for year, val in zip(WMD_YEARS, values, strict=True):
             if val is None or val == "":
                 continue
             estimated = flag == "e"

@@ -9,6 +9,14 @@ from raremap.errors import RaremapError
 
 STAGES = ("mining", "separation", "metal", "magnet")
 STAGE_PRODUCTS = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": "NdFeB"}
+# Trade rows counted as the stage's product: compounds of any element, but at the magnet stage only
+# rare-earth magnets (the REO rows there include ferrite magnets; see trade.csv methods).
+TRADED_PRODUCTS = {
+    "mining": ("REO",),
+    "separation": ("REO", "Ce", "La", "Nd", "Pr", "Dy", "Tb", "Y"),
+    "metal": ("REO",),
+    "magnet": ("NdFeB", "SmCo"),
+}
 
 
 def latest_common_year(dataset: Dataset) -> int:
@@ -50,7 +58,10 @@ def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = N
         )
         world = float(output.sum())
         top = output.idxmax() if world > 0 else None
-        stage_trade = trade[(trade["stage"] == stage) & (trade["importer"] == importer)]
+        traded_products = TRADED_PRODUCTS[stage]
+        stage_trade = trade[
+            (trade["stage"] == stage) & (trade["importer"] == importer) & trade["element"].isin(traded_products)
+        ]
         trade_year = int(stage_trade["year"].max()) if not stage_trade.empty else None
         imports = stage_trade[stage_trade["year"] == trade_year].groupby("exporter")["value_t"].sum()
         total_imports = float(imports.sum())
@@ -64,10 +75,44 @@ def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = N
                 "top_share": float(output.max() / world) if world > 0 else None,
                 "importer_production_t": float(output.get(importer, 0.0)),
                 "importer_share": float(output.get(importer, 0.0) / world) if world > 0 else None,
-                "importer_imports_t": total_imports,
+                "importer_imports_t": total_imports if trade_year is not None else None,
                 "largest_supplier": imports.idxmax() if total_imports > 0 else None,
                 "largest_supplier_share": float(imports.max() / total_imports) if total_imports > 0 else None,
                 "trade_year": trade_year,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value))
+
+
+def _tonnes(value: object) -> str:
+    return f"{float(value):,.0f} t" if _present(value) else "no data"  # type: ignore[arg-type]
+
+
+def _share(value: object) -> str:
+    return f"{float(value):.1%}" if _present(value) else ""  # type: ignore[arg-type]
+
+
+def describe_overview(overview: pd.DataFrame, importer: str) -> pd.DataFrame:
+    """The overview as short labelled text columns, for a terminal or a brief."""
+    rows = []
+    for row in overview.to_dict("records"):
+        supplier = row["largest_supplier"]
+        supplier_text = f"{supplier} {_share(row['largest_supplier_share'])}" if _present(supplier) else ""
+        imports = _tonnes(row["importer_imports_t"])
+        if _present(row["trade_year"]):
+            imports += f" ({int(row['trade_year'])})"
+        rows.append(
+            {
+                "stage": row["stage"],
+                f"world {row['year']}": _tonnes(row["world_t"]),
+                "leader": f"{row['top_country']} {_share(row['top_share'])}",
+                f"{importer} output": f"{_tonnes(row['importer_production_t'])} ({_share(row['importer_share'])})",
+                f"{importer} imports": imports,
+                "largest supplier": supplier_text,
             }
         )
     return pd.DataFrame(rows)

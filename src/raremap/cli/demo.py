@@ -11,7 +11,7 @@ from raremap.cli import app
 from raremap.cli.output import console, plain, rich_table
 from raremap.data.dataset import load
 from raremap.files import output_directory, write_text_atomic
-from raremap.overview import stage_overview
+from raremap.overview import describe_overview, stage_overview
 
 
 @app.command("demo")
@@ -24,7 +24,7 @@ def demo(
     console.print(f"[green]dataset valid[/green]: version {dataset.version[:12]}")
     console.print(rich_table(dataset.quality_summary(), title="rows by quality"))
     overview = stage_overview(dataset, importer=importer)
-    console.print(rich_table(overview, title=f"world and {importer} by stage"))
+    console.print(rich_table(describe_overview(overview, importer), title=f"world and {importer} by stage"))
     directory = output_directory(out)
     write_text_atomic(directory / "overview.csv", overview.to_csv(index=False, lineterminator="\n"))
     summary = {

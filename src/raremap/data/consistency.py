@@ -358,8 +358,14 @@ def check_tables(raw_tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.D
     for table, frame in raw_tables.items():
         tables[table], conversion_problems = convert_table(table, frame)
         problems += conversion_problems
+    unconverted = {(problem.file, problem.row, problem.column) for problem in problems}
     for table, frame in tables.items():
-        problems += column_problems(table, frame, tables)
+        problems += [
+            problem
+            for problem in column_problems(table, frame, tables)
+            # a value that did not convert is already reported; do not report its emptiness again
+            if (problem.file, problem.row, problem.column) not in unconverted
+        ]
         problems += key_problems(table, frame)
         problems += method_problems(table, frame)
         problems += share_problems(table, frame)
