@@ -60,7 +60,9 @@ def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = N
         top = output.idxmax() if world > 0 else None
         traded_products = TRADED_PRODUCTS[stage]
         stage_trade = trade[
-            (trade["stage"] == stage) & (trade["importer"] == importer) & trade["element"].isin(traded_products)
+            (trade["stage"] == stage)
+            & (trade["importer"] == importer)
+            & trade["element"].isin(traded_products)
         ]
         trade_year = int(stage_trade["year"].max()) if not stage_trade.empty else None
         imports = stage_trade[stage_trade["year"] == trade_year].groupby("exporter")["value_t"].sum()

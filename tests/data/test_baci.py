@@ -39,7 +39,12 @@ def test_rare_earth_codes_map_to_stages_with_tonnes_and_dollars(baci_files: tupl
     rows = {(row.exporter, row.importer, row.hs_code): row for row in trade.itertuples()}
     assert set(rows) == {("CHN", "IND", "280530"), ("USA", "IND", "284610"), ("CHN", "JPN", "850511")}
     metal = rows[("CHN", "IND", "280530")]
-    assert (metal.stage, metal.element, metal.value_t, metal.value_usd) == ("metal", "REO", 150.25, 1_234_500.0)
+    assert (metal.stage, metal.element, metal.value_t, metal.value_usd) == (
+        "metal",
+        "REO",
+        150.25,
+        1_234_500.0,
+    )
     assert rows[("CHN", "JPN", "850511")].stage == "magnet"
     assert set(trade["quality"]) == {"reported"} and set(trade["source_id"]) == {baci.SOURCE_ID}
 

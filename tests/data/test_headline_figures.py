@@ -56,7 +56,9 @@ def test_reserves_match_usgs_2025(dataset: Dataset, country: str, tonnes: int) -
 
 def test_india_holds_the_third_largest_reserves(dataset: Dataset) -> None:
     reserves = dataset["reserves"]
-    latest = reserves[(reserves["series"] == "main") & (reserves["year"] == 2024) & (reserves["country"] != "WLD")]
+    latest = reserves[
+        (reserves["series"] == "main") & (reserves["year"] == 2024) & (reserves["country"] != "WLD")
+    ]
     ranking = list(latest.sort_values("value_t", ascending=False)["country"])
     assert ranking.index("IND") == 2
 

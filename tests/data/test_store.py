@@ -43,7 +43,9 @@ def test_stored_tables_round_trip(dataset: Dataset, tmp_path: Path) -> None:
     assert stored["value_t"].sum() == pytest.approx(original["value_t"].sum())
 
 
-def test_a_failed_first_load_leaves_no_file(dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_first_load_leaves_no_file(
+    dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "store.duckdb"
 
     def failing_insert(*_: object) -> None:

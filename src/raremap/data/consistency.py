@@ -246,7 +246,9 @@ def column_problems(table: str, frame: pd.DataFrame, tables: Mapping[str, pd.Dat
                 )
             else:
                 message, fix = _describe_failure(str(case.check), column)
-            problems.append(Problem(file_name(table), message, fix, line_number(case.index), column.name, value))
+            problems.append(
+                Problem(file_name(table), message, fix, line_number(case.index), column.name, value)
+            )
     return problems
 
 

@@ -22,7 +22,10 @@ from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
 
 DEFAULT_PATH = Path("raremap.duckdb")
-OFFLINE_CONFIG: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+OFFLINE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 CATALOG_DDL = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -90,7 +93,13 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-SQL_TYPES = {"string": "VARCHAR", "date": "VARCHAR", "list": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE"}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "date": "VARCHAR",
+    "list": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+}
 
 
 def _create_data_tables(connection: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
