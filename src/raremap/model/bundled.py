@@ -1,0 +1,385 @@
+"""Turning the Dataset's tables into a SupplyChain, filling gaps by the rules in docs/simulation.md.
+
+Each rule is one small function so that the documentation and the code can be read side by side:
+capacity from facilities or from base-year output x headroom, compositions from deposit mixes,
+world demand allocated to consuming countries, element demand converted to magnet tonnes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from raremap.errors import RaremapError
+from raremap.model.supply_chain import (
+    DEFAULT_STEP_SHARES,
+    DEFAULT_STEP_VALUES,
+    MAGNET,
+    STAGES,
+    SupplyChain,
+)
+
+WORLD = "WLD"
+STAGE_TOTAL = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": MAGNET}
+"""The element code of a stage's total output in the production and capacity tables."""
+
+DEFAULT_OPERATING_COST = {"mining": 4.0, "separation": 15.0, "metal": 12.0, "magnet": 18.9}
+"""USD per kg of stage output where the costs table has no figure for the country or the world."""
+
+TRANSPORT_COST = {"mining": 0.2, "separation": 0.5, "metal": 0.5, "magnet": 1.0}
+"""USD per kg moved between countries (freight, insurance, handling), an assumption."""
+
+DEFAULT_METAL_FACTOR = 0.85
+DEFAULT_OXIDE_VALUE = 50.0
+SUBSTITUTION_COST = 30.0
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What to build: the periods, the demand path and the gap-filling settings."""
+
+    periods: Sequence[int]
+    period_length: int = 1
+    demand_path: str = "stated-policies"
+    production_series: str = "main"
+    capacity_headroom: float = 1.1
+    include_announced_capacity: bool = False
+    magnet_type: str = "NdFeB sintered generic"
+    magnet_value_usd_per_kg: float = 100.0
+    oxide_value_multiple: float = 3.0
+    stock_holding_cost: float = 0.5
+    recycling_cost: float = 20.0
+    extra_countries: Sequence[str] = field(default_factory=tuple)
+
+
+def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyChain:
+    """The SupplyChain of the bundled (or user) dataset for the given periods and settings."""
+    tables = _Tables(dataset)
+    base_year = int(options.periods[0])
+    composition = mining_composition(tables)
+    production = base_production(tables, base_year, options.production_series)
+    recipe = magnet_recipe(tables, options.magnet_type)
+    demand = magnet_demand(tables, options, recipe)
+    countries = sorted(
+        set(production["country"]) | set(composition.index) | set(demand["country"]) | set(options.extra_countries)
+        | set(_facility_countries(tables))
+    )
+    elements = [*sorted(composition.columns), MAGNET]
+    capacity = capacity_array(tables, production, composition, countries, options)
+    sectors = sorted(set(demand["sector"])) or ["other"]
+    demand_array = _demand_array(demand, countries, sectors, options.periods)
+    chain = SupplyChain.from_arrays(
+        countries=countries,
+        elements=elements,
+        sectors=sectors,
+        periods=options.periods,
+        period_length=options.period_length,
+        capacity=capacity,
+        operating_cost=operating_costs(tables, countries),
+        transport_cost=xr.DataArray(list(TRANSPORT_COST.values()), coords={"stage": list(TRANSPORT_COST)}, dims="stage"),
+        composition=_frame_array(composition.reindex(index=countries).fillna(0.0), "country", "element"),
+        thorium_per_reo=thorium_per_reo(tables).reindex(countries).fillna(0.0).rename_axis("country").to_xarray(),
+        metal_factor=metal_factors(tables, elements).rename_axis("element").to_xarray(),
+        magnet_recipe=recipe.rename_axis("element").to_xarray(),
+        demand=demand_array,
+        willingness_to_pay=willingness_to_pay(tables, elements, options),
+        base_flow=base_flows(tables, base_year, countries),
+        recycling_cost=options.recycling_cost,
+        stock_holding_cost=options.stock_holding_cost,
+    )
+    return chain
+
+
+class _Tables:
+    """The dataset's tables, read once each."""
+
+    def __init__(self, dataset: object):
+        self._dataset = dataset
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._cache:
+            self._cache[name] = self._dataset[name]  # type: ignore[index]
+        return self._cache[name]
+
+
+def _frame_array(frame: pd.DataFrame, rows: str, columns: str) -> xr.DataArray:
+    return xr.DataArray(
+        frame.to_numpy(dtype=float),
+        coords={rows: list(frame.index), columns: list(frame.columns)},
+        dims=(rows, columns),
+    )
+
+
+def mining_composition(tables: _Tables) -> pd.DataFrame:
+    """Element shares of each country's mine output: deposit mix x deposit composition, rows sum to 1.
+
+    Countries that mine but have no deposit mix get the output-weighted average of those that have.
+    """
+    mixes = tables["country_deposits"][["country", "deposit_type", "share"]]
+    ores = tables["ore_composition"][["deposit_type", "element", "share"]]
+    merged = mixes.merge(ores, on="deposit_type", suffixes=("_deposit", "_element"))
+    merged["share"] = merged["share_deposit"] * merged["share_element"]
+    composition = merged.pivot_table(index="country", columns="element", values="share", aggfunc="sum", fill_value=0.0)
+    composition = composition.div(composition.sum(axis=1), axis=0)
+    production = tables["production"]
+    miners = production[(production["stage"] == "mining") & (production["country"] != WORLD)]
+    missing = sorted(set(miners["country"]) - set(composition.index))
+    if missing:
+        weights = miners.groupby("country")["value_t"].max().reindex(composition.index).fillna(0.0)
+        average = composition.mul(weights, axis=0).sum() / max(float(weights.sum()), 1e-9)
+        for country in missing:
+            composition.loc[country] = average
+    return composition.sort_index()
+
+
+def base_production(tables: _Tables, base_year: int, series: str) -> pd.DataFrame:
+    """Each country x stage total output in the latest year up to the base year on the chosen series."""
+    production = tables["production"]
+    totals = production[
+        (production["country"] != WORLD)
+        & (production["series"] == series)
+        & (production["year"] <= base_year)
+        & (production["element"] == production["stage"].map(STAGE_TOTAL))
+    ]
+    latest = totals.sort_values("year").groupby(["country", "stage"], as_index=False).last()
+    return latest[["country", "stage", "value_t"]]
+
+
+def _facility_countries(tables: _Tables) -> list[str]:
+    capacity = tables["capacity"]
+    return sorted(set(capacity.loc[capacity["stage"].isin(STAGES), "country"]))
+
+
+def _facility_capacity(tables: _Tables, composition: pd.DataFrame, options: BuildOptions) -> pd.DataFrame:
+    """Facility rows as country x stage x year capacity in the stage's total unit.
+
+    Rows for an element group (NdPr, Nd, HREE) count only where the country has no total row for
+    that stage; they are converted to total REO by the country's share of that group.
+    """
+    capacity = tables["capacity"]
+    statuses = {"operating", "construction"} | ({"announced"} if options.include_announced_capacity else set())
+    capacity = capacity[capacity["status"].isin(statuses) & capacity["stage"].isin(STAGES)].copy()
+    is_total = capacity["element"] == capacity["stage"].map(STAGE_TOTAL)
+    with_total = set(zip(capacity.loc[is_total, "country"], capacity.loc[is_total, "stage"], strict=True))
+    groups = {"NdPr": ["Nd", "Pr"], "HREE": ["Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y"]}
+    rows = []
+    for row in capacity.itertuples(index=False):
+        if row.element == STAGE_TOTAL[row.stage]:
+            rows.append((row.country, row.stage, row.year, row.facility, float(row.value_t)))
+        elif (row.country, row.stage) not in with_total and row.stage in ("mining", "separation"):
+            members = [e for e in groups.get(row.element, [row.element]) if e in composition.columns]
+            share = float(composition.loc[row.country, members].sum()) if row.country in composition.index else 0.0
+            if share > 0:
+                rows.append((row.country, row.stage, row.year, row.facility, float(row.value_t) / share))
+    return pd.DataFrame(rows, columns=["country", "stage", "year", "facility", "value_t"])
+
+
+def capacity_array(
+    tables: _Tables,
+    production: pd.DataFrame,
+    composition: pd.DataFrame,
+    countries: Sequence[str],
+    options: BuildOptions,
+) -> xr.DataArray:
+    """Capacity per stage x country x period: the larger of the facilities in service and base output x headroom."""
+    periods = list(options.periods)
+    facilities = _facility_capacity(tables, composition, options)
+    floor = base_output_with_exports(tables, production, int(periods[0])) * options.capacity_headroom
+    values = np.zeros((len(STAGES), len(countries), len(periods)))
+    for stage_index, stage in enumerate(STAGES):
+        for country_index, country in enumerate(countries):
+            rows = facilities[(facilities["country"] == country) & (facilities["stage"] == stage)]
+            minimum = float(floor.get((country, stage), 0.0))
+            for period_index, period in enumerate(periods):
+                in_service = rows[rows["year"] <= period].sort_values("year").groupby("facility")["value_t"].last()
+                values[stage_index, country_index, period_index] = max(float(in_service.sum()), minimum)
+    return xr.DataArray(
+        values, coords={"stage": list(STAGES), "country": list(countries), "period": periods}, dims=("stage", "country", "period")
+    )
+
+
+def base_output_with_exports(tables: _Tables, production: pd.DataFrame, base_year: int) -> pd.Series:
+    """Base-year output per country x stage, raised to its reported exports where those are larger.
+
+    Separation also counts imported concentrate on top of reported output: China's separation quota
+    covers domestic ore, and imported Myanmar and Laos feed is processed outside it.
+    """
+    output = production.set_index(["country", "stage"])["value_t"].astype(float)
+    trade = tables["trade"]
+    latest_year = trade.loc[trade["year"] <= base_year, "year"].max()
+    latest = trade[trade["year"] == latest_year]
+    exported = latest.groupby(["exporter", "stage"])["value_t"].sum()
+    exported.index = exported.index.set_names(["country", "stage"])
+    concentrate = latest[latest["stage"] == "mining"].groupby("importer")["value_t"].sum()
+    separated = output.xs("separation", level="stage") if "separation" in output.index.get_level_values("stage") else pd.Series(dtype=float)
+    fed = separated.add(concentrate, fill_value=0.0)
+    fed.index = pd.MultiIndex.from_product([fed.index, ["separation"]], names=["country", "stage"])
+    combined = pd.concat([output, exported, fed], axis=1).fillna(0.0).max(axis=1)
+    return combined
+
+
+def operating_costs(tables: _Tables, countries: Sequence[str]) -> xr.DataArray:
+    """Operating cost per stage x country in USD/kg: the country's figure, else the world's, else the default."""
+    costs = tables["costs"]
+    values = np.zeros((len(STAGES), len(countries)))
+    for stage_index, stage in enumerate(STAGES):
+        rows = costs[costs["stage"] == stage].set_index("region")["opex_usd_per_t"] / 1000.0
+        world = float(rows.get(WORLD, DEFAULT_OPERATING_COST[stage]))
+        for country_index, country in enumerate(countries):
+            values[stage_index, country_index] = float(rows.get(country, world))
+    return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries)}, dims=("stage", "country"))
+
+
+def thorium_per_reo(tables: _Tables) -> pd.Series:
+    """Tonnes of ThO2 in the concentrate per tonne of REO mined: deposit mix x (ThO2 share / REO share)."""
+    mixes = tables["country_deposits"]
+    deposits = tables["deposits"].set_index("deposit_type")
+    ratio = (deposits["tho2_share"] / deposits["reo_share"]).rename("ratio")
+    merged = mixes.merge(ratio, left_on="deposit_type", right_index=True)
+    return (merged["share"] * merged["ratio"]).groupby(merged["country"]).sum()
+
+
+def metal_factors(tables: _Tables, elements: Sequence[str]) -> pd.Series:
+    """Tonnes of metal per tonne of oxide by element (default 0.85 where the conversions table has none)."""
+    conversions = tables["conversions"]
+    rows = conversions[(conversions["from_form"] == "oxide") & (conversions["to_form"] == "metal")]
+    factors = rows.set_index("element")["factor"].astype(float)
+    return factors.reindex(list(elements)).fillna(DEFAULT_METAL_FACTOR)
+
+
+def magnet_recipe(tables: _Tables, magnet_type: str) -> pd.Series:
+    """Rare-earth metal per tonne of magnet by element; iron, boron and other metals are not modelled."""
+    recipes = tables["recipes"]
+    rows = recipes[recipes["magnet_type"] == magnet_type]
+    if rows.empty:
+        known = ", ".join(sorted(set(recipes["magnet_type"])))
+        raise RaremapError(f"settings.magnet_type = {magnet_type!r}: no such recipe; use one of: {known}")
+    return rows.set_index("element")["share"].astype(float)
+
+
+def _interpolate(rows: pd.DataFrame, years: Sequence[int]) -> pd.Series:
+    """Linear in the year between data points, flat before the first and after the last."""
+    series = rows.groupby("year")["value_t"].mean().sort_index()
+    return pd.Series(np.interp(list(years), series.index.to_numpy(float), series.to_numpy(float)), index=list(years))
+
+
+def _demand_rows(tables: _Tables, path: str) -> pd.DataFrame:
+    """Historical rows plus, per country x sector x element, the chosen projection path (else any other)."""
+    demand = tables["demand"]
+    historical = demand[demand["path"] == "historical"]
+    projections = demand[demand["path"] != "historical"].copy()
+    projections["preference"] = (projections["path"] != path).astype(int)
+    keys = ["country", "sector", "element"]
+    chosen = projections.sort_values(["preference", "path"]).groupby(keys)["path"].first().rename("chosen")
+    projections = projections.merge(chosen, left_on=keys, right_index=True)
+    projections = projections[projections["path"] == projections["chosen"]]
+    return pd.concat([historical, projections[demand.columns]], ignore_index=True)
+
+
+def magnet_demand(tables: _Tables, options: BuildOptions, recipe: pd.Series) -> pd.DataFrame:
+    """Demand in tonnes of magnet per country x sector x year.
+
+    Element demand (t of Nd, Pr, Dy ... in magnets) becomes magnet tonnes by dividing by the recipe
+    shares of the same elements; the world remainder (world minus named countries) goes to the
+    countries that make magnets, in proportion to their base-year apparent consumption.
+    """
+    rows = _demand_rows(tables, options.demand_path)
+    magnets = rows[rows["element"] == MAGNET]
+    elemental = rows[rows["element"].isin(recipe.index)]
+    frames = []
+    for (country, sector), group in magnets.groupby(["country", "sector"]):
+        frames.append(_yearly(country, sector, _interpolate(group, options.periods)))
+    for (country, sector), group in elemental.groupby(["country", "sector"]):
+        present = sorted(set(group["element"]))
+        content = sum((_interpolate(group[group["element"] == e], options.periods) for e in present), start=pd.Series(0.0, index=list(options.periods)))
+        frames.append(_yearly(country, sector, content / float(recipe[present].sum())))
+    demand = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["country", "sector", "period", "value_t"])
+    demand = demand.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum()
+    return _allocate_world(tables, demand, int(options.periods[0]), options.production_series)
+
+
+def _yearly(country: str, sector: str, values: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"country": country, "sector": sector, "period": values.index, "value_t": values.to_numpy()})
+
+
+def _allocate_world(tables: _Tables, demand: pd.DataFrame, base_year: int, series: str) -> pd.DataFrame:
+    world = demand[demand["country"] == WORLD]
+    named = demand[demand["country"] != WORLD]
+    if world.empty:
+        return named
+    named_total = named.groupby(["sector", "period"])["value_t"].sum()
+    remainder = world.set_index(["sector", "period"])["value_t"].sub(named_total, fill_value=0.0).clip(lower=0.0)
+    shares = apparent_magnet_consumption(tables, base_year, series).drop(labels=list(set(named["country"])), errors="ignore")
+    shares = shares[shares > 0]
+    if shares.empty:
+        raise RaremapError("world magnet demand cannot be allocated: no country makes magnets in the base year")
+    shares = shares / shares.sum()
+    allocated = [
+        pd.DataFrame({"country": country, "sector": remainder.index.get_level_values("sector"),
+                      "period": remainder.index.get_level_values("period"), "value_t": remainder.to_numpy() * share})
+        for country, share in shares.items()
+    ]
+    return pd.concat([named, *allocated], ignore_index=True)
+
+
+def apparent_magnet_consumption(tables: _Tables, base_year: int, series: str) -> pd.Series:
+    """Magnet output plus imports minus exports per country in the base year (never below zero)."""
+    output = base_production(tables, base_year, series)
+    output = output[output["stage"] == "magnet"].set_index("country")["value_t"].astype(float)
+    trade = tables["trade"]
+    magnets = trade[(trade["stage"] == "magnet") & (trade["year"] <= base_year)]
+    if not magnets.empty:
+        magnets = magnets[magnets["year"] == magnets["year"].max()]
+    imports = magnets.groupby("importer")["value_t"].sum()
+    exports = magnets.groupby("exporter")["value_t"].sum()
+    return output.add(imports, fill_value=0.0).sub(exports, fill_value=0.0).clip(lower=0.0)
+
+
+def _demand_array(demand: pd.DataFrame, countries: Sequence[str], sectors: Sequence[str], periods: Sequence[int]) -> xr.DataArray:
+    array = xr.DataArray(
+        np.zeros((len(countries), len(sectors), 1, len(periods))),
+        coords={"country": list(countries), "sector": list(sectors), "element": [MAGNET], "period": list(periods)},
+        dims=("country", "sector", "element", "period"),
+    )
+    for row in demand.itertuples(index=False):
+        if row.country in countries and int(row.period) in periods:
+            array.loc[row.country, row.sector, MAGNET, int(row.period)] += float(row.value_t)
+    return array
+
+
+def willingness_to_pay(tables: _Tables, elements: Sequence[str], options: BuildOptions) -> xr.DataArray:
+    """USD/kg per element x step: the reference value (magnets: a setting; oxides: a multiple of the latest price) x step multiple."""
+    prices = tables["prices"]
+    oxides = prices[prices["form"] == "oxide"].sort_values("year").groupby("element")["usd_per_kg"].last()
+    reference = [
+        options.magnet_value_usd_per_kg if element == MAGNET
+        else float(oxides.get(element, DEFAULT_OXIDE_VALUE)) * options.oxide_value_multiple
+        for element in elements
+    ]
+    steps = list(range(len(DEFAULT_STEP_SHARES)))
+    values = np.outer(reference, DEFAULT_STEP_VALUES)
+    return xr.DataArray(values, coords={"element": list(elements), "step": steps}, dims=("element", "step"))
+
+
+def base_flows(tables: _Tables, base_year: int, countries: Sequence[str]) -> xr.DataArray:
+    """Reported trade per stage x exporter x importer in the latest year up to the base year (all elements)."""
+    trade = tables["trade"]
+    trade = trade[(trade["year"] <= base_year) & trade["exporter"].isin(countries) & trade["importer"].isin(countries)]
+    array = xr.DataArray(
+        np.zeros((len(STAGES), len(countries), len(countries))),
+        coords={"stage": list(STAGES), "exporter": list(countries), "importer": list(countries)},
+        dims=("stage", "exporter", "importer"),
+    )
+    if trade.empty:
+        return array
+    latest = trade[trade["year"] == trade.groupby("stage")["year"].transform("max")]
+    totals = latest.groupby(["stage", "exporter", "importer"])["value_t"].sum()
+    for (stage, exporter, importer), value in totals.items():
+        if stage in STAGES:
+            array.loc[stage, exporter, importer] = float(value)
+    return array
