@@ -75,9 +75,10 @@ EI = sum_s A_s x Q_s x SI_EI   (A_s end-use share, Q_s sector value added scaled
 critical when SR >= 1 and EI >= 2.8; SR is taken at the bottleneck (higher of mining, separation).
 Sourcing counts the importer's own output with its own governance score, as the EC counts EU
 output with the EU's. Deviations: political stability only (EC: mean of six WGI indicators);
-export-restriction factor t = 1; SI_SR = SI_EI = 1 (no substitute) unless given; sector value
-added Q_s are estimated placeholders unless `sector_value_added` is given; EOL_RIR from
-parameters.csv (an EU figure).""",
+export-restriction factor t = 1; SI_SR = SI_EI = 1 (no substitute) unless given; the dataset
+holds no sector value added, so EI (and the verdict) is computed only when `sector_value_added`
+is given (CLI: --sector-value-added ev=8,wind=6,...); EOL_RIR from parameters.csv (an EU
+figure).""",
         """Whether the material matters to the importer's economy and whether its supply is risky,
 on the EC's scale, with the importer in the EU's place.""",
         "European Commission (2017) Methodology for establishing the EU list of critical raw materials, "
@@ -158,7 +159,12 @@ def main() -> None:
     index += [
         "",
         f"Year {summary['year']}: GeoPolRisk {summary['geopolrisk']:.4g}, EU supply risk "
-        f"{summary['eu_supply_risk']:.3g}, economic importance {summary['eu_economic_importance']:.3g}.",
+        f"{summary['eu_supply_risk']:.3g}, economic importance "
+        + (
+            "not computed (needs sector value added)."
+            if pd.isna(summary["eu_economic_importance"])
+            else f"{summary['eu_economic_importance']:.3g}."
+        ),
         "",
     ]
     (HERE / "index.md").write_text("\n".join(index), encoding="utf-8")

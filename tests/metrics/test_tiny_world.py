@@ -110,7 +110,7 @@ def test_economic_importance_and_verdict_by_hand(inputs: MetricInputs) -> None:
     verdict = metrics.criticality(inputs, sector_value_added={"ev": 2.0, "wind": 2.0}, **ARGUMENTS).iloc[0]
     assert verdict["economic_importance"] == pytest.approx(2.0)
     assert verdict["verdict"] == "not critical"  # EI 2.0 < 2.8 whatever the supply risk
-    critical = metrics.criticality(inputs, **ARGUMENTS).iloc[0]
+    critical = metrics.criticality(inputs, sector_value_added={"ev": 8.0, "wind": 4.0}, **ARGUMENTS).iloc[0]
     assert critical["verdict"] == "critical"
     assert critical["bottleneck_stage"] in {"mining", "separation"}
 
@@ -170,3 +170,10 @@ def test_simulation_result_frames_with_period_work() -> None:
     base = tiny_inputs()
     simulated = tiny_inputs(production=Result.production, trade=flows)
     assert metrics.sourcing(simulated, **ARGUMENTS).equals(metrics.sourcing(base, **ARGUMENTS))
+
+
+def test_economic_importance_is_not_computed_without_sector_value_added(inputs: MetricInputs) -> None:
+    importance = metrics.economic_importance(inputs, **ARGUMENTS)
+    assert importance["economic_importance"].isna().all()
+    assert "not computed" in importance["method"].iloc[0]
+    assert metrics.criticality(inputs, **ARGUMENTS).iloc[0]["verdict"] == "unknown"

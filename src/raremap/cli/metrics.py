@@ -11,6 +11,8 @@ from raremap import metrics
 from raremap.cli import app
 from raremap.cli.output import console, print_json, rich_table
 from raremap.data.dataset import load
+from raremap.data.schema import vocabularies
+from raremap.errors import RaremapError
 from raremap.metrics.geopolrisk import RAW_MATERIAL
 
 STAGE_ROWS = (  # (frame, column, label)
@@ -71,6 +73,25 @@ def _print_tables(frames: dict[str, pd.DataFrame], importer: str, element: str) 
     console.print(f"  economic importance: {frames['economic_importance']['method'].iloc[0]}", markup=False)
 
 
+def parse_sector_values(text: str) -> dict[str, float]:
+    """'ev=8,wind=6' -> {'ev': 8.0, 'wind': 6.0}, with an error naming the bad pair."""
+    values: dict[str, float] = {}
+    sectors = set(vocabularies()["sector"])
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        sector, _, number = pair.partition("=")
+        if sector.strip() not in sectors:
+            raise RaremapError(
+                f"--sector-value-added: unknown sector {sector.strip()!r}; sectors are {', '.join(sorted(sectors))}"
+            )
+        try:
+            values[sector.strip()] = float(number)
+        except ValueError:
+            raise RaremapError(
+                f"--sector-value-added: {pair!r} has no number; write sector=value, e.g. ev=8"
+            ) from None
+    return values
+
+
 @app.command("metrics")
 def metrics_command(
     importer: str = typer.Option("IND", "--importer", help="ISO3 code of the importing country."),
@@ -82,9 +103,16 @@ def metrics_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     directory: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
+    sector_value_added: str | None = typer.Option(
+        None,
+        "--sector-value-added",
+        help="Value added of the importer's sectors scaled 0-10 (EC 2017), e.g. ev=8,wind=6,electronics=4. "
+        "Without it economic importance is not computed.",
+    ),
 ) -> None:
     """Concentration, sourcing, N-1 coverage, GeoPolRisk, EU criticality and a CRMA scorecard per stage."""
-    frames = metrics.collect(load(directory), importer=importer.upper(), year=year, element=element)
+    options = {} if sector_value_added is None else {"sector_value_added": parse_sector_values(sector_value_added)}
+    frames = metrics.collect(load(directory), importer=importer.upper(), year=year, element=element, **options)
     if as_json:
         print_json(metrics.summary_of(frames))
     else:

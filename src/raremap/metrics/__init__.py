@@ -60,9 +60,18 @@ __all__ = [
 
 
 def collect(
-    source: Any = None, *, importer: str = "IND", year: int | None = None, element: str = "REO"
+    source: Any = None,
+    *,
+    importer: str = "IND",
+    year: int | None = None,
+    element: str = "REO",
+    sector_value_added: Mapping[str, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every metric's frame for one importer, year and element, reading the data once."""
+    """Every metric's frame for one importer, year and element, reading the data once.
+
+    `sector_value_added` (scaled 0-10 per sector) is needed for economic importance; without it
+    economic importance and the criticality verdict are reported as not computed.
+    """
     inputs = as_inputs(source)
     year = default_year(inputs) if year is None else year
     arguments: dict[str, Any] = {"importer": importer, "year": year, "element": element}
@@ -73,8 +82,10 @@ def collect(
         "coverage": n1_coverage(inputs, **arguments),
         "geopolrisk": geopolrisk(inputs, **arguments),
         "supply_risk": supply_risk(inputs, **arguments),
-        "economic_importance": economic_importance(inputs, **arguments),
-        "criticality": criticality(inputs, **arguments),
+        "economic_importance": economic_importance(
+            inputs, sector_value_added=sector_value_added, **arguments
+        ),
+        "criticality": criticality(inputs, sector_value_added=sector_value_added, **arguments),
         "crma": crma_scorecard(inputs, **arguments),
         "leverage": leverage(inputs, **arguments),
     }

@@ -17,7 +17,6 @@ default to 1 (no substitute) unless given.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -44,12 +43,10 @@ DEFAULT_END_OF_LIFE_RECYCLING_INPUT_RATE = 0.01
 RISK_OPTIONS = ("end_of_life_recycling_input_rate", "substitution_index_supply_risk")
 IMPORTANCE_OPTIONS = ("sector_value_added", "substitution_index_economic_importance")
 END_OF_LIFE_PARAMETER = "eol_recycling_input_rate_ree"
-# Value added of the manufacturing sector each end use maps to, scaled so the largest manufacturing
-# sector is 10 (EC 2017 method). Estimated placeholders: ev -> C29 motor vehicles, industrial -> C28
-# machinery, wind -> C27/C28, electronics -> C26, defence -> C30/C25, other -> C24/C23. Replace them
-# with the importer's national accounts through `sector_value_added`.
-DEFAULT_SECTOR_VALUE_ADDED: Mapping[str, float] = MappingProxyType(
-    {"ev": 8.0, "industrial": 7.0, "wind": 6.0, "electronics": 4.0, "defence": 3.0, "other": 3.0}
+NO_VALUE_ADDED = (
+    "not computed: the dataset holds no value added of the importer's sectors; give it, scaled 0-10 as in "
+    "the EC 2017 method (largest manufacturing sector = 10), with sector_value_added "
+    "(CLI: --sector-value-added ev=8,wind=6,...)"
 )
 
 
@@ -213,16 +210,17 @@ def economic_importance(
     economic_importance, method. One row per sector; economic_importance repeats the total.
     """
     inputs, year, _ = resolve(source, importer, year, stage, element)
-    value_added = dict(DEFAULT_SECTOR_VALUE_ADDED if sector_value_added is None else sector_value_added)
     end_use, origin = sector_shares(inputs, importer, element, year)
-    total = economic_importance_score(end_use, value_added, substitution_index_economic_importance)
-    quality = (
-        "estimated sector value added (placeholders)"
-        if sector_value_added is None
-        else "given sector value added"
-    )
+    if sector_value_added is None:
+        value_added: dict[str, float] = {}
+        total = float("nan")
+        quality = NO_VALUE_ADDED
+    else:
+        value_added = dict(sector_value_added)
+        total = economic_importance_score(end_use, value_added, substitution_index_economic_importance)
+        quality = "sector value added as given"
     frame = pd.DataFrame({"sector": end_use.index.astype(str), "end_use_share": end_use.to_numpy()})
-    frame["value_added_scaled"] = frame["sector"].map(value_added).fillna(0.0)
+    frame["value_added_scaled"] = frame["sector"].map(value_added).astype("float64")
     frame["contribution"] = (
         frame["end_use_share"] * frame["value_added_scaled"] * substitution_index_economic_importance
     )
