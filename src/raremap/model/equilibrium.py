@@ -366,6 +366,8 @@ def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpressi
         coords={"exporter": chain.countries, "importer": chain.countries},
         dims=("exporter", "importer"),
     )
+    # Substituted demand is met by another material: it earns the value of the lowest demand step.
+    substitution_net_cost = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
     concentrate_transport = transport.sel(stage="mining", drop=True).max("element").where(off_diagonal, 0)
     terms = [
         (cost.sel(stage="mining", drop=True) * variables["Mining-production"]).sum(),
@@ -376,7 +378,7 @@ def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpressi
         (transport.sel(stage=list(TRADED_STAGES)) * variables["Flow"]).sum(),
         (chain["stock_holding_cost"] * variables["Stock-level"]).sum(),
         (chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * variables["Stock-release"]).sum(),
-        (chain["substitution_cost"] * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum(),
+        (substitution_net_cost * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum(),
         (chain["recycling_cost"] * (variables["Recycling-separation"].sum() + variables["Recycling-metal"].sum())),
         -(chain["willingness_to_pay"] * variables["Served"]).sum(),
     ]

@@ -1,0 +1,143 @@
+"""Each family of constraints on the tiny network, against answers worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from raremap.model.solution import MassBalanceError, Solution, check_mass_balance
+from raremap.scenario.spec import ExportControl, Stockpile, Substitution
+from tests.model.tiny import run, shortfall, tiny_chain
+
+BAN_SEP_TO_USR = ExportControl(
+    exporter="SEP", stages=("magnet",), elements=("NdFeB",), destinations=("USR",), start=2024, form="ban"
+)
+
+
+def control(**changes: object) -> ExportControl:
+    """The ban from SEP to USR with some fields changed, validated again."""
+    return ExportControl.model_validate({**BAN_SEP_TO_USR.model_dump(), **changes})
+
+
+def test_balanced_network_has_no_shortfall_and_conserves_mass() -> None:
+    result = run(tiny_chain())
+    assert shortfall(result) == pytest.approx(0.0, abs=1e-6)
+    assert result.mass_balance_max_residual < 1e-6
+    mined = result.production.query("stage == 'mining' and period == 2024")["value_t"].sum()
+    assert mined == pytest.approx(20.0)
+
+
+def test_mining_capacity_limits_magnets_to_what_its_neodymium_allows() -> None:
+    result = run(tiny_chain(mining=10.0))
+    assert shortfall(result, 2024) == pytest.approx(5.0)
+
+
+def test_separation_co_produces_cerium_as_surplus() -> None:
+    result = run(tiny_chain())
+    production = result.production.query("stage == 'separation' and period == 2024").set_index("element")["value_t"]
+    assert production["Ce"] == pytest.approx(16.0)
+    assert production["Nd"] == pytest.approx(4.0)
+
+
+def test_ban_raises_shortfall_by_exactly_the_supply_that_cannot_be_replaced() -> None:
+    chain = tiny_chain(magnet_alt=3.0)
+    before = run(chain)
+    after = run(chain, export_controls=(BAN_SEP_TO_USR,))
+    assert shortfall(before, 2024) == pytest.approx(0.0, abs=1e-6)
+    assert shortfall(after, 2024) == pytest.approx(7.0)
+    assert after.welfare_usd < before.welfare_usd
+
+
+def test_tonnage_quota_caps_the_edge() -> None:
+    quota = control(form="quota", quota_t=4.0)
+    assert shortfall(run(tiny_chain(magnet_alt=3.0), export_controls=(quota,)), 2024) == pytest.approx(3.0)
+
+
+def test_quota_as_share_of_base_flow() -> None:
+    base_flow = xr.DataArray(10.0).broadcast_like(tiny_chain()["base_flow"]).copy()
+    chain = tiny_chain(magnet_alt=3.0, base_flow=base_flow)
+    quota = control(form="quota", quota_share_of_base=0.5)
+    assert shortfall(run(chain, export_controls=(quota,)), 2024) == pytest.approx(2.0)
+
+
+def test_licence_delay_holds_back_part_of_the_first_year_only() -> None:
+    delay = control(form="licence_delay", delay_days=73.0)
+    result = run(tiny_chain(magnet_sep=10.0), export_controls=(delay,))
+    assert shortfall(result, 2024) == pytest.approx(2.0)
+    assert shortfall(result, 2025) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_stockpile_reduces_shortfall_when_supply_stops() -> None:
+    stop = control(start=2025)
+    stockpile = Stockpile(holder="USR", stage="magnet", element="NdFeB", size_t=4.0)
+    without = run(tiny_chain(), export_controls=(stop,))
+    with_stock = run(tiny_chain(), export_controls=(stop,), stockpiles=(stockpile,))
+    assert shortfall(without) == pytest.approx(20.0)
+    assert shortfall(with_stock) == pytest.approx(16.0)
+    assert with_stock.stocks["release_t"].sum() == pytest.approx(4.0)
+
+
+def test_substitution_adopts_at_most_its_rate_each_year() -> None:
+    substitution = Substitution(sector="ev", element="NdFeB", rate_per_year=0.1, cost_usd_per_kg=1.0)
+    result = run(tiny_chain(mining=0.0), substitution=(substitution,))
+    shares = result.substitution.set_index("period")["share"]
+    assert list(shares.round(9)) == [0.1, 0.2, 0.3]
+    assert shortfall(result, 2026) == pytest.approx(7.0)
+
+
+def test_recycled_metal_makes_magnets_without_mining() -> None:
+    recycled = xr.DataArray([[1.0]], coords={"country": ["SEP"], "element": ["Nd"]}, dims=("country", "element"))
+    result = run(tiny_chain(mining=0.0, recycling_to_metal=recycled))
+    assert shortfall(result, 2024) == pytest.approx(5.0)
+
+
+def test_sector_priority_serves_the_prioritised_sector_first() -> None:
+    from raremap.scenario.spec import SectorPriority
+
+    chain = tiny_chain(mining=10.0, sectors=("defence", "ev"))
+    result = run(chain, sector_priorities=(SectorPriority(country="USR", sector="defence", weight=2.0),))
+    assert shortfall(result, 2024, "defence") == pytest.approx(5.0)
+    assert shortfall(result, 2024, "ev") == pytest.approx(10.0)
+
+
+def test_repeated_runs_are_identical() -> None:
+    first = run(tiny_chain(magnet_alt=3.0), export_controls=(BAN_SEP_TO_USR,))
+    second = run(tiny_chain(magnet_alt=3.0), export_controls=(BAN_SEP_TO_USR,))
+    for name in ("flows", "production", "prices", "shortfall"):
+        assert first.tables[name].equals(second.tables[name])
+
+
+def test_mass_balance_check_catches_material_created_from_nothing() -> None:
+    from raremap.model.equilibrium import build_model
+    from raremap.model.solution import read_solution, solve_model
+
+    chain = tiny_chain()
+    model = build_model(chain)
+    solve_model(model)
+    solution = read_solution(model)
+    broken = dict(solution.values)
+    broken["Magnet-production"] = broken["Magnet-production"] + 1.0
+    with pytest.raises(MassBalanceError, match="mass balance broken"):
+        check_mass_balance(chain, Solution(values=broken, duals=solution.duals, objective=solution.objective))
+
+
+def test_magnet_price_at_the_buyer_exceeds_the_price_at_the_maker_by_transport() -> None:
+    prices = run(tiny_chain()).prices
+    magnet = prices.query("stage == 'magnet' and period == 2024").set_index("country")["usd_per_t"]
+    assert magnet["USR"] - magnet["SEP"] == pytest.approx(100.0)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    banned=st.sets(st.sampled_from(["ALT", "USR"]), min_size=1),
+    added=st.floats(min_value=0.0, max_value=20.0),
+)
+def test_bans_never_raise_and_capacity_never_lowers_welfare(banned: set[str], added: float) -> None:
+    chain = tiny_chain(mining=12.0, magnet_alt=3.0)
+    base = run(chain).welfare_usd
+    ban = control(stages=("metal", "magnet"), elements=("all",), destinations=tuple(sorted(banned)))
+    assert run(chain, export_controls=(ban,)).welfare_usd <= base + 1e-6
+    more = chain.replace(capacity=chain["capacity"] + xr.where(chain["capacity"].stage == "mining", added, 0.0))
+    assert run(more).welfare_usd >= base - 1e-6
