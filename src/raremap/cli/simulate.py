@@ -30,7 +30,7 @@ def simulate_command(
     if export_mps is not None:
         if simulation.model is None:
             raise RaremapError("the model was not built; nothing to export")
-        simulation.model.to_file(export_mps, io_api="direct")
+        simulation.model.to_file(export_mps, io_api="mps")
     result = simulation.solve().collect()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,74 @@
+"""End to end on the bundled data (one baseline and one shock), the lifecycle, the store and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from raremap.cli import main
+from raremap.data import store
+from raremap.errors import RaremapError
+from raremap.scenario import override
+from raremap.scenario.loading import load_scenario
+from raremap.simulate import Result, Simulation, simulate
+
+
+@pytest.fixture(scope="module")
+def baseline(dataset: object) -> Result:
+    return simulate(dataset, "baseline")
+
+
+def test_result_tables_have_the_columns_the_metrics_module_reads(baseline: Result) -> None:
+    assert list(baseline.flows.columns) == ["stage", "exporter", "importer", "element", "period", "value_t"]
+    assert list(baseline.production.columns) == ["country", "stage", "element", "period", "value_t"]
+    assert list(baseline.shortfall.columns) == ["country", "sector", "element", "period", "tonnes", "share"]
+    assert list(baseline.prices.columns) == ["stage", "country", "element", "period", "usd_per_t"]
+    assert set(baseline.flows["stage"]) <= {"mining", "separation", "metal", "magnet"}
+    assert baseline.mass_balance_max_residual < 1e-3
+    assert list(baseline.periods) == list(range(2024, 2036))
+
+
+def test_a_chinese_magnet_ban_on_india_lowers_welfare_and_raises_india_shortfall(
+    dataset: object, baseline: Result
+) -> None:
+    ban = override(load_scenario("baseline"), {"name": "ban", "export_controls": [
+        {"exporter": "CHN", "stages": ["magnet"], "elements": ["NdFeB"], "destinations": ["IND"],
+         "start": 2026, "form": "ban"}]})
+    shocked = simulate(dataset, ban)
+    def india(result: Result) -> float:
+        table = result.shortfall
+        return float(table[(table["country"] == "IND") & (table["period"] >= 2026)]["tonnes"].sum())
+    assert india(shocked) > india(baseline)
+    assert shocked.welfare_usd <= baseline.welfare_usd + 1e-3 * abs(baseline.welfare_usd) * 1e-6
+
+
+def test_steps_out_of_order_give_a_clear_error(dataset: object) -> None:
+    simulation = Simulation("baseline", dataset=dataset)
+    with pytest.raises(RaremapError, match=r"call validate\(\) before build\(\)"):
+        simulation.build()
+
+
+def test_run_is_saved_with_its_dataset_version(baseline: Result, tmp_path: Path, dataset: object) -> None:
+    database = tmp_path / "store.duckdb"
+    run_id = baseline.save(database)
+    runs = store.list_runs(database)
+    row = runs[runs["run_id"] == run_id].iloc[0]
+    assert row["dataset_version"] == dataset.version  # type: ignore[attr-defined]
+
+
+def test_cli_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    main(["simulate", "baseline", "--json", "--export-mps", str(tmp_path / "model.mps")])
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"scenario", "periods", "shortfall", "prices", "mass_balance_max_residual",
+                            "build_seconds", "solve_seconds"}
+    assert set(payload["shortfall"][0]) == {"country", "sector", "element", "period", "tonnes", "share"}
+    assert (tmp_path / "model.mps").stat().st_size > 0
+
+
+def test_cli_names_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "basline"])
+    assert exit_info.value.code == 1
+    assert "did you mean baseline" in capsys.readouterr().err
