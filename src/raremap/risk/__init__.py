@@ -1,0 +1,1 @@
+"""Monte Carlo risk: correlated disruptions drawn from a risk file, evaluated on a warm-started LP."""
