@@ -16,7 +16,7 @@ python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test,web,dask]'
 
-.venv/bin/ruff check src tests benchmarks scripts
+.venv/bin/ruff check .
 .venv/bin/mypy
 
 # pytest exits 5 when it collected no tests; here that means the suite went missing, so it fails.
