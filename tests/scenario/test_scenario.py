@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from raremap.scenario import ScenarioError, builtin_names, json_schema, load_scenario, override, validate_document
+from raremap.scenario import (
+    ScenarioError,
+    builtin_names,
+    json_schema,
+    load_scenario,
+    override,
+    validate_document,
+)
 from raremap.scenario.checks import check_against_dataset
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -85,7 +92,7 @@ def test_override_deep_merges_and_returns_a_new_validated_copy() -> None:
     assert changed.periods.end == 2030 and changed.periods.start == 2024
     assert changed.export_controls == base.export_controls
     assert base.periods.end == 2035
-    with pytest.raises(ScenarioError, match="periods.length"):
+    with pytest.raises(ScenarioError, match=r"periods\.length"):
         override(base, {"periods": {"length": 0}})
 
 

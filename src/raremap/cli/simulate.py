@@ -60,7 +60,7 @@ def _print_summary(result: object) -> None:
         f"build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s, "
         f"mass balance residual {result.mass_balance_max_residual:.2e} t"
     )
-    by_period = mine.groupby("period", as_index=False)["tonnes"].sum()
+    by_period = mine.groupby("period")["tonnes"].sum().reset_index()
     print_frame(by_period, title=f"shortfall of {importer} (t per period, all sectors)")
 
 

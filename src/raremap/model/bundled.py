@@ -168,14 +168,16 @@ def _facility_capacity(tables: _Tables, composition: pd.DataFrame, options: Buil
     with_total = set(zip(capacity.loc[is_total, "country"], capacity.loc[is_total, "stage"], strict=True))
     groups = {"NdPr": ["Nd", "Pr"], "HREE": ["Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y"]}
     rows = []
-    for row in capacity.itertuples(index=False):
-        if row.element == STAGE_TOTAL[row.stage]:
-            rows.append((row.country, row.stage, row.year, row.facility, float(row.value_t)))
-        elif (row.country, row.stage) not in with_total and row.stage in ("mining", "separation"):
-            members = [e for e in groups.get(row.element, [row.element]) if e in composition.columns]
-            share = float(composition.loc[row.country, members].sum()) if row.country in composition.index else 0.0
+    for record in capacity.to_dict(orient="records"):
+        country, stage, element = str(record["country"]), str(record["stage"]), str(record["element"])
+        value = float(record["value_t"])
+        if element == STAGE_TOTAL[stage]:
+            rows.append((country, stage, int(record["year"]), str(record["facility"]), value))
+        elif (country, stage) not in with_total and stage in ("mining", "separation"):
+            members = [e for e in groups.get(element, [element]) if e in composition.columns]
+            share = float(composition.reindex(index=[country], columns=members).fillna(0.0).to_numpy().sum())
             if share > 0:
-                rows.append((row.country, row.stage, row.year, row.facility, float(row.value_t) / share))
+                rows.append((country, stage, int(record["year"]), str(record["facility"]), value / share))
     return pd.DataFrame(rows, columns=["country", "stage", "year", "facility", "value_t"])
 
 
@@ -293,13 +295,13 @@ def magnet_demand(tables: _Tables, options: BuildOptions, recipe: pd.Series) -> 
     elemental = rows[rows["element"].isin(recipe.index)]
     frames = []
     for (country, sector), group in magnets.groupby(["country", "sector"]):
-        frames.append(_yearly(country, sector, _interpolate(group, options.periods)))
+        frames.append(_yearly(str(country), str(sector), _interpolate(group, options.periods)))
     for (country, sector), group in elemental.groupby(["country", "sector"]):
         present = sorted(set(group["element"]))
         content = sum((_interpolate(group[group["element"] == e], options.periods) for e in present), start=pd.Series(0.0, index=list(options.periods)))
-        frames.append(_yearly(country, sector, content / float(recipe[present].sum())))
-    demand = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["country", "sector", "period", "value_t"])
-    demand = demand.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum()
+        frames.append(_yearly(str(country), str(sector), content / float(recipe[present].sum())))
+    combined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["country", "sector", "period", "value_t"])
+    demand = combined.groupby(["country", "sector", "period"])["value_t"].sum().reset_index()
     return _allocate_world(tables, demand, int(options.periods[0]), options.production_series)
 
 
@@ -329,8 +331,8 @@ def _allocate_world(tables: _Tables, demand: pd.DataFrame, base_year: int, serie
 
 def apparent_magnet_consumption(tables: _Tables, base_year: int, series: str) -> pd.Series:
     """Magnet output plus imports minus exports per country in the base year (never below zero)."""
-    output = base_production(tables, base_year, series)
-    output = output[output["stage"] == "magnet"].set_index("country")["value_t"].astype(float)
+    production = base_production(tables, base_year, series)
+    output = production[production["stage"] == "magnet"].set_index("country")["value_t"].astype(float)
     trade = tables["trade"]
     magnets = trade[(trade["stage"] == "magnet") & (trade["year"] <= base_year)]
     if not magnets.empty:
@@ -346,9 +348,10 @@ def _demand_array(demand: pd.DataFrame, countries: Sequence[str], sectors: Seque
         coords={"country": list(countries), "sector": list(sectors), "element": [MAGNET], "period": list(periods)},
         dims=("country", "sector", "element", "period"),
     )
-    for row in demand.itertuples(index=False):
-        if row.country in countries and int(row.period) in periods:
-            array.loc[row.country, row.sector, MAGNET, int(row.period)] += float(row.value_t)
+    for record in demand.to_dict(orient="records"):
+        country, period = str(record["country"]), int(record["period"])
+        if country in countries and period in periods:
+            array.loc[country, str(record["sector"]), MAGNET, period] += float(record["value_t"])
     return array
 
 
@@ -379,7 +382,8 @@ def base_flows(tables: _Tables, base_year: int, countries: Sequence[str]) -> xr.
         return array
     latest = trade[trade["year"] == trade.groupby("stage")["year"].transform("max")]
     totals = latest.groupby(["stage", "exporter", "importer"])["value_t"].sum()
-    for (stage, exporter, importer), value in totals.items():
+    for key, value in totals.items():
+        stage, exporter, importer = (str(part) for part in key)  # type: ignore[attr-defined]
         if stage in STAGES:
             array.loc[stage, exporter, importer] = float(value)
     return array

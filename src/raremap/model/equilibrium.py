@@ -119,7 +119,7 @@ def build_model(chain: SupplyChain) -> linopy.Model:
 
 def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     length = chain.period_length
-    data = {dimension: _index(chain, dimension) for dimension in chain.data.dims}
+    data = {str(dimension): _index(chain, str(dimension)) for dimension in chain.data.dims}
     period = chain.data["period"]
     traded = pd.Index(list(TRADED_STAGES), name="stage")
     model.add_variables(0, coords=[data["country"], data["period"]], name="Mining-production")
@@ -257,10 +257,12 @@ def _add_trade_constraints(model: linopy.Model, chain: SupplyChain) -> None:
         model.add_constraints(traded + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
 
 
-def _stage_trade(model: linopy.Model, chain: SupplyChain, stage: str) -> linopy.LinearExpression:
+def _stage_trade(
+    model: linopy.Model, arrived: linopy.LinearExpression, stage: str
+) -> linopy.LinearExpression:
     """Imports arriving minus exports leaving, per country x element x period, at one stage."""
     flow = model.variables["Flow"].sel(stage=stage, drop=True)
-    imports = arrivals(model, chain).sel(stage=stage, drop=True).sum("exporter").rename(importer="country")
+    imports = arrived.sel(stage=stage, drop=True).sum("exporter").rename(importer="country")
     exports = flow.sum("importer").rename(exporter="country")
     return imports - exports
 
@@ -281,6 +283,7 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     separated = chain.separated_elements
     factor = chain["metal_factor"].sel(element=separated)
     recipe = chain["magnet_recipe"].sel(element=separated)
+    arrived = arrivals(model, chain)
     model.add_constraints(
         variables["Mining-production"] - variables["Concentrate-flow"].sum("importer").rename(exporter="country")
         == 0,
@@ -290,7 +293,7 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
         separation_output(model, chain)
         + variables["Recycling-separation"].sel(element=separated)
         + _stock_change(model, "separation").sel(element=separated)
-        + _stage_trade(model, chain, "separation").sel(element=separated)
+        + _stage_trade(model, arrived, "separation").sel(element=separated)
     )
     separation_use = (
         variables["Metal-production"].sel(element=separated) / factor
@@ -302,13 +305,13 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
         variables["Metal-production"].sel(element=separated)
         + variables["Recycling-metal"].sel(element=separated)
         + _stock_change(model, "metal").sel(element=separated)
-        + _stage_trade(model, chain, "metal").sel(element=separated)
+        + _stage_trade(model, arrived, "metal").sel(element=separated)
     )
     model.add_constraints(metal_supply - recipe * variables["Magnet-production"] == 0, name="Metal-balance")
     magnet_supply = (
         variables["Magnet-production"]
         + _stock_change(model, "magnet").sel(element=MAGNET, drop=True)
-        + _stage_trade(model, chain, "magnet").sel(element=MAGNET, drop=True)
+        + _stage_trade(model, arrived, "magnet").sel(element=MAGNET, drop=True)
     )
     model.add_constraints(
         magnet_supply - _served(model, [MAGNET]).sel(element=MAGNET, drop=True) == 0, name="Magnet-balance"

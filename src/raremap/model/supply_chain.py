@@ -170,7 +170,7 @@ class SupplyChain:
         An array may be an ``xr.DataArray`` on (a subset of) its dimensions, or a scalar. Missing
         dimensions broadcast, so ``capacity=xr.DataArray([[10, 0]], ...)`` need not name periods.
         """
-        coordinates = {
+        coordinates: dict[str, list[Any]] = {
             "stage": list(STAGES),
             "country": list(countries),
             "exporter": list(countries),
@@ -207,9 +207,10 @@ def _full_array(
         return template
     if not isinstance(value, xr.DataArray):
         return template * 0 + float(value)
-    extra = set(value.dims) - set(dimensions)
+    extra = {str(dim) for dim in value.dims} - set(dimensions)
     if extra:
         raise RaremapError(f"supply chain array {name} has unexpected dimensions {sorted(extra)}")
-    aligned = value.astype(float).reindex({dim: coordinates[dim] for dim in value.dims if dim in value.coords})
+    named = [str(dim) for dim in value.dims if dim in value.coords]
+    aligned = value.astype(float).reindex({dim: coordinates[dim] for dim in named})
     aligned = aligned.fillna(_DEFAULTS[name])
     return aligned.broadcast_like(template).transpose(*dimensions).fillna(_DEFAULTS[name])

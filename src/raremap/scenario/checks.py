@@ -59,9 +59,9 @@ def _names(scenario: Scenario) -> Iterable[tuple[str, str, str]]:
         yield f"policies.tariffs[{index}].importer", tariff.importer, "countries"
         for position, country in enumerate(tariff.exporters):
             yield f"policies.tariffs[{index}].exporters[{position}]", country, "countries"
-    for index, priority in enumerate(scenario.sector_priorities):
-        yield f"sector_priorities[{index}].country", priority.country, "countries"
-        yield f"sector_priorities[{index}].sector", priority.sector, "sectors"
+    for index, sector_priority in enumerate(scenario.sector_priorities):
+        yield f"sector_priorities[{index}].country", sector_priority.country, "countries"
+        yield f"sector_priorities[{index}].sector", sector_priority.sector, "sectors"
 
 
 def _contradictions(scenario: Scenario) -> list[str]:
