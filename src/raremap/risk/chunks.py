@@ -1,0 +1,140 @@
+"""Chunk files: each finished chunk of draws is one Parquet file, written atomically, checked on resume.
+
+The files themselves are the record of progress: chunk `k` holds exactly draws
+``k * chunk_size`` up to the next chunk's first draw, and exists only once complete (written under
+a temporary name, flushed, then renamed). A run folder also holds ``run.json``, which pins what the
+draws depend on (risk file, data, seed, draws, chunk size) so that a resume cannot mix runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from raremap.errors import RaremapError
+
+MANIFEST = "run.json"
+CHUNK_PATTERN = "chunk-{index:06d}.parquet"
+PARTIAL_SUFFIX = ".partial"
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Which draws each chunk holds."""
+
+    draws: int
+    chunk_size: int
+
+    @property
+    def count(self) -> int:
+        return -(-self.draws // self.chunk_size)
+
+    def bounds(self, index: int) -> tuple[int, int]:
+        start = index * self.chunk_size
+        return start, min(start + self.chunk_size, self.draws)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.count))
+
+
+def chunk_path(directory: Path, index: int) -> Path:
+    return directory / CHUNK_PATTERN.format(index=index)
+
+
+def fingerprint_hash(fingerprint: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def write_chunk(directory: Path, index: int, table: pa.Table) -> Path:
+    """Write a chunk under a temporary name, flush it to disk, then rename it into place."""
+    target = chunk_path(directory, index)
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    with open(partial, "wb") as handle:
+        pq.write_table(table, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+    return target
+
+
+def chunk_problem(path: Path, start: int, stop: int) -> str | None:
+    """Why a chunk file cannot be trusted (unreadable, or not exactly its draws), or None if it is sound."""
+    try:
+        draws = pq.read_table(path, columns=["draw"]).column("draw").to_pylist()
+    except (OSError, pa.ArrowException, KeyError) as error:
+        return f"unreadable ({type(error).__name__}: {str(error)[:120]})"
+    if draws != list(range(start, stop)):
+        return f"holds {len(draws)} draws, not draws {start}-{stop - 1} in order"
+    return None
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    partial = directory / (MANIFEST + PARTIAL_SUFFIX)
+    partial.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(partial, directory / MANIFEST)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise RaremapError(f"{directory} holds no run to resume ({MANIFEST} is missing); start it without --resume")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise RaremapError(f"{path} is not valid JSON ({error}); start the run again in an empty folder") from error
+    return manifest
+
+
+def prepare_folder(directory: Path, manifest: dict[str, Any], resume: bool) -> None:
+    """Create the run folder, or check on resume that it holds the same run; drop partial files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for partial in directory.glob(f"*{PARTIAL_SUFFIX}"):
+        partial.unlink()
+    existing = (directory / MANIFEST).exists() or any(directory.glob("chunk-*.parquet"))
+    if not resume:
+        if existing:
+            raise RaremapError(
+                f"{directory} already holds a run; continue it with --resume or give another --out folder"
+            )
+        write_manifest(directory, manifest)
+        return
+    previous = read_manifest(directory)
+    for key in ("fingerprint", "draws", "seed", "chunk_size"):
+        if previous.get(key) != manifest.get(key):
+            raise RaremapError(
+                f"cannot resume {directory}: its {key} is {previous.get(key)!r} but this run's is {manifest.get(key)!r}; "
+                "resume with the same risk file, data, --draws, --seed and --chunk-size, or use another --out folder"
+            )
+
+
+def pending_chunks(directory: Path, plan: ChunkPlan) -> tuple[list[int], list[str]]:
+    """Chunks still to compute, and a message for every corrupt chunk file found (and removed)."""
+    pending, reports = [], []
+    for index in plan:
+        path = chunk_path(directory, index)
+        if not path.exists():
+            pending.append(index)
+            continue
+        problem = chunk_problem(path, *plan.bounds(index))
+        if problem is not None:
+            reports.append(f"chunk file {path.name} is corrupt: {problem}; recomputing its draws")
+            path.unlink()
+            pending.append(index)
+    return pending, reports
+
+
+def chunk_files(directory: Path, plan: ChunkPlan) -> list[Path]:
+    """Every chunk file of a finished run, in draw order; refuses an incomplete run."""
+    paths = [chunk_path(directory, index) for index in plan]
+    missing = [path.name for path in paths if not path.exists()]
+    if missing:
+        raise RaremapError(f"run in {directory} is incomplete ({len(missing)} chunks missing); finish it with --resume")
+    return paths

@@ -1,0 +1,331 @@
+"""Running a Monte Carlo risk analysis: chunks of draws on a local pool or a Dask cluster, resumable.
+
+``run_risk`` resolves the risk file against the data, plans chunks, computes the missing ones on
+the chosen executor (in this process, a local process pool, or an existing Dask scheduler), writes
+each finished chunk to Parquet at once, and at the end summarises the run and stores it in the
+DuckDB catalog. Results never wait in memory for the run to end, so memory stays flat as the
+number of draws grows.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from raremap.data import store
+from raremap.data.dataset import load
+from raremap.errors import RaremapError
+from raremap.model.supply_chain import SupplyChain
+from raremap.risk.chunks import (
+    ChunkPlan,
+    chunk_files,
+    fingerprint_hash,
+    pending_chunks,
+    prepare_folder,
+    write_chunk,
+)
+from raremap.risk.drivers import drivers
+from raremap.risk.evaluate import EVALUATION_NAMES
+from raremap.risk.loading import load_risk_model
+from raremap.risk.resolve import ResolvedRisk, resolve, scenario_for
+from raremap.risk.summary import TOTAL, exceedance_table, read_columns, sector_losses, summary_table
+from raremap.risk.worker import ChunkResult, evaluate_chunk, evaluator_for, scenario_chain
+
+DEFAULT_CHUNK_SIZE = 250
+IN_FLIGHT_PER_SLOT = 2
+"""Chunks queued per worker slot: enough to keep workers busy, few enough to keep memory flat."""
+SCHEDULER_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where and how to run: output folder, executor, chunking, resume, store."""
+
+    out: Path
+    workers: int = 1
+    scheduler: str | None = None
+    chunk_size: int | None = None
+    resume: bool = False
+    store_path: Path | None = store.DEFAULT_PATH
+    progress: bool = True
+    data_directory: Path | None = None
+    report: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class RiskRun:
+    """A finished run: counts, speed, summaries and drivers, and where the draws are."""
+
+    risk: ResolvedRisk
+    out: Path
+    draws: int
+    computed_draws: int
+    seconds: float
+    evaluations: dict[str, int]
+    summary: pd.DataFrame
+    exceedance: pd.DataFrame
+    drivers: dict[str, Any]
+    run_id: str
+    reports: tuple[str, ...] = field(default=())
+
+    @property
+    def draws_per_second(self) -> float:
+        return self.computed_draws / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The `raremap risk --json` payload."""
+        summary = {
+            str(row["sector"]): {
+                "expected_shortfall_t": row["expected_shortfall_t"],
+                "var95_t": row["var95_t"],
+                "cvar95_t": row["cvar95_t"],
+                "p_exceed_10pct": row["p_exceed_10pct"],
+            }
+            for row in self.summary.to_dict(orient="records")
+        }
+        return {
+            "draws": self.draws,
+            "seed": self.risk.model.seed,
+            "draws_per_second": self.draws_per_second,
+            "solved_draws": self.evaluations.get("solved", 0),
+            "summary": summary,
+            "drivers": self.drivers,
+            "run_id": self.run_id,
+            "out": str(self.out),
+        }
+
+
+def prepare(reference: str | Path, dataset: Any, draws: int | None = None, seed: int | None = None,
+            data_directory: Path | None = None) -> tuple[ResolvedRisk, SupplyChain]:
+    """The resolved risk file (with command-line draws and seed) and its scenario's supply chain."""
+    model, label = load_risk_model(reference, draws=draws, seed=seed)
+    scenario = scenario_for(model, dataset)
+    chain = scenario_chain(scenario, dataset)
+    return resolve(model, dataset, chain, scenario, label, data_directory), chain
+
+
+class _InProcess:
+    """Chunks computed one after another in this process, on the already built chain."""
+
+    slots = 1
+
+    def __init__(self, risk: ResolvedRisk, chain: SupplyChain):
+        self.risk = risk
+        evaluator_for(risk, chain)
+
+    def results(self, tasks: Sequence[tuple[int, int, int]]) -> Iterator[ChunkResult]:
+        for index, start, stop in tasks:
+            yield evaluate_chunk(self.risk, index, start, stop)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _LocalPool:
+    """A pool of spawned processes; each builds its model once and keeps it for every chunk."""
+
+    def __init__(self, risk: ResolvedRisk, workers: int):
+        self.risk = risk
+        self.slots = workers
+        self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def results(self, tasks: Sequence[tuple[int, int, int]]) -> Iterator[ChunkResult]:
+        queue = list(tasks)
+        running: set[concurrent.futures.Future[ChunkResult]] = set()
+        while queue or running:
+            while queue and len(running) < self.slots * IN_FLIGHT_PER_SLOT:
+                running.add(self.pool.submit(evaluate_chunk, self.risk, *queue.pop(0)))
+            done, running = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+class _DaskCluster:
+    """An existing Dask distributed scheduler; dask is an optional extra, imported only here."""
+
+    def __init__(self, risk: ResolvedRisk, address: str):
+        try:
+            from dask.distributed import Client
+        except ImportError as error:
+            raise RaremapError("--scheduler needs Dask: pip install 'raremap[dask]'") from error
+        try:
+            self.client = Client(address, timeout=SCHEDULER_TIMEOUT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise RaremapError(
+                f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: {error}); "
+                "start one (dask scheduler, dask worker ADDRESS) or drop --scheduler to run locally"
+            ) from None
+        self.slots = max(1, sum(self.client.nthreads().values()))
+        self.risk = self.client.scatter(risk, broadcast=True)
+
+    def results(self, tasks: Sequence[tuple[int, int, int]]) -> Iterator[ChunkResult]:
+        from dask.distributed import as_completed
+
+        queue = list(tasks)
+        first = [self._submit(queue.pop(0)) for _ in range(min(len(queue), self.slots * IN_FLIGHT_PER_SLOT))]
+        finished = as_completed(first)
+        for future in finished:
+            result: ChunkResult = future.result()
+            future.release()
+            if queue:
+                finished.add(self._submit(queue.pop(0)))
+            yield result
+
+    def _submit(self, task: tuple[int, int, int]) -> Any:
+        return self.client.submit(evaluate_chunk, self.risk, *task, pure=False)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _executor(risk: ResolvedRisk, chain: SupplyChain, options: RunOptions) -> _InProcess | _LocalPool | _DaskCluster:
+    if options.scheduler:
+        return _DaskCluster(risk, options.scheduler)
+    if options.workers <= 1:
+        return _InProcess(risk, chain)
+    return _LocalPool(risk, options.workers)
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]risk[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("draws  {task.fields[rate]:,.1f} draws/s"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+
+
+def _compute(risk: ResolvedRisk, chain: SupplyChain, plan: ChunkPlan, pending: list[int], options: RunOptions) -> int:
+    """Compute the pending chunks, writing each as it finishes; return the number of draws computed."""
+    tasks = [(index, *plan.bounds(index)) for index in pending]
+    total_new = sum(stop - start for _, start, stop in tasks)
+    done = plan.draws - total_new
+    computed = 0
+    began = time.perf_counter()
+    executor = _executor(risk, chain, options)
+    try:
+        with _progress(options.progress) as progress:
+            task = progress.add_task("draws", total=plan.draws, completed=done, rate=0.0)
+            for result in executor.results(tasks):
+                table = pa.ipc.open_stream(result.table).read_all()
+                write_chunk(options.out, result.index, table)
+                computed += result.draws
+                rate = computed / max(time.perf_counter() - began, 1e-9)
+                progress.update(task, advance=result.draws, rate=rate)
+    finally:
+        executor.close()
+    return computed
+
+
+def _manifest(risk: ResolvedRisk, chunk_size: int) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "risk_file": risk.model.name,
+        "fingerprint": fingerprint_hash(risk.fingerprint()),
+        "draws": risk.model.draws,
+        "seed": risk.model.seed,
+        "chunk_size": chunk_size,
+    }
+
+
+def _chunk_size(options: RunOptions) -> int:
+    if options.chunk_size is None:
+        if options.resume and (options.out / "run.json").exists():
+            from raremap.risk.chunks import read_manifest
+
+            return int(read_manifest(options.out)["chunk_size"])
+        return DEFAULT_CHUNK_SIZE
+    if options.chunk_size <= 0:
+        raise RaremapError(f"--chunk-size {options.chunk_size}: give a positive number of draws per chunk")
+    return options.chunk_size
+
+
+def run_risk(reference: str | Path, options: RunOptions, draws: int | None = None, seed: int | None = None,
+             dataset: Any = None) -> RiskRun:
+    """Run (or resume) a Monte Carlo risk analysis and store its summary; see the module docstring."""
+    if options.workers < 1:
+        raise RaremapError(f"--workers {options.workers}: give at least one worker")
+    dataset = load(options.data_directory) if dataset is None else dataset
+    risk, chain = prepare(reference, dataset, draws, seed, options.data_directory)
+    chunk_size = _chunk_size(options)
+    plan = ChunkPlan(risk.model.draws, chunk_size)
+    prepare_folder(options.out, _manifest(risk, chunk_size), options.resume)
+    pending, reports = pending_chunks(options.out, plan)
+    for message in reports:
+        options.report(message)
+    began = time.perf_counter()
+    computed = _compute(risk, chain, plan, pending, options) if pending else 0
+    seconds = time.perf_counter() - began
+    return _finish(risk, options, plan, computed, seconds, tuple(reports), str(dataset.version))
+
+
+def _finish(risk: ResolvedRisk, options: RunOptions, plan: ChunkPlan, computed: int, seconds: float,
+            reports: tuple[str, ...], dataset_version: str) -> RiskRun:
+    """Summaries, drivers and the store entry of a run whose chunks are all written."""
+    paths = chunk_files(options.out, plan)
+    totals = read_columns(paths, ("total_shortfall_t:", "demand_t:", "feature:", "evaluation"))
+    counts = totals["evaluation"].value_counts()
+    evaluations = {name: int(counts.get(code, 0)) for code, name in EVALUATION_NAMES.items()}
+    features = totals[[name for name in totals.columns if name.startswith("feature:")]]
+    features = features.rename(columns=lambda name: name.removeprefix("feature:"))
+    losses = sector_losses(totals)[TOTAL][0]
+    run = RiskRun(
+        risk=risk,
+        out=options.out,
+        draws=plan.draws,
+        computed_draws=computed,
+        seconds=seconds,
+        evaluations=evaluations,
+        summary=summary_table(totals),
+        exceedance=exceedance_table(totals),
+        drivers=drivers(features, losses),
+        run_id=f"risk-{risk.model.name}-{uuid.uuid4().hex[:12]}",
+        reports=reports,
+    )
+    if options.store_path is not None:
+        _store(run, options.store_path, dataset_version)
+    return run
+
+
+def _store(run: RiskRun, path: Path, dataset_version: str) -> None:
+    """The run's summaries in the DuckDB catalog; the draw-level Parquet files stay where they are."""
+    specification = {
+        "risk": run.risk.model.model_dump(mode="json"),
+        "fingerprint": fingerprint_hash(run.risk.fingerprint()),
+        "draws_folder": str(run.out.resolve()),
+        "processes": [
+            {"process": process.name, "annual_probability": process.annual_probability}
+            for process in run.risk.processes
+        ],
+        "export_control_probability": run.risk.control_probability,
+    }
+    payload = run.to_json()
+    summary = {key: payload[key] for key in ("draws", "seed", "draws_per_second", "solved_draws", "summary")}
+    drivers_frame = pd.DataFrame(run.drivers["ranking"])
+    store.save_run(
+        path,
+        run_id=run.run_id,
+        kind="risk",
+        name=run.risk.model.name,
+        dataset_version=dataset_version,
+        specification=specification,
+        summary={**summary, "evaluations": run.evaluations},
+        results={"summary": run.summary, "exceedance": run.exceedance, "drivers": drivers_frame},
+    )
