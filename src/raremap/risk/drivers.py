@@ -38,7 +38,7 @@ def worst_draws(losses: np.ndarray, share: float = WORST_SHARE) -> np.ndarray:
 
 def ranking(features: pd.DataFrame, worst: np.ndarray) -> list[dict[str, Any]]:
     """Features ordered by standardised difference of their mean in the worst draws."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in features.columns:
         values = features[name].to_numpy(dtype=float)
         spread = float(values.std())
