@@ -131,8 +131,11 @@ def read_runs(path: str | Path, run_ids: Sequence[str] | None = None) -> list[St
 
 
 def _matches(run_id: str, wanted: str, catalog: pd.DataFrame) -> bool:
+    """Whether `run_id` is the run meant by `wanted`: the same id, or the one id it is a prefix of."""
     if run_id == wanted:
         return True
+    if wanted in set(catalog["run_id"]):
+        return False
     prefixed = [candidate for candidate in catalog["run_id"] if candidate.startswith(wanted)]
     if len(prefixed) > 1:
         raise RaremapError(f"run id {wanted!r} matches {len(prefixed)} runs; give more characters")

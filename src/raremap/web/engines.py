@@ -1,0 +1,59 @@
+"""Adapters from a validated request to an engine run that reports progress and saves its result.
+
+The web layer depends on the engines only here. Each adapter returns a function the job manager
+calls on a worker thread; it reports progress between the engine's lifecycle steps and returns
+the id of the run it stored. Kinds whose engine has no public run function yet are listed as
+unavailable with the reason, and a request for them is refused with a 4xx, not a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from raremap.errors import RaremapError
+from raremap.scenario import Scenario
+from raremap.web.jobs import Progress
+from raremap.web.storage import Storage
+
+Execution = Callable[[Progress], str]
+KINDS = ("simulate", "risk", "plan")
+
+
+def simulation_execution(dataset: Any, scenario: Scenario, storage: Storage) -> Execution:
+    """Validate, build, solve and collect one scenario, then save it to the store."""
+
+    def execute(progress: Progress) -> str:
+        from raremap.simulate import Simulation
+
+        simulation = Simulation(scenario, dataset=dataset)
+        progress(0.1, "checking the scenario against the data")
+        simulation.validate()
+        progress(0.3, "building the model")
+        simulation.build()
+        progress(0.6, "solving the equilibrium")
+        simulation.solve()
+        progress(0.9, "collecting and saving the results")
+        result = simulation.collect()
+        return storage.save_result(result.save)
+
+    return execute
+
+
+def unavailable_reason(kind: str) -> str | None:
+    """None when the server can run `kind`; otherwise why not, in words a client can act on."""
+    if kind == "simulate":
+        return None
+    if kind in ("risk", "plan"):
+        return (
+            f"{kind} runs are not available from the server in this version; run `raremap {kind}` with "
+            "--db pointing at this server's store, and the run appears here"
+        )
+    return f"unknown run kind {kind!r}; kinds are {', '.join(KINDS)}"
+
+
+def execution_for(kind: str, dataset: Any, scenario: Scenario, storage: Storage) -> Execution:
+    reason = unavailable_reason(kind)
+    if reason is not None:
+        raise RaremapError(reason)
+    return simulation_execution(dataset, scenario, storage)
