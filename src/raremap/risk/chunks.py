@@ -107,7 +107,7 @@ def prepare_folder(directory: Path, manifest: dict[str, Any], resume: bool) -> N
         write_manifest(directory, manifest)
         return
     previous = read_manifest(directory)
-    for key in ("fingerprint", "draws", "seed", "chunk_size"):
+    for key in ("seed", "draws", "chunk_size", "fingerprint"):
         if previous.get(key) != manifest.get(key):
             raise RaremapError(
                 f"cannot resume {directory}: its {key} is {previous.get(key)!r} but this run's is {manifest.get(key)!r}; "

@@ -111,7 +111,7 @@ class DrawEvaluator:
         self.capacity_rows = rows
         self.control_columns = self._control_columns(model, chain, variables.label_to_pos)
         importer = self.risk.scenario.importer
-        demand = chain["demand"].sel(country=importer)
+        demand = self.chain["demand"].sel(country=importer)  # unscaled: levels multiply it in _outcome
         self.elements = [str(element) for element in demand["element"].values if float(demand.sel(element=element).max()) > 0]
         self.sectors = [str(sector) for sector in demand["sector"].values]
         ordered = demand.sel(element=self.elements).transpose("sector", "element", "period")
@@ -228,6 +228,7 @@ class DrawEvaluator:
         column_lower, original_column_upper = base.column_lower[columns], base.column_upper[columns]
         solver.changeRowsBounds(len(rows), rows.astype(np.int32), row_lower, row_upper)
         solver.changeColsBounds(len(columns), columns.astype(np.int32), column_lower, column_upper)
+        solver.clearSolver()
         solver.setBasis(base.basis)
         try:
             self._run(solver)
