@@ -21,15 +21,26 @@ def simulation_frames(severity: float) -> dict[str, pd.DataFrame]:
     """Shortfall by sector and period for IND (growing with `severity`) and magnet prices."""
     shortfall = pd.DataFrame(
         [
-            {"country": "IND", "sector": sector, "element": "Nd", "period": period,
-             "tonnes": severity * (index + 1) * max(0, period - 2024), "share": min(1.0, severity * 0.05)}
+            {
+                "country": "IND",
+                "sector": sector,
+                "element": "Nd",
+                "period": period,
+                "tonnes": severity * (index + 1) * max(0, period - 2024),
+                "share": min(1.0, severity * 0.05),
+            }
             for index, sector in enumerate(SECTORS)
             for period in PERIODS
         ]
     )
     prices = pd.DataFrame(
         [
-            {"stage": stage, "element": "Nd", "period": period, "usd_per_kg": base * (1 + severity * (period - 2024) / 10)}
+            {
+                "stage": stage,
+                "element": "Nd",
+                "period": period,
+                "usd_per_kg": base * (1 + severity * (period - 2024) / 10),
+            }
             for stage, base in (("separation", 60.0), ("metal", 80.0), ("magnet", 100.0))
             for period in PERIODS
         ]
@@ -40,8 +51,13 @@ def simulation_frames(severity: float) -> dict[str, pd.DataFrame]:
 def risk_frames(draws: int = 200, seed: int = 7) -> dict[str, pd.DataFrame]:
     generator = np.random.default_rng(seed)
     rows = [
-        {"draw": draw, "country": "IND", "sector": "ev", "period": period,
-         "tonnes": float(generator.exponential(50.0) * (generator.random() < 0.3))}
+        {
+            "draw": draw,
+            "country": "IND",
+            "sector": "ev",
+            "period": period,
+            "tonnes": float(generator.exponential(50.0) * (generator.random() < 0.3)),
+        }
         for draw in range(draws)
         for period in PERIODS
     ]
@@ -49,18 +65,45 @@ def risk_frames(draws: int = 200, seed: int = 7) -> dict[str, pd.DataFrame]:
 
 
 def plan_frames() -> dict[str, pd.DataFrame]:
-    frontier = pd.DataFrame({"lambda": [0.0, 0.5, 1.0, 2.0], "cost": [100.0, 130.0, 170.0, 240.0],
-                             "cvar_shortfall_t": [900.0, 500.0, 300.0, 220.0]})
-    options = pd.DataFrame([
-        {"name": "AUS offtake", "kind": "offtake", "partner": "AUS", "stage": "separation", "volume_t": 1500.0},
-        {"name": "IND magnet plant", "kind": "domestic", "partner": "IND", "stage": "magnet", "volume_t": 6000.0},
-        {"name": "Nd stockpile", "kind": "stockpile", "partner": "IND", "stage": "metal", "volume_t": 800.0},
-    ])
-    sourcing = pd.DataFrame([
-        {"stage": stage, "partner": partner, "share": share}
-        for stage in ("separation", "metal", "magnet")
-        for partner, share in (("CHN", 0.4), ("AUS", 0.3), ("JPN", 0.2), ("IND", 0.1))
-    ])
+    frontier = pd.DataFrame(
+        {
+            "lambda": [0.0, 0.5, 1.0, 2.0],
+            "cost": [100.0, 130.0, 170.0, 240.0],
+            "cvar_shortfall_t": [900.0, 500.0, 300.0, 220.0],
+        }
+    )
+    options = pd.DataFrame(
+        [
+            {
+                "name": "AUS offtake",
+                "kind": "offtake",
+                "partner": "AUS",
+                "stage": "separation",
+                "volume_t": 1500.0,
+            },
+            {
+                "name": "IND magnet plant",
+                "kind": "domestic",
+                "partner": "IND",
+                "stage": "magnet",
+                "volume_t": 6000.0,
+            },
+            {
+                "name": "Nd stockpile",
+                "kind": "stockpile",
+                "partner": "IND",
+                "stage": "metal",
+                "volume_t": 800.0,
+            },
+        ]
+    )
+    sourcing = pd.DataFrame(
+        [
+            {"stage": stage, "partner": partner, "share": share}
+            for stage in ("separation", "metal", "magnet")
+            for partner, share in (("CHN", 0.4), ("AUS", 0.3), ("JPN", 0.2), ("IND", 0.1))
+        ]
+    )
     return {"frontier": frontier, "options": options, "sourcing_shares": sourcing}
 
 
@@ -73,7 +116,14 @@ def save_sample_runs(path: Path, dataset_version: str) -> list[str]:
         ("plan-default-0004", "plan", "default", plan_frames()),
     ]
     for run_id, kind, name, frames in runs:
-        store.save_run(path, run_id=run_id, kind=kind, name=name, dataset_version=dataset_version,
-                       specification={"importer": "IND", "name": name}, summary={"importer": "IND"},
-                       results=frames)
+        store.save_run(
+            path,
+            run_id=run_id,
+            kind=kind,
+            name=name,
+            dataset_version=dataset_version,
+            specification={"importer": "IND", "name": name},
+            summary={"importer": "IND"},
+            results=frames,
+        )
     return [run_id for run_id, *_ in runs]

@@ -81,6 +81,9 @@ def table_html(frame: pd.DataFrame) -> str:
             css = ' class="number"' if numeric else ""
             if column == "pass" and text in ("yes", "no"):
                 css = f' class="pass-{"true" if text == "yes" else "false"}"'
+            if column == "url" and text.startswith(("https://", "http://")):
+                cells.append(f'<td><a href="{escape(text)}" rel="noreferrer">{escape(text)}</a></td>')
+                continue
             cells.append(f"<td{css}>{escape(text)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"

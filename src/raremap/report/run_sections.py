@@ -18,7 +18,7 @@ from raremap.report.figure import Evidence, Figure, Section, Table
 from raremap.report.runs import StoredRun, value_column
 
 TONNES = ("tonnes", "shortfall_t", "value_t", "t", "value")
-PRICE = ("usd_per_kg", "price_usd_per_kg", "price", "value")
+PRICE = ("usd_per_kg", "usd_per_t", "price_usd_per_kg", "price", "value")
 PERIOD = ("period", "year")
 SECTOR_COLOURS = {
     "ev": "#b91c1c",
@@ -96,7 +96,7 @@ def shortfall_comparison(runs: Sequence[StoredRun]) -> list[Figure]:
     }
     caption = (
         f"Unmet demand of {', '.join(importers)} by sector (colour) and run (line style), in tonnes of "
-        "rare-earth content, from each run's `shortfall` result."
+        "the product short (the `element` column of each run's `shortfall` result)."
     )
     return [
         Figure("scenario-shortfall", "Shortfall by sector over time", data, layout, caption, tuple(evidence))
@@ -165,7 +165,7 @@ def summary_table(runs: Sequence[StoredRun], family: str) -> Table:
         }
         rows.append(
             {
-                "run": run.run_id[:8],
+                "run": run.run_id,
                 "name": run.name,
                 "kind": run.kind,
                 "created": run.created_at[:19],

@@ -1,0 +1,71 @@
+"""Runs as jobs with the real simulation engine: progress, results, and a restart that keeps them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+import raremap
+from raremap.web.app import create_app
+from raremap.web.storage import Storage, now
+from tests.web.conftest import AUTHORISED, settings_for, wait_for_job
+
+SHORT = {"periods": {"start": 2024, "end": 2027}}
+
+
+def test_a_run_finishes_and_survives_a_restart(tmp_path: Path, dataset: raremap.Dataset) -> None:
+    path = tmp_path / "restart.duckdb"
+    with TestClient(create_app(settings_for(path), dataset)) as client:
+        started = client.post(
+            "/api/runs", json={"scenario": "china-2025-controls", "overrides": SHORT}, headers=AUTHORISED
+        )
+        assert started.status_code == 202
+        job = wait_for_job(client, started.json()["job_id"])
+        assert job["status"] == "done", job
+        run_id = str(job["run_id"])
+        run = client.get(f"/api/runs/{run_id}").json()
+        assert run["results"]["shortfall"] > 0
+        rows = client.get(f"/api/runs/{run_id}/results/shortfall", params={"limit": 5}).json()
+        assert len(rows["rows"]) == 5 and {"country", "sector", "period", "tonnes"} <= set(rows["rows"][0])
+        assert client.get(f"/api/runs/{run_id}/results/nothing").status_code == 404
+        page = client.get(f"/runs/{run_id}")
+        assert page.status_code == 200 and "scenario-shortfall" in page.text
+    with TestClient(create_app(settings_for(path), dataset)) as restarted:
+        assert run_id in {row["run_id"] for row in restarted.get("/api/runs").json()}
+        assert restarted.get(f"/api/jobs/{job['job_id']}").json()["status"] == "done"
+        compared = restarted.get("/compare", params={"run": [run_id, run_id]})
+        assert compared.status_code == 200 and "scenario-prices" in compared.text
+
+
+def test_jobs_cut_off_by_a_stop_are_marked_interrupted(tmp_path: Path, dataset: raremap.Dataset) -> None:
+    path = tmp_path / "cut.duckdb"
+    Storage(path).save_job(
+        {
+            "job_id": "cut-off",
+            "kind": "simulate",
+            "scenario": "baseline",
+            "status": "running",
+            "progress": 0.4,
+            "message": "solving",
+            "run_id": None,
+            "created_at": now(),
+            "finished_at": None,
+            "request": {"scenario": "baseline"},
+        }
+    )
+    with TestClient(create_app(settings_for(path), dataset)) as client:
+        job = client.get("/api/jobs/cut-off").json()
+    assert job["status"] == "interrupted" and "start it again" in job["message"]
+
+
+def test_a_failing_run_reports_why(client: TestClient) -> None:
+    impossible = {"periods": {"start": 2024, "end": 2025}, "demand": {"path": "no-such-path"}}
+    started = client.post(
+        "/api/runs", json={"scenario": "baseline", "overrides": impossible}, headers=AUTHORISED
+    )
+    if started.status_code == 422:
+        assert "no-such-path" in started.text
+        return
+    job = wait_for_job(client, started.json()["job_id"])
+    assert job["status"] == "failed" and "no-such-path" in str(job["message"])
