@@ -177,7 +177,7 @@ class _DaskCluster:
 
         queue = list(tasks)
         first = [self._submit(queue.pop(0)) for _ in range(min(len(queue), self.slots * IN_FLIGHT_PER_SLOT))]
-        finished = as_completed(first)
+        finished = as_completed(first, loop=self.client.loop)
         for future in finished:
             result: ChunkResult = future.result()
             future.release()

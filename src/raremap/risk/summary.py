@@ -84,6 +84,6 @@ def exceedance_table(totals: pd.DataFrame, points: int = EXCEEDANCE_POINTS) -> p
     for sector, (losses, _) in sector_losses(totals).items():
         ordered = np.sort(losses)
         grid = np.linspace(0.0, float(ordered[-1]) if ordered.size else 0.0, points)
-        above = 1.0 - np.searchsorted(ordered, grid, side="right") / max(ordered.size, 1)
+        above = (ordered.size - np.searchsorted(ordered, grid, side="right")) / max(ordered.size, 1)
         frames.append(pd.DataFrame({"sector": sector, "shortfall_t": grid, "probability": above}))
     return pd.concat(frames, ignore_index=True)

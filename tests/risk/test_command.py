@@ -1,0 +1,25 @@
+"""`raremap risk` on the command line: JSON keys, progress kept off stdout, errors as one red line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.runner import run_raremap
+
+
+def test_json_output_has_the_documented_keys(tmp_path: Path, small_risk_file: Path) -> None:
+    result = run_raremap("risk", str(small_risk_file), "--draws", "30", "--seed", "3", "--out", str(tmp_path / "run"),
+                         "--db", str(tmp_path / "store.duckdb"), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {"draws", "seed", "draws_per_second", "solved_draws", "summary", "drivers"} <= set(payload)
+    assert payload["draws"] == 30 and payload["seed"] == 3
+    assert set(payload["summary"]["ev"]) == {"expected_shortfall_t", "var95_t", "cvar95_t", "p_exceed_10pct"}
+
+
+def test_bad_draws_is_one_red_line(tmp_path: Path) -> None:
+    result = run_raremap("risk", "default", "--draws", "0", "--out", str(tmp_path / "run"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "draws = 0" in lines[0] and "default.yaml" in lines[0]
