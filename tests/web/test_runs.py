@@ -69,3 +69,14 @@ def test_a_failing_run_reports_why(client: TestClient) -> None:
         return
     job = wait_for_job(client, started.json()["job_id"])
     assert job["status"] == "failed" and "no-such-path" in str(job["message"])
+
+
+def test_a_risk_run_from_the_server(client: TestClient) -> None:
+    started = client.post(
+        "/api/runs", json={"kind": "risk", "scenario": "default", "draws": 40, "seed": 1}, headers=AUTHORISED
+    )
+    assert started.status_code == 202
+    job = wait_for_job(client, started.json()["job_id"], 200)
+    assert job["status"] == "done", job
+    page = client.get(f"/runs/{job['run_id']}")
+    assert page.status_code == 200 and "risk-exceedance" in page.text

@@ -30,6 +30,8 @@ SECTOR_COLOURS = {
 }
 RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+TOTAL_SECTOR = "all"
+"""The sector label the risk engine gives the sum over sectors in its `exceedance` result."""
 
 
 def run_evidence(run: StoredRun, result: str, frame: pd.DataFrame) -> Evidence:
@@ -216,6 +218,8 @@ def exceedance_curve(run: StoredRun) -> tuple[list[float], list[float], str] | N
         level = value_column(stored, ("threshold_t", "shortfall_t", "threshold", "tonnes", "value"))
         probability = value_column(stored, ("probability", "exceedance_probability", "p_exceed"))
         if level and probability:
+            if "sector" in stored.columns and TOTAL_SECTOR in set(stored["sector"]):
+                stored = stored[stored["sector"] == TOTAL_SECTOR]
             ordered = stored.sort_values(level)
             return [float(v) for v in ordered[level]], [float(v) for v in ordered[probability]], "exceedance"
     totals = draw_totals(run)

@@ -18,7 +18,7 @@ from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
 from raremap.scenario import ScenarioError, json_schema
 from raremap.web import scenarios
-from raremap.web.engines import KINDS, execution_for, unavailable_reason
+from raremap.web.engines import KINDS, execution_for, risk_execution, risk_names, unavailable_reason
 from raremap.web.jobs import RunRequest
 from raremap.web.security import require_token
 from raremap.web.state import ServerState, server_state
@@ -198,6 +198,8 @@ def checked_request(state: ServerState, body: RunBody) -> tuple[RunRequest, Any]
             detail=f"draws {body.draws} is above this server's limit of "
             f"{limits.max_draws}; ask for fewer, or run `raremap {body.kind}` from the command line",
         )
+    if body.kind == "risk":
+        return RunRequest(body.kind, body.scenario, body.overrides, body.draws, body.seed), None
     try:
         scenario = scenarios.scenario_named(body.scenario, state.storage, state.dataset)
     except scenarios.ScenarioNotFoundError as error:
@@ -214,6 +216,19 @@ def checked_request(state: ServerState, body: RunBody) -> tuple[RunRequest, Any]
     return request, scenario
 
 
+def risk_request(state: ServerState, body: RunBody) -> Any:
+    """A risk run of a built-in risk file (named, never a path), with its draws within the limit."""
+    names = risk_names()
+    if body.scenario not in names:
+        raise HTTPException(
+            status_code=404, detail=f"no risk file named {body.scenario!r}; risk files are {', '.join(names)}"
+        )
+    if body.overrides:
+        raise HTTPException(status_code=422, detail="risk runs take no overrides; give draws and seed")
+    draws = body.draws if body.draws is not None else min(1000, state.settings.max_draws)
+    return risk_execution(state.dataset, body.scenario, draws, body.seed, state.storage)
+
+
 @router.post(
     "/runs",
     status_code=202,
@@ -222,7 +237,10 @@ def checked_request(state: ServerState, body: RunBody) -> tuple[RunRequest, Any]
 )
 def start_run(state: State, body: RunBody) -> dict[str, Any]:
     request, scenario = checked_request(state, body)
-    execution = execution_for(body.kind, state.dataset, scenario, state.storage)
+    if body.kind == "risk":
+        execution = risk_request(state, body)
+    else:
+        execution = execution_for(body.kind, state.dataset, scenario, state.storage)
     job = state.jobs.submit(request, execution)
     return plain({**job, "links": {"job": f"/api/jobs/{job['job_id']}", "page": f"/jobs/{job['job_id']}"}})
 

@@ -40,11 +40,48 @@ def simulation_execution(dataset: Any, scenario: Scenario, storage: Storage) -> 
     return execute
 
 
+def risk_execution(
+    dataset: Any, name: str, draws: int | None, seed: int | None, storage: Storage
+) -> Execution:
+    """A Monte Carlo run of a built-in risk file on one worker, draws written under the store's folder.
+
+    The engine saves to the store itself when given a path; here it is given none and the run is
+    saved afterwards under the server's store lock, so reads are not blocked while draws are solved.
+    """
+
+    def execute(progress: Progress) -> str:
+        import uuid
+
+        from raremap.risk.engine import RunOptions, _store, run_risk
+
+        folder = storage.path.parent / "risk-draws" / uuid.uuid4().hex
+        options = RunOptions(
+            out=folder, workers=1, store_path=None, progress=False, report=lambda message: None
+        )
+        progress(0.1, "drawing and solving disruptions")
+        run = run_risk(name, options, draws=draws, seed=seed, dataset=dataset)
+        progress(0.9, "saving the summaries")
+
+        def save(path: Any) -> str:
+            _store(run, path, str(dataset.version))
+            return run.run_id
+
+        return storage.save_result(save)
+
+    return execute
+
+
+def risk_names() -> list[str]:
+    from raremap.risk.loading import builtin_names
+
+    return builtin_names()
+
+
 def unavailable_reason(kind: str) -> str | None:
     """None when the server can run `kind`; otherwise why not, in words a client can act on."""
-    if kind == "simulate":
+    if kind in ("simulate", "risk"):
         return None
-    if kind in ("risk", "plan"):
+    if kind == "plan":
         return (
             f"{kind} runs are not available from the server in this version; run `raremap {kind}` with "
             "--db pointing at this server's store, and the run appears here"
