@@ -296,10 +296,10 @@ def _first_stage(model: linopy.Model, inputs: PlanInputs, arrays: Arrays, restri
 def _first_stage_constraints(model: linopy.Model, arrays: Arrays, restrictions: Restrictions) -> None:
     contract, build, assisted = model.variables["Contract"], model.variables["Build"], model.variables["Assisted"]
     built = (build + assisted).sum("start")
-    model.add_constraints(contract.sum("start") <= arrays["option_maximum"], name="Contract-maximum")
-    needs_minimum = arrays["option_minimum"] > 0
-    model.add_constraints(contract.sum("start") >= arrays["option_minimum"], name="Contract-minimum",
-                          mask=needs_minimum)
+    if arrays.coords["option"]:
+        model.add_constraints(contract.sum("start") <= arrays["option_maximum"], name="Contract-maximum")
+        model.add_constraints(contract.sum("start") >= arrays["option_minimum"], name="Contract-minimum",
+                              mask=arrays["option_minimum"] > 0)
     is_build = arrays["build_maximum"] > 0
     model.add_constraints(built <= arrays["build_maximum"], name="Build-maximum", mask=is_build)
     model.add_constraints(built >= arrays["build_minimum"], name="Build-minimum", mask=arrays["build_minimum"] > 0)
@@ -363,8 +363,9 @@ def partner_supply(model: linopy.Model, arrays: Arrays) -> linopy.LinearExpressi
 def _second_stage_constraints(model: linopy.Model, inputs: PlanInputs, arrays: Arrays,
                               restrictions: Restrictions) -> None:
     variables = model.variables
-    delivered = (variables["Contract"] * arrays["option_active"]).sum("start") * arrays["option_availability"]
-    model.add_constraints(variables["Delivery"] <= delivered, name="Delivery-upper")
+    if arrays.coords["option"]:
+        delivered = (variables["Contract"] * arrays["option_active"]).sum("start") * arrays["option_availability"]
+        model.add_constraints(variables["Delivery"] - delivered <= 0, name="Delivery-upper")
     capacity = (variables["Build"] * arrays["build_capacity"]).sum("start") \
         + (variables["Assisted"] * arrays["assisted_capacity"]).sum("start")
     model.add_constraints(variables["Production"] - capacity <= arrays["existing_capacity"], name="Production-upper")
