@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,6 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.supply_chain import (
-    DEFAULT_STEP_SHARES,
-    DEFAULT_STEP_VALUES,
     MAGNET,
     STAGES,
     SupplyChain,
@@ -31,7 +30,48 @@ DEFAULT_OPERATING_COST = {"mining": 4.0, "separation": 15.0, "metal": 12.0, "mag
 """USD per kg of stage output where the costs table has no figure for the country or the world."""
 
 TRANSPORT_COST = {"mining": 0.2, "separation": 0.5, "metal": 0.5, "magnet": 1.0}
-"""USD per kg moved between countries (freight, insurance, handling), an assumption."""
+"""USD per kg moved between countries (freight, insurance, handling) over a typical route, an assumption.
+
+Per route the cost is this figure x (0.5 + great-circle distance between capitals / 10,000 km):
+half fixed (handling, insurance), half with distance, so nearer buyers net a supplier more.
+"""
+
+DEFAULT_ROUTE_KM = 10_000.0
+"""Distance assumed for a route with a country missing from CAPITALS."""
+
+CAPITALS: dict[str, tuple[float, float]] = {
+    "ARG": (-34.6, -58.4), "AUS": (-35.3, 149.1), "BDI": (-3.4, 29.9), "BRA": (-15.8, -47.9),
+    "CAN": (45.4, -75.7), "CHL": (-33.4, -70.7), "CHN": (39.9, 116.4), "DEU": (52.5, 13.4),
+    "EST": (59.4, 24.7), "FRA": (48.9, 2.4), "GBR": (51.5, -0.1), "GRL": (64.2, -51.7),
+    "IDN": (-6.2, 106.8), "IND": (28.6, 77.2), "ITA": (41.9, 12.5), "JPN": (35.7, 139.7),
+    "KAZ": (51.2, 71.4), "KOR": (37.6, 127.0), "LAO": (18.0, 102.6), "MDG": (-18.9, 47.5),
+    "MEX": (19.4, -99.1), "MMR": (19.8, 96.1), "MYS": (3.1, 101.7), "NGA": (9.1, 7.4),
+    "NLD": (52.4, 4.9), "NOR": (59.9, 10.8), "PHL": (14.6, 121.0), "RUS": (55.8, 37.6),
+    "SWE": (59.3, 18.1), "THA": (13.8, 100.5), "TUR": (39.9, 32.9), "TZA": (-6.2, 35.7),
+    "USA": (38.9, -77.0), "VNM": (21.0, 105.8), "ZAF": (-25.7, 28.2),
+}
+"""Latitude and longitude of capitals (rounded), the proxy for where a country ships from and to."""
+
+STEP_SHARES = (0.1,) * 10
+STEP_VALUES = (3.0, 2.8, 2.6, 2.4, 2.2, 2.0, 1.8, 1.6, 1.4, 1.2)
+"""The demand curve of every buyer: ten tenths of its quantity valued from 3x down to 1.2x the
+reference value. The same curve everywhere means that, when supply is short, every buyer loses its
+least valued tenth before anyone loses a more valued one: shortage is shared pro rata to demand
+(to within one tenth); within a tenth, the buyer whose delivered cost is higher (farther route,
+tariff) is cut first."""
+
+NDPR_POOL = ("Nd", "Pr")
+"""Elements interchangeable in NdFeB magnets (didymium practice): their total content is fixed by
+the recipe; Pr may replace none of Nd's share and Nd may replace all of Pr's (Pr share of the pool
+from 0 to the recipe's)."""
+
+CALIBRATION_COUNTRY = "CHN"
+"""Where the calibration supply sits: USGS's China mine figures are production quotas that exclude
+undocumented output (and China's separation and magnet figures are estimates)."""
+CALIBRATION_SIZING_COST = 1000.0
+"""USD/kg of calibration in the sizing solve: far above any documented path, so it is a last resort."""
+CALIBRATION_SIZING_VALUE_MULTIPLE = 100.0
+"""The sizing solve multiplies willingness to pay by this, so all demand is served where possible."""
 
 DEFAULT_METAL_FACTOR = 0.85
 DEFAULT_OXIDE_VALUE = 50.0
@@ -53,6 +93,8 @@ class BuildOptions:
     oxide_value_multiple: float = 3.0
     stock_holding_cost: float = 0.5
     recycling_cost: float = 20.0
+    ndpr_pool: bool = True
+    calibration: bool = True
     extra_countries: Sequence[str] = field(default_factory=tuple)
 
 
@@ -72,15 +114,20 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
     capacity = capacity_array(tables, production, composition, countries, options)
     sectors = sorted(set(demand["sector"])) or ["other"]
     demand_array = _demand_array(demand, countries, sectors, options.periods)
+    costs = operating_costs(tables, countries)
     chain = SupplyChain.from_arrays(
         countries=countries,
         elements=elements,
         sectors=sectors,
         periods=options.periods,
         period_length=options.period_length,
+        step_shares=STEP_SHARES,
         capacity=capacity,
-        operating_cost=operating_costs(tables, countries),
-        transport_cost=xr.DataArray(list(TRANSPORT_COST.values()), coords={"stage": list(TRANSPORT_COST)}, dims="stage"),
+        operating_cost=costs,
+        transport_cost=xr.DataArray(
+            [0.5 * value for value in TRANSPORT_COST.values()], coords={"stage": list(TRANSPORT_COST)}, dims="stage"
+        ),
+        route_cost=route_costs(countries),
         composition=_frame_array(composition.reindex(index=countries).fillna(0.0), "country", "element"),
         thorium_per_reo=thorium_per_reo(tables).reindex(countries).fillna(0.0).rename_axis("country").to_xarray(),
         metal_factor=metal_factors(tables, elements).rename_axis("element").to_xarray(),
@@ -90,8 +137,127 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         base_flow=base_flows(tables, base_year, countries),
         recycling_cost=options.recycling_cost,
         stock_holding_cost=options.stock_holding_cost,
+        **magnet_pool(recipe, elements, options.ndpr_pool),
     )
+    if options.calibration:
+        chain = calibrated(chain, costs)
     return chain
+
+
+def route_costs(countries: Sequence[str]) -> xr.DataArray:
+    """USD/kg per stage x route on top of the fixed half: stage cost x great-circle km / 10,000."""
+    latitude = np.radians([CAPITALS.get(country, (np.nan, np.nan))[0] for country in countries])
+    longitude = np.radians([CAPITALS.get(country, (np.nan, np.nan))[1] for country in countries])
+    dlat = latitude[:, None] - latitude[None, :]
+    dlon = longitude[:, None] - longitude[None, :]
+    haversine = np.sin(dlat / 2) ** 2 + np.cos(latitude[:, None]) * np.cos(latitude[None, :]) * np.sin(dlon / 2) ** 2
+    kilometres = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(haversine, 0.0, 1.0)))
+    kilometres = np.where(np.isnan(kilometres), DEFAULT_ROUTE_KM, kilometres)
+    per_stage = np.array([0.5 * TRANSPORT_COST[stage] for stage in STAGES])
+    values = per_stage[:, None, None] * kilometres[None, :, :] / 5000.0
+    return xr.DataArray(
+        values,
+        coords={"stage": list(STAGES), "exporter": list(countries), "importer": list(countries)},
+        dims=("stage", "exporter", "importer"),
+    )
+
+
+def magnet_pool(recipe: pd.Series, elements: Sequence[str], enabled: bool) -> dict[str, xr.DataArray]:
+    """The NdPr pool: members marked 1; Nd at least its recipe share, Pr at least zero."""
+    members = [e for e in NDPR_POOL if e in elements and float(recipe.get(e, 0.0)) > 0] if enabled else []
+    if len(members) < 2:
+        return {}
+    pool = xr.DataArray([1.0 if e in members else 0.0 for e in elements], coords={"element": list(elements)}, dims="element")
+    minimum = pool * 0.0
+    minimum.loc["Nd"] = float(recipe["Nd"])
+    return {"magnet_pool": pool, "magnet_recipe_min": minimum}
+
+
+def calibration_costs(chain: SupplyChain, costs: xr.DataArray) -> xr.DataArray:
+    """USD/kg of calibration supply: oxide at the country's mining + separation cost per t REO; magnets
+    at its magnet cost plus the recipe's metal at metal + mining + separation cost."""
+    country_costs = costs.sel(country=CALIBRATION_COUNTRY) if CALIBRATION_COUNTRY in chain.countries else costs.mean("country")
+    oxide = float(country_costs.sel(stage="mining") + country_costs.sel(stage="separation"))
+    content = float(chain["magnet_recipe"].sum())
+    magnet = float(country_costs.sel(stage="magnet")) + content * (oxide + float(country_costs.sel(stage="metal")))
+    return xr.DataArray(
+        [magnet if element == MAGNET else oxide for element in chain.elements],
+        coords={"element": chain.elements},
+        dims="element",
+    )
+
+
+def calibrated(chain: SupplyChain, costs: xr.DataArray) -> SupplyChain:
+    """The chain with the calibration supply that lets the base year serve its demand in full.
+
+    A sizing solve of the base year alone offers unlimited oxide (and magnets) in the calibration
+    country at a prohibitive cost against a willingness to pay raised so that all demand is served:
+    it uses the least calibration that closes the base-year gap. That tonnage per element is then
+    offered every year of the horizon (constant), at the country's own cost.
+    """
+    if CALIBRATION_COUNTRY not in chain.countries:
+        return chain
+    base = SupplyChain(chain.data.isel(period=[0]))
+    unlimited = xr.where(base.data["country"] == CALIBRATION_COUNTRY, 1e7, 0.0) * xr.ones_like(base["calibration_cost"])
+    sizing = base.replace(
+        calibration_supply=unlimited.transpose("country", "element"),
+        calibration_cost=xr.full_like(base["calibration_cost"], CALIBRATION_SIZING_COST),
+        willingness_to_pay=base["willingness_to_pay"] * CALIBRATION_SIZING_VALUE_MULTIPLE,
+    )
+    least = _solved_values(sizing)["Calibration-supply"].isel(period=0, drop=True) / chain.period_length
+    least = xr.where(least > 1e-6, least, 0.0).transpose("country", "element")
+    cost = calibration_costs(chain, costs)
+    if float(least.sum()) == 0.0:
+        return chain
+
+    trial = base.replace(calibration_supply=least, calibration_cost=cost)
+    model = _model_of(trial)
+    bound = model.variables["Calibration-supply"].upper.copy()
+    demand = trial["demand"].isel(period=0) * trial.period_length
+
+    def clears(scale: float) -> bool:
+        from raremap.model.solution import solve_model
+        from raremap.simulate.run import quiet_stdout
+
+        model.variables["Calibration-supply"].update(upper=bound * scale)
+        with quiet_stdout():
+            solve_model(model)
+        served = model.variables["Served"].solution.fillna(0.0).sum("step").isel(period=0)
+        return float((demand - served).max()) <= CALIBRATION_TOLERANCE_T
+
+    # The least tonnage makes the base year feasible; at the model's own values some of it may still
+    # be uneconomic to deliver (the marginal documented supply costs more than buyers' lowest step),
+    # so scale it up by the smallest factor (to 2 %) that lets the base year clear without shortfall.
+    low, high = 1.0, 1.0
+    while not clears(high):
+        low, high = high, high * 1.5
+        if high > 20:
+            raise RaremapError("calibration failed: the base year cannot be cleared; check the demand and capacity data")
+    while high - low > 0.02 and low != high:
+        middle = (low + high) / 2
+        low, high = (low, middle) if clears(middle) else (middle, high)
+    return chain.replace(calibration_supply=least * high, calibration_cost=cost)
+
+
+CALIBRATION_TOLERANCE_T = 1e-3
+"""Tonnes of base-year shortfall per entry below which the base year counts as cleared."""
+
+
+def _model_of(chain: SupplyChain) -> Any:
+    from raremap.model.equilibrium import build_model
+
+    return build_model(chain)
+
+
+def _solved_values(chain: SupplyChain) -> dict[str, xr.DataArray]:
+    from raremap.model.equilibrium import build_model
+    from raremap.model.solution import read_solution, solve_model
+    from raremap.simulate.run import quiet_stdout
+
+    model = build_model(chain)
+    with quiet_stdout():
+        solve_model(model)
+    return read_solution(model).values
 
 
 class _Tables:
@@ -192,14 +358,18 @@ def capacity_array(
     periods = list(options.periods)
     facilities = _facility_capacity(tables, composition, options)
     floor = base_output_with_exports(tables, production, int(periods[0])) * options.capacity_headroom
-    values = np.zeros((len(STAGES), len(countries), len(periods)))
-    for stage_index, stage in enumerate(STAGES):
-        for country_index, country in enumerate(countries):
-            rows = facilities[(facilities["country"] == country) & (facilities["stage"] == stage)]
-            minimum = float(floor.get((country, stage), 0.0))
-            for period_index, period in enumerate(periods):
-                in_service = rows[rows["year"] <= period].sort_values("year").groupby("facility")["value_t"].last()
-                values[stage_index, country_index, period_index] = max(float(in_service.sum()), minimum)
+    index = pd.MultiIndex.from_product([list(STAGES), list(countries)], names=["stage", "country"])
+    in_service = pd.DataFrame(0.0, index=index, columns=periods)
+    if not facilities.empty:
+        # Each facility's latest row up to the period counts: a step function of the year.
+        ordered = facilities.sort_values("year")
+        for period in periods:
+            latest = ordered[ordered["year"] <= period].groupby(["stage", "country", "facility"])["value_t"].last()
+            totals = latest.groupby(level=["stage", "country"]).sum()
+            in_service[period] = totals.reindex(index).fillna(0.0).to_numpy()
+    floors = floor.reorder_levels([1, 0]).groupby(level=[0, 1]).max()
+    minimum = floors.reindex(index).fillna(0.0).to_numpy(dtype=float)
+    values = np.maximum(in_service.to_numpy(), minimum[:, None]).reshape(len(STAGES), len(countries), len(periods))
     return xr.DataArray(
         values, coords={"stage": list(STAGES), "country": list(countries), "period": periods}, dims=("stage", "country", "period")
     )
@@ -343,16 +513,15 @@ def apparent_magnet_consumption(tables: _Tables, base_year: int, series: str) ->
 
 
 def _demand_array(demand: pd.DataFrame, countries: Sequence[str], sectors: Sequence[str], periods: Sequence[int]) -> xr.DataArray:
-    array = xr.DataArray(
-        np.zeros((len(countries), len(sectors), 1, len(periods))),
+    rows = demand[demand["country"].isin(list(countries)) & demand["period"].isin(list(periods))]
+    totals = rows.groupby(["country", "sector", "period"])["value_t"].sum()
+    index = pd.MultiIndex.from_product([list(countries), list(sectors), list(periods)], names=["country", "sector", "period"])
+    values = totals.reindex(index).fillna(0.0).to_numpy().reshape(len(countries), len(sectors), 1, len(periods))
+    return xr.DataArray(
+        values,
         coords={"country": list(countries), "sector": list(sectors), "element": [MAGNET], "period": list(periods)},
         dims=("country", "sector", "element", "period"),
     )
-    for record in demand.to_dict(orient="records"):
-        country, period = str(record["country"]), int(record["period"])
-        if country in countries and period in periods:
-            array.loc[country, str(record["sector"]), MAGNET, period] += float(record["value_t"])
-    return array
 
 
 def willingness_to_pay(tables: _Tables, elements: Sequence[str], options: BuildOptions) -> xr.DataArray:
@@ -364,8 +533,8 @@ def willingness_to_pay(tables: _Tables, elements: Sequence[str], options: BuildO
         else float(oxides.get(element, DEFAULT_OXIDE_VALUE)) * options.oxide_value_multiple
         for element in elements
     ]
-    steps = list(range(len(DEFAULT_STEP_SHARES)))
-    values = np.outer(reference, DEFAULT_STEP_VALUES)
+    steps = list(range(len(STEP_SHARES)))
+    values = np.outer(reference, STEP_VALUES)
     return xr.DataArray(values, coords={"element": list(elements), "step": steps}, dims=("element", "step"))
 
 
@@ -381,9 +550,7 @@ def base_flows(tables: _Tables, base_year: int, countries: Sequence[str]) -> xr.
     if trade.empty:
         return array
     latest = trade[trade["year"] == trade.groupby("stage")["year"].transform("max")]
-    totals = latest.groupby(["stage", "exporter", "importer"])["value_t"].sum()
-    for key, value in totals.items():
-        stage, exporter, importer = (str(part) for part in key)  # type: ignore[attr-defined]
-        if stage in STAGES:
-            array.loc[stage, exporter, importer] = float(value)
-    return array
+    totals = latest[latest["stage"].isin(STAGES)].groupby(["stage", "exporter", "importer"])["value_t"].sum()
+    index = pd.MultiIndex.from_product([list(STAGES), list(countries), list(countries)])
+    values = totals.reindex(index).fillna(0.0).to_numpy().reshape(array.shape)
+    return array.copy(data=values)

@@ -49,6 +49,8 @@ class Network:
     demand_entries: xr.DataArray
     substitution_entries: xr.DataArray
     stock_entries: xr.DataArray
+    pool_entries: xr.DataArray
+    calibration_entries: xr.DataArray
 
 
 def network(chain: SupplyChain) -> Network:
@@ -64,6 +66,8 @@ def network(chain: SupplyChain) -> Network:
     concentrate_edges = (miners & separators).transpose("exporter", "importer")
     demand_present = chain["demand"].max("period") > 0
     demanded = demand_present.any("sector")
+    in_magnets = (chain["magnet_recipe"] > 0) | (chain["magnet_pool"] > 0)
+    used_as_oxide = in_magnets | demanded.any("country")
     consumers_of = {
         "separation": capacity.sel(stage="metal", drop=True) | demanded.where(separated, False).any("element"),
         "metal": capacity.sel(stage="magnet", drop=True),
@@ -79,8 +83,10 @@ def network(chain: SupplyChain) -> Network:
     for stage in TRADED_STAGES:
         producers = producers_of[stage] | stock_present.sel(stage=stage, drop=True).any("element")
         edge = producers.rename(exporter) & consumers_of[stage].rename(importer)
-        element_allowed = ~separated if stage == "magnet" else separated
-        edge_list.append(edge & element_allowed)
+        # Only products somebody downstream uses are traded: metals that go into magnets, oxides
+        # that become such metals or are bought as oxide (co-products such as Ce stay as surplus).
+        element_allowed = {"magnet": ~separated, "metal": separated & in_magnets, "separation": separated & used_as_oxide}
+        edge_list.append(edge & element_allowed[stage])
     flow_edges = xr.concat(edge_list, dim=xr.DataArray(list(TRADED_STAGES), dims="stage", name="stage"))
     off_diagonal = xr.DataArray(
         ~np.eye(len(chain.countries), dtype=bool),
@@ -93,11 +99,13 @@ def network(chain: SupplyChain) -> Network:
     return Network(
         concentrate_edges=concentrate_edges,
         flow_edges=flow_edges,
-        metal_plants=capacity.sel(stage="metal", drop=True) & separated,
+        metal_plants=capacity.sel(stage="metal", drop=True) & separated & in_magnets,
         magnet_plants=capacity.sel(stage="magnet", drop=True),
         demand_entries=demand_entries.transpose("country", "sector", "element", "step", "period"),
         substitution_entries=substitution_entries,
         stock_entries=stock_present.sel(stage=list(TRADED_STAGES)),
+        pool_entries=capacity.sel(stage="magnet", drop=True) & (chain["magnet_pool"] > 0),
+        calibration_entries=chain["calibration_supply"] > 0,
     )
 
 
@@ -110,7 +118,7 @@ def build_model(chain: SupplyChain) -> linopy.Model:
         _add_variables(model, chain, masks)
         _add_capacity_constraints(model, chain)
         _add_trade_constraints(model, chain)
-        _add_balance_constraints(model, chain)
+        _add_balance_constraints(model, chain, masks)
         _add_demand_constraints(model, chain, masks)
         _add_stock_constraints(model, chain, masks)
         model.add_objective(_objective(model, chain))
@@ -159,6 +167,19 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         name="Substitution-share",
         mask=_over_periods(masks.substitution_entries, period),
     )
+    model.add_variables(
+        0,
+        coords=[data["country"], data["element"], data["period"]],
+        name="Magnet-metal-use",
+        mask=_over_periods(masks.pool_entries, period),
+    )
+    calibration = chain["calibration_supply"] * length
+    model.add_variables(
+        0,
+        _over_periods(calibration, period),
+        name="Calibration-supply",
+        mask=_over_periods(masks.calibration_entries, period),
+    )
     for route in ("separation", "metal"):
         available = chain[f"recycling_to_{route}"] * length
         model.add_variables(0, available, name=f"Recycling-{route}", mask=available > 0)
@@ -184,6 +205,8 @@ def arrivals(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression
     """What reaches each importer per traded stage: the undelayed part now, the held part next period."""
     flow = model.variables["Flow"]
     delay = chain["delay_share"].sel(stage=list(TRADED_STAGES))
+    if not bool((delay > 0).any()):
+        return flow.to_linexpr()
     return (1 - delay) * flow + (delay * flow).shift(period=1)
 
 
@@ -191,12 +214,18 @@ def concentrate_arrivals(model: linopy.Model, chain: SupplyChain) -> linopy.Line
     """Concentrate reaching each separating country, with licence delays as for other stages."""
     flow = model.variables["Concentrate-flow"]
     delay = chain["delay_share"].sel(stage="mining", drop=True).max("element")
+    if not bool((delay > 0).any()):
+        return flow.to_linexpr()
     return (1 - delay) * flow + (delay * flow).shift(period=1)
 
 
 def separation_input(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
     """REO in concentrate fed to each country's separation plants."""
     return concentrate_arrivals(model, chain).sum("exporter").rename(importer="country")
+
+
+def _has_stocks(model: linopy.Model) -> bool:
+    return bool((model.variables["Stock-level"].labels >= 0).any())
 
 
 def separation_output(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
@@ -278,7 +307,7 @@ def _served(model: linopy.Model, elements: list[str]) -> linopy.LinearExpression
     return model.variables["Served"].sel(element=elements).sum(["sector", "step"])
 
 
-def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     variables = model.variables
     separated = chain.separated_elements
     factor = chain["metal_factor"].sel(element=separated)
@@ -289,12 +318,16 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
         == 0,
         name="Mining-balance",
     )
+    calibrated = variables["Calibration-supply"]
+    stocks = _has_stocks(model)
     separation_supply = (
         separation_output(model, chain)
+        + calibrated.sel(element=separated)
         + variables["Recycling-separation"].sel(element=separated)
-        + _stock_change(model, "separation").sel(element=separated)
         + _stage_trade(model, arrived, "separation").sel(element=separated)
     )
+    if stocks:
+        separation_supply = separation_supply + _stock_change(model, "separation").sel(element=separated)
     separation_use = (
         variables["Metal-production"].sel(element=separated) / factor
         + _served(model, separated)
@@ -304,15 +337,36 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     metal_supply = (
         variables["Metal-production"].sel(element=separated)
         + variables["Recycling-metal"].sel(element=separated)
-        + _stock_change(model, "metal").sel(element=separated)
         + _stage_trade(model, arrived, "metal").sel(element=separated)
     )
-    model.add_constraints(metal_supply - recipe * variables["Magnet-production"] == 0, name="Metal-balance")
+    if stocks:
+        metal_supply = metal_supply + _stock_change(model, "metal").sel(element=separated)
+    pool = chain["magnet_pool"].sel(element=separated)
+    fixed_recipe = recipe * (1 - pool)
+    pool_use = variables["Magnet-metal-use"].sel(element=separated)
+    model.add_constraints(
+        metal_supply - fixed_recipe * variables["Magnet-production"] - pool_use == 0, name="Metal-balance"
+    )
+    if int((pool > 0).sum()):
+        pool_content = float((recipe * pool).sum())
+        model.add_constraints(
+            pool_use.sum("element") - pool_content * variables["Magnet-production"] == 0,
+            name="Magnet-pool-balance",
+            mask=masks.pool_entries.any("element").broadcast_like(chain.data["period"]),
+        )
+        minimum = chain["magnet_recipe_min"].sel(element=separated)
+        model.add_constraints(
+            pool_use - minimum * variables["Magnet-production"] >= 0,
+            name="Magnet-recipe-lower",
+            mask=_over_periods(masks.pool_entries.sel(element=separated) & (minimum > 0), chain.data["period"]),
+        )
     magnet_supply = (
         variables["Magnet-production"]
-        + _stock_change(model, "magnet").sel(element=MAGNET, drop=True)
+        + calibrated.sel(element=MAGNET, drop=True)
         + _stage_trade(model, arrived, "magnet").sel(element=MAGNET, drop=True)
     )
+    if stocks:
+        magnet_supply = magnet_supply + _stock_change(model, "magnet").sel(element=MAGNET, drop=True)
     model.add_constraints(
         magnet_supply - _served(model, [MAGNET]).sel(element=MAGNET, drop=True) == 0, name="Magnet-balance"
     )
@@ -340,6 +394,8 @@ def _add_demand_constraints(model: linopy.Model, chain: SupplyChain, masks: Netw
 def _add_stock_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     """Stock level carried over: level = previous level (or the initial stock) + purchases - releases."""
     variables = model.variables
+    if not _has_stocks(model):
+        return
     level = variables["Stock-level"]
     initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
     first = xr.DataArray(
@@ -363,7 +419,7 @@ def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpressi
     """Cost of production, transport, tariffs, stocks, substitution and recycling minus the value served."""
     variables = model.variables
     cost = chain["operating_cost"]
-    transport = chain["transport_cost"] + chain["tariff"]
+    transport = chain["transport_cost"] + chain["route_cost"] + chain["tariff"]
     off_diagonal = xr.DataArray(
         ~np.eye(len(chain.countries), dtype=bool),
         coords={"exporter": chain.countries, "importer": chain.countries},
@@ -383,6 +439,7 @@ def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpressi
         (chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * variables["Stock-release"]).sum(),
         (substitution_net_cost * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum(),
         (chain["recycling_cost"] * (variables["Recycling-separation"].sum() + variables["Recycling-metal"].sum())),
+        (chain["calibration_cost"] * variables["Calibration-supply"]).sum(),
         -(chain["willingness_to_pay"] * variables["Served"]).sum(),
     ]
     return functools.reduce(operator.add, terms)

@@ -92,8 +92,12 @@ def mass_balance_residuals(chain: SupplyChain, solution: Solution) -> xr.DataArr
     composition = chain["composition"].sel(element=separated)
     mined = values["Mining-production"] - values["Concentrate-flow"].sum("importer").rename(exporter="country")
     mining = composition * mined
+    calibrated = values.get("Calibration-supply", xr.zeros_like(values["Metal-production"]))
+    pool_use = values.get("Magnet-metal-use", xr.zeros_like(values["Metal-production"]))
+    fixed_recipe = chain["magnet_recipe"] * (1 - chain["magnet_pool"])
     separation = (
         separation_output(chain, solution)
+        + calibrated.sel(element=separated)
         + values["Recycling-separation"].sel(element=separated)
         + stock_change.sel(stage="separation", drop=True).sel(element=separated)
         + trade.sel(stage="separation", drop=True).sel(element=separated)
@@ -106,13 +110,18 @@ def mass_balance_residuals(chain: SupplyChain, solution: Solution) -> xr.DataArr
         + values["Recycling-metal"].sel(element=separated)
         + stock_change.sel(stage="metal", drop=True).sel(element=separated)
         + trade.sel(stage="metal", drop=True).sel(element=separated)
-        - chain["magnet_recipe"].sel(element=separated) * values["Magnet-production"]
+        - fixed_recipe.sel(element=separated) * values["Magnet-production"]
+        - pool_use.sel(element=separated)
     )
     magnet = (
         values["Magnet-production"]
+        + calibrated.sel(element=MAGNET, drop=True)
         + stock_change.sel(stage="magnet", element=MAGNET, drop=True)
         + trade.sel(stage="magnet", element=MAGNET, drop=True)
         - served.sel(element=MAGNET, drop=True)
+        # The NdPr pool: what magnet plants drew from the pool equals the pool content of their output.
+        + (pool_use * (chain["magnet_pool"] > 0)).sum("element")
+        - float((chain["magnet_recipe"] * chain["magnet_pool"]).sum()) * values["Magnet-production"]
     ).expand_dims(element=[MAGNET])
     initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
     level = values["Stock-level"]

@@ -66,6 +66,22 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
 }
 """Every array of a SupplyChain with its dimensions, in order."""
 
+_OPTIONAL_SCHEMA: dict[str, tuple[str, ...]] = {
+    "magnet_pool": ("element",),
+    "magnet_recipe_min": ("element",),
+    "route_cost": ("stage", "exporter", "importer"),
+    "calibration_supply": ("country", "element"),
+    "calibration_cost": ("element",),
+}
+"""Arrays added later, filled with their neutral default when a SupplyChain is made without them.
+
+``magnet_pool``: 1 for the elements that may replace one another in a magnet (Nd and Pr, the NdPr
+pool); their total content per tonne of magnet is the sum of their recipe shares, each at least
+``magnet_recipe_min``. ``route_cost``: transport in USD/kg added to ``transport_cost`` per route.
+``calibration_supply``: t per year of oxide (magnets for NdFeB) a country supplies beyond the
+documented output, at ``calibration_cost`` USD/kg (see docs/simulation.md, calibration).
+"""
+
 _DEFAULTS: dict[str, float] = {
     "capacity": 0.0,
     "operating_cost": 0.0,
@@ -91,6 +107,11 @@ _DEFAULTS: dict[str, float] = {
     "stock_release_limit": np.inf,
     "stock_refill": 0.0,
     "stock_holding_cost": 0.0,
+    "magnet_pool": 0.0,
+    "magnet_recipe_min": 0.0,
+    "route_cost": 0.0,
+    "calibration_supply": 0.0,
+    "calibration_cost": 0.0,
 }
 
 
@@ -111,6 +132,16 @@ class SupplyChain:
                 )
         if "period_length" not in self.data.attrs:
             raise RaremapError("supply chain lacks the period_length attribute (years per period)")
+        missing_optional = {name: dims for name, dims in _OPTIONAL_SCHEMA.items() if name not in self.data}
+        if missing_optional:
+            coordinates = {str(dim): list(self.data[dim].values) for dim in self.data.dims}
+            filled = {name: _full_array(name, dims, coordinates, None) for name, dims in missing_optional.items()}
+            object.__setattr__(self, "data", self.data.assign(filled))
+        for name, dimensions in _OPTIONAL_SCHEMA.items():
+            if self.data[name].dims != dimensions:
+                raise RaremapError(
+                    f"supply chain array {name} has dimensions {self.data[name].dims}; expected {dimensions}"
+                )
 
     def __getitem__(self, name: str) -> xr.DataArray:
         return self.data[name]
@@ -147,10 +178,11 @@ class SupplyChain:
     def replace(self, **arrays: xr.DataArray) -> SupplyChain:
         """A new SupplyChain with some arrays replaced (aligned to the existing coordinates)."""
         data = self.data.copy()
+        schema = {**_SCHEMA, **_OPTIONAL_SCHEMA}
         for name, array in arrays.items():
-            if name not in _SCHEMA:
-                raise RaremapError(f"unknown supply chain array {name!r}; arrays are {', '.join(_SCHEMA)}")
-            data[name] = array.transpose(*_SCHEMA[name]).astype(float)
+            if name not in schema:
+                raise RaremapError(f"unknown supply chain array {name!r}; arrays are {', '.join(schema)}")
+            data[name] = array.transpose(*schema[name]).astype(float)
         return SupplyChain(data)
 
     @classmethod
@@ -180,13 +212,14 @@ class SupplyChain:
             "period": [int(period) for period in periods],
             "step": list(range(len(step_shares))),
         }
-        unknown = set(arrays) - set(_SCHEMA)
+        schema = {**_SCHEMA, **_OPTIONAL_SCHEMA}
+        unknown = set(arrays) - set(schema)
         if unknown:
-            raise RaremapError(f"unknown supply chain arrays {sorted(unknown)}; arrays are {', '.join(_SCHEMA)}")
+            raise RaremapError(f"unknown supply chain arrays {sorted(unknown)}; arrays are {', '.join(schema)}")
         arrays.setdefault("step_share", xr.DataArray(list(step_shares), dims=["step"]))
         variables = {
             name: _full_array(name, dimensions, coordinates, arrays.get(name))
-            for name, dimensions in _SCHEMA.items()
+            for name, dimensions in schema.items()
         }
         return cls(xr.Dataset(variables, attrs={"period_length": int(period_length)}))
 

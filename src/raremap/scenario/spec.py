@@ -62,6 +62,8 @@ class Settings(Frozen):
     oxide_value_multiple: Annotated[float, Field(gt=0)] = 3.0
     stock_holding_cost_usd_per_kg_year: NonNegative = 0.5
     recycling_cost_usd_per_kg: NonNegative = 20.0
+    ndpr_pool: bool = True
+    calibration: bool = True
 
 
 class GrowthOverride(Frozen):

@@ -108,6 +108,8 @@ def build_options(scenario: Scenario) -> BuildOptions:
         oxide_value_multiple=settings.oxide_value_multiple,
         stock_holding_cost=settings.stock_holding_cost_usd_per_kg_year,
         recycling_cost=settings.recycling_cost_usd_per_kg,
+        ndpr_pool=settings.ndpr_pool,
+        calibration=settings.calibration,
         extra_countries=tuple(sorted(named)),
     )
 

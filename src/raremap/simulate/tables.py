@@ -129,6 +129,14 @@ def thorium_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     return _tidy(thorium, "tho2_t", ["country", "period"])
 
 
+def calibration_table(solution: Solution) -> pd.DataFrame:
+    """Calibration supply used (undocumented output beyond the data; oxide, or magnets for NdFeB)."""
+    values = solution.values.get("Calibration-supply")
+    if values is None:
+        return pd.DataFrame(columns=["country", "element", "period", "value_t"])
+    return _tidy(values, "value_t", ["country", "element", "period"])
+
+
 def result_tables(chain: SupplyChain, solution: Solution) -> dict[str, pd.DataFrame]:
     """Every result table of a run, by name."""
     return {
@@ -140,4 +148,5 @@ def result_tables(chain: SupplyChain, solution: Solution) -> dict[str, pd.DataFr
         "stocks": stocks_table(solution),
         "substitution": substitution_table(chain, solution),
         "thorium": thorium_table(chain, solution),
+        "calibration": calibration_table(solution),
     }
