@@ -45,39 +45,53 @@ def test_more_disruption_never_means_more_welfare(evaluator: DrawEvaluator) -> N
 
 
 def test_total_loss_costs_more_than_no_loss(evaluator: DrawEvaluator) -> None:
-    processes, periods = evaluator.capacity_rows.shape
+    processes, periods = len(evaluator.risk.processes), len(evaluator.risk.periods)
     maximum = round(1 / evaluator.risk.model.severity_step)
     everything = Pattern(1, np.full((processes, periods), maximum, np.uint8), np.full(periods, maximum, np.uint8))
     nothing = Pattern(1, np.zeros((processes, periods), np.uint8), np.zeros(periods, np.uint8))
     assert evaluator.evaluate(everything).shortfall.sum() > evaluator.evaluate(nothing).shortfall.sum()
 
 
+def test_periods_split_into_separate_models_when_nothing_links_them(evaluator: DrawEvaluator) -> None:
+    assert evaluator.independent and len(evaluator.groups) == len(evaluator.risk.periods)
+    assert evaluator.matrices(0).is_block_diagonal()
+
+
+def test_split_models_give_the_whole_model_welfare(evaluator: DrawEvaluator) -> None:
+    """Draw by draw, the period models together must reach the welfare of the whole-horizon model."""
+    whole = DrawEvaluator(evaluator.risk, evaluator.chain)
+    whole.independent = False
+    for draw in range(8):
+        pattern = draw_pattern(evaluator.risk, draw)
+        split, joint = evaluator.evaluate(pattern).welfare_usd, whole.evaluate(pattern).welfare_usd
+        assert split == pytest.approx(joint, rel=1e-9)
+
+
 def test_skipped_draw_equals_its_full_solve(evaluator: DrawEvaluator) -> None:
     """A loss that leaves capacity above the base solution's use must give the base result when solved."""
-    base = evaluator.level(0)
+    evaluator = DrawEvaluator(evaluator.risk, evaluator.chain)  # an empty pattern cache
+    block = evaluator.block(0, 0)
     step = evaluator.risk.model.severity_step
-    rows = evaluator.capacity_rows
-    upper, used = base.row_upper[rows], base.row_values[rows]
+    rows = block.capacity_rows
+    upper, used = block.row_upper[rows], block.row_values[rows]
     slack_steps = np.floor((1 - used / np.where(upper > 0, upper, 1)) / step + 1e-12)
     candidates = np.argwhere((slack_steps >= 1) & (rows >= 0))
     assert len(candidates) > 0, "some plant must run below capacity in the base solution"
-    process, period = candidates[0]
-    steps = np.zeros(rows.shape, np.uint8)
-    steps[process, period] = 1
-    pattern = Pattern(0, steps, np.zeros(rows.shape[1], np.uint8))
+    process, _ = candidates[0]
+    steps = np.zeros((len(evaluator.risk.processes), len(evaluator.risk.periods)), np.uint8)
+    steps[process, 0] = 1
+    pattern = Pattern(0, steps, np.zeros(steps.shape[1], np.uint8))
     skipped = evaluator.evaluate(pattern)
     assert skipped.evaluation == EVALUATION_BASE
-    tightened = evaluator._tightened(base, pattern)
-    solved = evaluator._solve(base, 0, *tightened)
-    assert solved.welfare_usd == pytest.approx(skipped.welfare_usd, rel=1e-9)
+    bounds = evaluator.tightened(block, steps[:, [0]], pattern.control_steps[[0]])
+    solved = evaluator.solve(block, 0, *bounds)
+    assert solved.welfare_usd == pytest.approx(block.base.welfare_usd, rel=1e-9)
 
 
 def test_binding_draw_is_solved_then_cached_with_the_same_result(evaluator: DrawEvaluator) -> None:
-    rows = evaluator.capacity_rows
     maximum = round(1 / evaluator.risk.model.severity_step)
-    steps = np.zeros(rows.shape, np.uint8)
-    steps[:, :] = maximum
-    pattern = Pattern(0, steps, np.zeros(rows.shape[1], np.uint8))
+    steps = np.full((len(evaluator.risk.processes), len(evaluator.risk.periods)), maximum, np.uint8)
+    pattern = Pattern(0, steps, np.zeros(steps.shape[1], np.uint8))
     first, second = evaluator.evaluate(pattern), evaluator.evaluate(pattern)
     assert (first.evaluation, second.evaluation) == (EVALUATION_SOLVED, EVALUATION_CACHED)
     assert first.welfare_usd == second.welfare_usd

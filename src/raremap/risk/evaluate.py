@@ -1,17 +1,24 @@
-"""Evaluating draws on one reused HiGHS model per demand level (the hot loop of a Monte Carlo run).
+"""Evaluating draws on reused, warm-started HiGHS models (the hot loop of a Monte Carlo run).
 
-The equilibrium LP of the base scenario is built once with linopy and handed to HiGHS once. A draw
+The equilibrium LP of the base scenario is built once per demand level with linopy; its matrices
+go to HiGHS directly (highspy), once per block. A draw
 only tightens bounds: capacity rows get a smaller right-hand side, and the export-controlling
 country's flow columns get an upper bound of (1 - cut) x their base value. Between draws the
 bounds go back to the base and the solve starts from the base optimal basis (a warm start).
 
-Starting every draw from the same basis, rather than from the previous draw's, makes a draw's
-result independent of which draws the worker solved before, so runs are bit-identical whatever
-the chunking or the number of workers.
+Period blocks: when nothing links periods (no licence delays, no stocks, no substitution, and
+the same plants and buyers exist in every period), the LP is block-diagonal by period: checked on
+the built matrix, every nonzero must join a row and a column of the same period. Each period is
+then its own small model, a draw solves only the periods it disrupts, and a period's pattern
+recurs far more often than a whole draw's, so the pattern cache does most of the work. Otherwise
+the whole horizon stays one model.
 
-A draw that binds nothing is not solved: if every tightened bound still admits the base
-solution's value, the base solution stays feasible and, the feasible set having only shrunk, it
-stays optimal. Draws with an already seen pattern reuse that result.
+Determinism: every solve starts from a cleared solver and the base basis, never from the previous
+draw's state, so a draw's result does not depend on which draws a worker solved before; runs are
+bit-identical whatever the chunking or the number of workers.
+
+Skipping: if every tightened bound still admits the base solution's value, the base solution stays
+feasible and, the feasible set having only shrunk, optimal; such a block is not solved.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ CAPACITY_CONSTRAINTS = {
 }
 BINDING_TOLERANCE = 1e-7
 """A tightened bound binds when the base value exceeds it by more than this share of max(1, bound)."""
-CACHE_LIMIT = 20_000
-"""Patterns remembered per worker (least recently used dropped first), so memory stays bounded."""
+CACHE_LIMIT = 50_000
+"""Block patterns remembered per worker (least recently used dropped first), so memory stays bounded."""
+SMALL_SHORTFALL = 1e-6
 
 EVALUATION_BASE = 0
 EVALUATION_CACHED = 1
@@ -59,6 +67,14 @@ class Outcome:
     evaluation: int
 
 
+@dataclass(frozen=True)
+class BlockOutcome:
+    """Shortfall over one block's periods and the block's welfare."""
+
+    shortfall: np.ndarray
+    welfare_usd: float
+
+
 def _positions(label_to_position: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Solver column or row index of each linopy label (-1 where the entry does not exist)."""
     positions = np.full(labels.shape, -1, dtype=np.int64)
@@ -67,59 +83,167 @@ def _positions(label_to_position: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return positions
 
 
-@dataclass
-class _LevelModel:
-    """The HiGHS model of one demand level with its base solution, basis and outcome."""
+def periods_are_independent(chain: SupplyChain) -> bool:
+    """Whether no input links periods and every period has the same plants, edges and buyers.
 
-    solver: Any  # highspy.Highs; its type stubs lack the bound-changing methods used here
-    basis: Any
-    column_values: np.ndarray
-    row_values: np.ndarray
-    outcome: Outcome
+    A necessary condition only: the block split is used when, in addition, every nonzero of the
+    built constraint matrix joins a row and a column of the same period (checked on the matrix).
+    """
+    capacity, demand = chain["capacity"] > 0, chain["demand"] > 0
+    same_plants = bool((capacity.all("period") | ~capacity.any("period")).all())
+    same_buyers = bool((demand.all("period") | ~demand.any("period")).all())
+    no_links = (
+        float(abs(chain["delay_share"]).max()) == 0.0
+        and float(chain["stock_initial"].max()) == 0.0
+        and float(chain["stock_refill"].max()) == 0.0
+        and float(chain["substitution_rate"].max()) == 0.0
+    )
+    return same_plants and same_buyers and no_links
+
+
+def _period_of_entries(items: Any, label_to_position: np.ndarray, size: int, periods: list[int]) -> np.ndarray:
+    """The period index of every solver column (or row); -1 for entries without a period dimension."""
+    period_index = np.full(size, -1, dtype=np.int64)
+    for name in items:
+        labels = items[name].labels
+        if "period" not in labels.dims:
+            continue
+        order = labels.transpose("period", ...).values.reshape(len(periods), -1)
+        for index in range(len(periods)):
+            present = order[index][order[index] >= 0]
+            period_index[label_to_position[present]] = index
+    return period_index
+
+
+@dataclass(frozen=True)
+class LevelMatrices:
+    """The whole LP of one demand level as arrays, with the period of every row and column."""
+
+    matrix: Any  # scipy.sparse.csr_array
     row_lower: np.ndarray
     row_upper: np.ndarray
     column_lower: np.ndarray
     column_upper: np.ndarray
+    cost: np.ndarray
+    row_period: np.ndarray
+    column_period: np.ndarray
+    capacity_rows: np.ndarray
+    control_columns: np.ndarray
+    served_columns: np.ndarray
+    share_columns: np.ndarray
+
+    def is_block_diagonal(self) -> bool:
+        """Whether every constraint touches only columns of its own period."""
+        coordinates = self.matrix.tocoo()
+        rows, columns = self.row_period[coordinates.row], self.column_period[coordinates.col]
+        return bool((rows >= 0).all() and (columns >= 0).all() and (rows == columns).all())
+
+
+@dataclass
+class Block:
+    """One HiGHS model (a demand level x a group of periods), its base solution and its index maps."""
+
+    periods: np.ndarray
+    solver: Any  # highspy.Highs; its type stubs lack the bound-changing methods used here
+    basis: Any
+    column_values: np.ndarray
+    row_values: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    column_lower: np.ndarray
+    column_upper: np.ndarray
+    capacity_rows: np.ndarray
+    control_columns: np.ndarray
+    served_columns: np.ndarray
+    share_columns: np.ndarray
+    base: BlockOutcome
+
+
+def _local(full_positions: np.ndarray, local_of: np.ndarray) -> np.ndarray:
+    """Positions in a block's model of entries given by their position in the whole model."""
+    local = np.full(full_positions.shape, -1, dtype=np.int64)
+    present = full_positions >= 0
+    local[present] = local_of[full_positions[present]]
+    return local
 
 
 class DrawEvaluator:
-    """Evaluates patterns on warm-started HiGHS models: one per demand level, built when first needed."""
+    """Evaluates draw patterns on warm-started HiGHS blocks, built when first needed."""
 
     def __init__(self, risk: ResolvedRisk, chain: SupplyChain):
         self.risk = risk
         self.chain = chain
-        self._levels: dict[int, _LevelModel] = {}
-        self._cache: OrderedDict[bytes, Outcome] = OrderedDict()
+        importer = chain["demand"].sel(country=risk.scenario.importer)
+        self.sectors = [str(sector) for sector in importer["sector"].values]
+        self.elements = [str(element) for element in importer["element"].values if float(importer.sel(element=element).max()) > 0]
+        ordered = importer.sel(element=self.elements).transpose("sector", "element", "period")
+        self.base_demand = np.asarray(ordered.values, dtype=float) * risk.period_length
+        self.independent = periods_are_independent(chain)
+        self._matrices: dict[int, LevelMatrices] = {}
+        self._blocks: dict[tuple[int, int], Block] = {}
+        self._cache: OrderedDict[bytes, BlockOutcome] = OrderedDict()
         self.solved = 0
-        self.sectors: list[str] = []
-        self.elements: list[str] = []
+
+    @property
+    def groups(self) -> list[np.ndarray]:
+        """The period groups solved as separate models: one per period where the LP splits, else one."""
+        periods = len(self.chain.periods)
+        if self.independent:
+            return [np.array([period]) for period in range(periods)]
+        return [np.arange(periods)]
 
     # Building -------------------------------------------------------------------------------
 
-    def _level_chain(self, level: int) -> SupplyChain:
-        multiplier = self.risk.model.demand.levels[level]
-        return self.chain.replace(demand=self.chain["demand"] * multiplier)
+    def matrices(self, level: int) -> LevelMatrices:
+        """The whole LP of a demand level (built with linopy once per level and worker)."""
+        if level not in self._matrices:
+            multiplier = self.risk.model.demand.levels[level]
+            chain = self.chain.replace(demand=self.chain["demand"] * multiplier)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", LinopySemanticsWarning)
+                model = build_model(chain)
+                self._matrices[level] = self._level_matrices(model, chain)
+            if self.independent and not self._matrices[level].is_block_diagonal():
+                self.independent = False
+        return self._matrices[level]
 
-    def _index_model(self, model: linopy.Model, chain: SupplyChain) -> None:
-        """Solver positions of the rows and columns a draw changes or reads (the same at every level)."""
+    def _level_matrices(self, model: linopy.Model, chain: SupplyChain) -> LevelMatrices:
+        matrices = model.matrices
+        if not (matrices.var_scaling == 1).all():
+            raise RaremapError("the equilibrium model uses solver scaling, which the risk engine does not support")
+        variables, constraints = model.variables.label_index, model.constraints.label_index
+        sense, rhs = matrices.sense, matrices.b
+        periods = chain.periods
+        if matrices.A is None:
+            raise RaremapError("the equilibrium model has no constraints; nothing for a risk run to disrupt")
+        return LevelMatrices(
+            matrix=matrices.A.tocsr(),
+            row_lower=np.where(sense != "<", rhs, -np.inf),
+            row_upper=np.where(sense != ">", rhs, np.inf),
+            column_lower=np.asarray(matrices.lb, dtype=float),
+            column_upper=np.asarray(matrices.ub, dtype=float),
+            cost=np.asarray(matrices.c, dtype=float),
+            row_period=_period_of_entries(model.constraints, constraints.label_to_pos, len(rhs), periods),
+            column_period=_period_of_entries(model.variables, variables.label_to_pos, len(matrices.lb), periods),
+            **self._index_maps(model, chain),
+        )
+
+    def _index_maps(self, model: linopy.Model, chain: SupplyChain) -> dict[str, np.ndarray]:
+        """Solver positions of the rows and columns a draw changes (capacity, exports) or reads (demand served)."""
         variables, constraints = model.variables.label_index, model.constraints.label_index
         rows = np.full((len(self.risk.processes), len(chain.periods)), -1, dtype=np.int64)
         for index, process in enumerate(self.risk.processes):
-            name = CAPACITY_CONSTRAINTS[process.stage]
-            labels = model.constraints[name].labels.sel(country=process.country).values
-            rows[index] = _positions(constraints.label_to_pos, labels)
-        self.capacity_rows = rows
-        self.control_columns = self._control_columns(model, chain, variables.label_to_pos)
+            labels = model.constraints[CAPACITY_CONSTRAINTS[process.stage]].labels.sel(country=process.country)
+            rows[index] = _positions(constraints.label_to_pos, labels.transpose("period").values)
         importer = self.risk.scenario.importer
-        demand = self.chain["demand"].sel(country=importer)  # unscaled: levels multiply it in _outcome
-        self.elements = [str(element) for element in demand["element"].values if float(demand.sel(element=element).max()) > 0]
-        self.sectors = [str(sector) for sector in demand["sector"].values]
-        ordered = demand.sel(element=self.elements).transpose("sector", "element", "period")
-        self.base_demand = np.asarray(ordered.values, dtype=float) * self.risk.period_length
         served = model.variables["Served"].labels.sel(country=importer, element=self.elements)
-        self.served_columns = _positions(variables.label_to_pos, served.transpose("sector", "element", "step", "period").values)
         share = model.variables["Substitution-share"].labels.sel(country=importer, element=self.elements)
-        self.share_columns = _positions(variables.label_to_pos, share.transpose("sector", "element", "period").values)
+        return {
+            "capacity_rows": rows,
+            "control_columns": self._control_columns(model, chain, variables.label_to_pos),
+            "served_columns": _positions(variables.label_to_pos, served.transpose("sector", "element", "step", "period").values),
+            "share_columns": _positions(variables.label_to_pos, share.transpose("sector", "element", "period").values),
+        }
 
     def _control_columns(self, model: linopy.Model, chain: SupplyChain, label_to_position: np.ndarray) -> np.ndarray:
         """Flow columns (period x edges) of the export-controlling country that a control cuts."""
@@ -132,36 +256,44 @@ class DrawEvaluator:
         ordered = labels.transpose("period", ...).values.reshape(len(chain.periods), -1)
         return _positions(label_to_position, ordered)
 
-    def _build_level(self, level: int) -> _LevelModel:
-        chain = self._level_chain(level)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LinopySemanticsWarning)
-            model = build_model(chain)
-            if not self._levels:
-                self._index_model(model, chain)
-            with quiet_stdout():
-                solver = linopy.io.to_highspy(model)
-            solver.setOptionValue("output_flag", False)
-        self._run(solver)
-        solution = solver.getSolution()
-        columns, rows = np.asarray(solution.col_value), np.asarray(solution.row_value)
-        outcome = self._outcome(solver, columns, level, EVALUATION_BASE)
-        lp = solver.getLp()
-        return _LevelModel(
-            solver, solver.getBasis(), columns, rows, outcome,
-            row_lower=np.asarray(lp.row_lower_), row_upper=np.asarray(lp.row_upper_),
-            column_lower=np.asarray(lp.col_lower_), column_upper=np.asarray(lp.col_upper_),
-        )
+    def block(self, level: int, group: int) -> Block:
+        """The model of one demand level and period group, built and solved on first use."""
+        whole = self.matrices(level)
+        key = (level, group)
+        if key not in self._blocks:
+            self._blocks[key] = self._build_block(whole, level, self.groups[group])
+        return self._blocks[key]
 
-    def level(self, level: int) -> _LevelModel:
-        if level not in self._levels:
-            self._levels[level] = self._build_level(level)
-        return self._levels[level]
+    def _build_block(self, whole: LevelMatrices, level: int, periods: np.ndarray) -> Block:
+        columns = np.flatnonzero(np.isin(whole.column_period, periods)) if self.independent else np.arange(len(whole.cost))
+        rows = np.flatnonzero(np.isin(whole.row_period, periods)) if self.independent else np.arange(len(whole.row_lower))
+        local_column = np.full(len(whole.cost), -1, dtype=np.int64)
+        local_column[columns] = np.arange(len(columns))
+        local_row = np.full(len(whole.row_lower), -1, dtype=np.int64)
+        local_row[rows] = np.arange(len(rows))
+        solver = _highs(whole.matrix[rows][:, columns], whole.cost[columns], whole.column_lower[columns],
+                        whole.column_upper[columns], whole.row_lower[rows], whole.row_upper[rows])
+        solver.run()
+        self._require_optimal(solver)
+        solution = solver.getSolution()
+        block = Block(
+            periods=periods, solver=solver, basis=solver.getBasis(),
+            column_values=np.asarray(solution.col_value), row_values=np.asarray(solution.row_value),
+            row_lower=whole.row_lower[rows], row_upper=whole.row_upper[rows],
+            column_lower=whole.column_lower[columns], column_upper=whole.column_upper[columns],
+            capacity_rows=_local(whole.capacity_rows[:, periods], local_row),
+            control_columns=_local(whole.control_columns[periods], local_column),
+            served_columns=_local(whole.served_columns[..., periods], local_column),
+            share_columns=_local(whole.share_columns[..., periods], local_column),
+            base=BlockOutcome(np.empty(0), 0.0),
+        )
+        block.base = self._block_outcome(block, block.column_values, level)
+        return block
 
     # Evaluating -----------------------------------------------------------------------------
 
-    def _run(self, solver: highspy.Highs) -> None:
-        solver.run()
+    @staticmethod
+    def _require_optimal(solver: highspy.Highs) -> None:
         status = solver.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise RaremapError(
@@ -169,77 +301,97 @@ class DrawEvaluator:
                 "this is a model bug, please report it with the risk file"
             )
 
-    def _outcome(self, solver: highspy.Highs, columns: np.ndarray, level: int, evaluation: int) -> Outcome:
+    def _block_outcome(self, block: Block, columns: np.ndarray, level: int) -> BlockOutcome:
         """Importer shortfall = demand - served - substituted (never below zero), as in simulate's table."""
-        demand = self.base_demand * self.risk.model.demand.levels[level]
+        demand = self.base_demand[:, :, block.periods] * self.risk.model.demand.levels[level]
         values = np.append(columns, 0.0)
-        served = values[self.served_columns].sum(axis=2)
-        substituted = demand * values[self.share_columns]
-        shortfall = np.clip(demand - served - substituted, 0.0, None)
-        shortfall[shortfall < 1e-6] = 0.0
-        welfare = -float(solver.getInfo().objective_function_value) * 1000.0
-        return Outcome(shortfall=shortfall, welfare_usd=welfare, evaluation=evaluation)
+        served = values[block.served_columns].sum(axis=2)
+        shortfall = np.clip(demand - served - demand * values[block.share_columns], 0.0, None)
+        shortfall[shortfall < SMALL_SHORTFALL] = 0.0
+        return BlockOutcome(shortfall, -float(block.solver.getInfo().objective_function_value) * 1000.0)
 
-    def _tightened(self, base: _LevelModel, pattern: Pattern) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Rows with their new upper bounds and columns with their new upper bounds."""
+    def tightened(self, block: Block, capacity_steps: np.ndarray, control_steps: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Rows with their new upper bounds and columns with their new upper bounds, for one block."""
         step = self.risk.model.severity_step
-        row_mask = (pattern.capacity_steps > 0) & (self.capacity_rows >= 0)
-        rows = self.capacity_rows[row_mask]
-        remaining = 1.0 - pattern.capacity_steps[row_mask] * step
-        row_upper = base.row_upper[rows] * np.clip(remaining, 0.0, 1.0)
-        column_mask = (pattern.control_steps[:, None] > 0) & (self.control_columns >= 0)
-        columns = self.control_columns[column_mask]
-        kept = np.broadcast_to(1.0 - pattern.control_steps[:, None] * step, self.control_columns.shape)[column_mask]
-        column_upper = base.column_values[columns] * np.clip(kept, 0.0, 1.0)
+        row_mask = (capacity_steps > 0) & (block.capacity_rows >= 0)
+        rows = block.capacity_rows[row_mask]
+        row_upper = block.row_upper[rows] * np.clip(1.0 - capacity_steps[row_mask] * step, 0.0, 1.0)
+        column_mask = (control_steps[:, None] > 0) & (block.control_columns >= 0)
+        columns = block.control_columns[column_mask]
+        kept = np.broadcast_to(1.0 - control_steps[:, None] * step, block.control_columns.shape)[column_mask]
+        column_upper = block.column_values[columns] * np.clip(kept, 0.0, 1.0)
         return rows, row_upper, columns, column_upper
 
     @staticmethod
-    def binds(base: _LevelModel, rows: np.ndarray, row_upper: np.ndarray, columns: np.ndarray,
-              column_upper: np.ndarray) -> bool:
+    def binds(block: Block, rows: np.ndarray, row_upper: np.ndarray, columns: np.ndarray, column_upper: np.ndarray) -> bool:
         """Whether the base solution breaks any tightened bound (if not, it is still optimal)."""
-        row_slack = row_upper - base.row_values[rows]
-        column_slack = column_upper - base.column_values[columns]
         row_tolerance = BINDING_TOLERANCE * np.maximum(1.0, np.abs(row_upper))
         column_tolerance = BINDING_TOLERANCE * np.maximum(1.0, np.abs(column_upper))
-        return bool((row_slack < -row_tolerance).any() or (column_slack < -column_tolerance).any())
+        return bool(
+            (row_upper - block.row_values[rows] < -row_tolerance).any()
+            or (column_upper - block.column_values[columns] < -column_tolerance).any()
+        )
 
     def evaluate(self, pattern: Pattern) -> Outcome:
-        """The outcome of one pattern: reused from the base or the cache where sound, else solved."""
-        base = self.level(pattern.demand_level)
-        if pattern.is_undisrupted():
-            return base.outcome
-        key = pattern.key()
+        """The outcome of one draw: each period block reused from the base or the cache where sound, else solved."""
+        parts, evaluation = [], 0
+        for group, periods in enumerate(self.groups):
+            part, how = self._evaluate_block(pattern.demand_level, group, pattern.capacity_steps[:, periods],
+                                             pattern.control_steps[periods])
+            parts.append((periods, part))
+            evaluation = max(evaluation, how)
+        shortfall = np.zeros(self.base_demand.shape)
+        for periods, part in parts:
+            shortfall[:, :, periods] = part.shortfall
+        return Outcome(shortfall, float(sum(part.welfare_usd for _, part in parts)), evaluation)
+
+    def _evaluate_block(self, level: int, group: int, capacity_steps: np.ndarray, control_steps: np.ndarray) -> tuple[BlockOutcome, int]:
+        block = self.block(level, group)
+        if not capacity_steps.any() and not control_steps.any():
+            return block.base, EVALUATION_BASE
+        key = bytes([level, group]) + capacity_steps.tobytes() + control_steps.tobytes()
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
-            return Outcome(cached.shortfall, cached.welfare_usd, EVALUATION_CACHED)
-        rows, row_upper, columns, column_upper = self._tightened(base, pattern)
-        if not self.binds(base, rows, row_upper, columns, column_upper):
-            outcome = base.outcome
+            return cached, EVALUATION_CACHED
+        bounds = self.tightened(block, capacity_steps, control_steps)
+        if self.binds(block, *bounds):
+            outcome, how = self.solve(block, level, *bounds), EVALUATION_SOLVED
         else:
-            outcome = self._solve(base, pattern.demand_level, rows, row_upper, columns, column_upper)
-        self._remember(key, outcome)
-        return outcome
-
-    def _solve(self, base: _LevelModel, level: int, rows: np.ndarray, row_upper: np.ndarray, columns: np.ndarray,
-               column_upper: np.ndarray) -> Outcome:
-        solver = base.solver
-        row_lower, original_upper = base.row_lower[rows], base.row_upper[rows]
-        column_lower, original_column_upper = base.column_lower[columns], base.column_upper[columns]
-        solver.changeRowsBounds(len(rows), rows.astype(np.int32), row_lower, row_upper)
-        solver.changeColsBounds(len(columns), columns.astype(np.int32), column_lower, column_upper)
-        solver.clearSolver()
-        solver.setBasis(base.basis)
-        try:
-            self._run(solver)
-            outcome = self._outcome(solver, np.asarray(solver.getSolution().col_value), level, EVALUATION_SOLVED)
-        finally:
-            solver.changeRowsBounds(len(rows), rows.astype(np.int32), row_lower, original_upper)
-            solver.changeColsBounds(len(columns), columns.astype(np.int32), column_lower, original_column_upper)
-        self.solved += 1
-        return outcome
-
-    def _remember(self, key: bytes, outcome: Outcome) -> None:
+            outcome, how = block.base, EVALUATION_BASE
         self._cache[key] = outcome
         if len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
+        return outcome, how
+
+    def solve(self, block: Block, level: int, rows: np.ndarray, row_upper: np.ndarray, columns: np.ndarray,
+              column_upper: np.ndarray) -> BlockOutcome:
+        """Solve a block with tightened bounds from the base basis, then restore its bounds."""
+        solver = block.solver
+        row_positions, column_positions = rows.astype(np.int32), columns.astype(np.int32)
+        solver.changeRowsBounds(len(rows), row_positions, block.row_lower[rows], row_upper)
+        solver.changeColsBounds(len(columns), column_positions, block.column_lower[columns], column_upper)
+        solver.clearSolver()
+        solver.setBasis(block.basis)
+        try:
+            solver.run()
+            self._require_optimal(solver)
+            outcome = self._block_outcome(block, np.asarray(solver.getSolution().col_value), level)
+        finally:
+            solver.changeRowsBounds(len(rows), row_positions, block.row_lower[rows], block.row_upper[rows])
+            solver.changeColsBounds(len(columns), column_positions, block.column_lower[columns], block.column_upper[columns])
+        self.solved += 1
+        return outcome
+
+
+def _highs(matrix: Any, cost: np.ndarray, column_lower: np.ndarray, column_upper: np.ndarray,
+           row_lower: np.ndarray, row_upper: np.ndarray) -> Any:
+    """A silent HiGHS model of min cost @ x subject to row bounds on matrix @ x and column bounds."""
+    with quiet_stdout():
+        solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.addVars(len(cost), column_lower, column_upper)
+    solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+    matrix = matrix.tocsr()
+    solver.addRows(matrix.shape[0], row_lower, row_upper, matrix.nnz, matrix.indptr, matrix.indices, matrix.data)
+    return solver
