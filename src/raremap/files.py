@@ -23,6 +23,12 @@ def output_directory(path: str | Path) -> Path:
     return directory
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write `text` to a temporary file beside `path`, then rename it into place."""
     path = Path(path)
@@ -30,6 +36,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes files private; results are not
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

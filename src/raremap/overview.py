@@ -6,6 +6,7 @@ import pandas as pd
 
 from raremap.data.dataset import Dataset
 from raremap.errors import RaremapError
+from raremap.metrics.inputs import as_inputs, production_by_country, world_production
 
 STAGES = ("mining", "separation", "metal", "magnet")
 STAGE_PRODUCTS = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": "NdFeB"}
@@ -40,23 +41,14 @@ def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = N
     if importer not in countries:
         raise RaremapError(f"unknown importer {importer!r}; use an ISO3 code from countries.csv (e.g. IND)")
     year = year or latest_common_year(dataset)
-    production = dataset["production"]
+    inputs = as_inputs(dataset)
     trade = dataset["trade"]
     rows = []
     for stage in STAGES:
         product = STAGE_PRODUCTS[stage]
-        output = (
-            production[
-                (production["series"] == "main")
-                & (production["stage"] == stage)
-                & (production["element"] == product)
-                & (production["year"] == year)
-                & (production["country"] != "WLD")
-            ]
-            .groupby("country")["value_t"]
-            .sum()
-        )
-        world = float(output.sum())
+        output = production_by_country(inputs, stage, product, year)
+        # The same world total as the metrics: the reported world row where it exceeds the listed countries.
+        world = world_production(inputs, stage, product, year)
         top = output.idxmax() if world > 0 else None
         traded_products = TRADED_PRODUCTS[stage]
         stage_trade = trade[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from raremap.data import store
 from tests.cli.runner import run_raremap
 from tests.helpers import copy_table, read_text_table, write_text_table
 
@@ -100,9 +101,23 @@ def test_import_baci_with_wrong_columns_fails_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr and "t, i, j, k, v, q" in result.stderr
 
 
-def test_demo_prints_the_overview_and_writes_its_files(tmp_path: Path) -> None:
+def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     result = run_raremap("demo", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "mining" in result.stdout and "magnet" in result.stdout
-    overview = json.loads((tmp_path / "out" / "overview.json").read_text())
+    for expected in ("mining", "magnet", "baseline", "china-2025-controls", "india-magnet-scheme"):
+        assert expected in result.stdout
+    out = tmp_path / "out"
+    overview = json.loads((out / "overview.json").read_text())
     assert {row["stage"] for row in overview["overview"]} == {"mining", "separation", "metal", "magnet"}
+    assert [row["scenario"] for row in overview["scenarios"]] == [
+        "baseline",
+        "china-2025-controls",
+        "india-magnet-scheme",
+    ]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "china-2025-controls" in report and "<script" in report
+    assert (out / "report.html").stat().st_mode & 0o044, (
+        "result files are readable by others, like any output"
+    )
+    runs = store.list_runs(out / "raremap.duckdb")
+    assert sorted(runs["name"]) == ["baseline", "china-2025-controls", "india-magnet-scheme"]
