@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raremap.model.solution import MassBalanceError, Solution, check_mass_balance
-from raremap.scenario.spec import ExportControl, Stockpile, Substitution
+from raremap.scenario.spec import Disruption, ExportControl, Stockpile, Substitution
 from tests.model.tiny import run, shortfall, tiny_chain
 
 BAN_SEP_TO_USR = ExportControl(
@@ -32,6 +32,16 @@ def test_balanced_network_has_no_shortfall_and_conserves_mass() -> None:
 def test_mining_capacity_limits_magnets_to_what_its_neodymium_allows() -> None:
     result = run(tiny_chain(mining=10.0))
     assert shortfall(result, 2024) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("stage", ["metal", "magnet"])
+def test_a_plant_that_loses_all_its_capacity_produces_nothing(stage: str) -> None:
+    outage = Disruption(country="SEP", stage=stage, share_lost=1.0, start=2025, duration_years=1)
+    result = run(tiny_chain(), disruptions=(outage,))
+    produced = result.production.query("country == 'SEP' and stage == @stage and period == 2025")["value_t"].sum()
+    assert produced == pytest.approx(0.0, abs=1e-9)
+    assert shortfall(result, 2025) == pytest.approx(10.0)
+    assert shortfall(result, 2024) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_separation_co_produces_cerium_as_surplus() -> None:

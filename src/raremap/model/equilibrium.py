@@ -238,6 +238,9 @@ def separation_output(model: linopy.Model, chain: SupplyChain) -> linopy.LinearE
 
 def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     capacity = chain["capacity"] * chain.period_length
+    # A plant's limit applies wherever its variable exists, which is where it has capacity in any
+    # period (see `network`); a period in which that capacity is 0 must bind at 0, not vanish.
+    plant_exists = (chain["capacity"].max("period") > 0).broadcast_like(capacity)
     variables = model.variables
     model.add_constraints(
         variables["Mining-production"] <= capacity.sel(stage="mining", drop=True), name="Mining-capacity-upper"
@@ -249,12 +252,12 @@ def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     model.add_constraints(
         variables["Metal-production"].sum("element") <= capacity.sel(stage="metal", drop=True),
         name="Metal-capacity-upper",
-        mask=capacity.sel(stage="metal", drop=True) > 0,
+        mask=plant_exists.sel(stage="metal", drop=True),
     )
     model.add_constraints(
         variables["Magnet-production"] <= capacity.sel(stage="magnet", drop=True),
         name="Magnet-capacity-upper",
-        mask=capacity.sel(stage="magnet", drop=True) > 0,
+        mask=plant_exists.sel(stage="magnet", drop=True),
     )
 
 
