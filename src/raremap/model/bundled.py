@@ -457,8 +457,9 @@ def magnet_demand(tables: _Tables, options: BuildOptions, recipe: pd.Series) -> 
     """Demand in tonnes of magnet per country x sector x year.
 
     Element demand (t of Nd, Pr, Dy ... in magnets) becomes magnet tonnes by dividing by the recipe
-    shares of the same elements; the world remainder (world minus named countries) goes to the
-    countries that make magnets, in proportion to their base-year apparent consumption.
+    shares of the same elements. Countries with only base-year rows follow the world path's growth;
+    the world remainder (world minus named countries) goes to the countries that make or import
+    magnets, in proportion to their base-year apparent consumption.
     """
     rows = _demand_rows(tables, options.demand_path)
     magnets = rows[rows["element"] == MAGNET]
@@ -472,7 +473,31 @@ def magnet_demand(tables: _Tables, options: BuildOptions, recipe: pd.Series) -> 
         frames.append(_yearly(str(country), str(sector), content / float(recipe[present].sum())))
     combined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["country", "sector", "period", "value_t"])
     demand = combined.groupby(["country", "sector", "period"])["value_t"].sum().reset_index()
+    projected = set(rows.loc[rows["path"] != "historical", "country"])
+    demand = _grow_with_world(demand, projected, int(options.periods[0]))
     return _allocate_world(tables, demand, int(options.periods[0]), options.production_series)
+
+
+def _grow_with_world(demand: pd.DataFrame, projected: set[str], base_year: int) -> pd.DataFrame:
+    """Countries with base-year demand but no projection keep their share of the world, sector by sector.
+
+    Without this they would stay flat at the base year while the world path grows, and all growth
+    would fall on the countries that only receive the world remainder.
+    """
+    world = demand[demand["country"] == WORLD]
+    if world.empty:
+        return demand
+    by_sector = world.pivot_table(index="sector", columns="period", values="value_t", aggfunc="sum")
+    if base_year not in by_sector.columns:
+        return demand
+    growth = by_sector.div(by_sector[base_year].where(by_sector[base_year] > 0), axis=0).fillna(1.0)
+    growth = growth.stack().rename("growth").reset_index()
+    static = demand[(demand["country"] != WORLD) & ~demand["country"].isin(projected)]
+    base = static[static["period"] == base_year][["country", "sector", "value_t"]]
+    grown = base.merge(growth, on="sector")
+    grown = grown.assign(value_t=grown["value_t"] * grown["growth"])[["country", "sector", "period", "value_t"]]
+    keep = demand[(demand["country"] == WORLD) | demand["country"].isin(projected)]
+    return pd.concat([keep, grown], ignore_index=True)
 
 
 def _yearly(country: str, sector: str, values: pd.Series) -> pd.DataFrame:
