@@ -71,6 +71,15 @@ def test_unknown_country_in_override_is_refused(tmp_path: Path, dataset) -> None
         prepare(risk_file, dataset)
 
 
+def test_unknown_export_control_element_and_destination_are_refused(tmp_path: Path, dataset) -> None:
+    control = {"elements": ["Nd", "Unobtainium"], "destinations": ["IND", "XYZ"]}
+    risk_file = write_risk_file(tmp_path, {"export_control": control})
+    with pytest.raises(RiskFileError) as caught:
+        prepare(risk_file, dataset)
+    assert "export_control.elements[1] = 'Unobtainium'" in str(caught.value)
+    assert "export_control.destinations[1] = 'XYZ'" in str(caught.value)
+
+
 def test_missing_risk_file_suggests_the_built_in() -> None:
     with pytest.raises(RaremapError, match="did you mean default"):
         load_risk_model("defalt")

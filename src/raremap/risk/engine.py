@@ -28,11 +28,13 @@ from raremap.data.dataset import load
 from raremap.errors import RaremapError
 from raremap.model.supply_chain import SupplyChain
 from raremap.risk.chunks import (
+    MANIFEST,
     ChunkPlan,
     chunk_files,
     fingerprint_hash,
     pending_chunks,
     prepare_folder,
+    read_manifest,
     write_chunk,
 )
 from raremap.risk.drivers import drivers
@@ -247,9 +249,7 @@ def _manifest(risk: ResolvedRisk, chunk_size: int) -> dict[str, Any]:
 
 def _chunk_size(options: RunOptions) -> int:
     if options.chunk_size is None:
-        if options.resume and (options.out / "run.json").exists():
-            from raremap.risk.chunks import read_manifest
-
+        if options.resume and (options.out / MANIFEST).exists():
             return int(read_manifest(options.out)["chunk_size"])
         return DEFAULT_CHUNK_SIZE
     if options.chunk_size <= 0:

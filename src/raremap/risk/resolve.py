@@ -142,8 +142,26 @@ def _unknown_country_problems(model: RiskModel, chain: SupplyChain) -> list[str]
         for index, item in enumerate(model.overrides)
         if item.country not in known
     ]
-    if model.export_control.enabled and model.export_control.exporter not in known:
-        problems.append(f"export_control.exporter = {model.export_control.exporter!r}: not a country of the supply chain")
+    problems += [
+        f"processes.countries[{index}] = {country!r}: not a country of the supply chain; use ISO3 codes or 'all'"
+        for index, country in enumerate(model.processes.countries)
+        if country != ALL and country not in known
+    ]
+    control = model.export_control
+    if control.enabled:
+        if control.exporter not in known:
+            problems.append(f"export_control.exporter = {control.exporter!r}: not a country of the supply chain")
+        problems += [
+            f"export_control.destinations[{index}] = {country!r}: not a country of the supply chain"
+            for index, country in enumerate(control.destinations)
+            if country != ALL and country not in known
+        ]
+        problems += [
+            f"export_control.elements[{index}] = {element!r}: not an element of the supply chain; "
+            f"use one of {', '.join(chain.elements)} or 'all'"
+            for index, element in enumerate(control.elements)
+            if element != ALL and element not in chain.elements
+        ]
     return problems
 
 
