@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from raremap.plan.loading import PlanError, check_against_dataset, load_plan, validate_plan_document
 from raremap.plan.model import Restrictions
-from raremap.plan.planner import PlanInfeasibleError, chosen_options, solve_plan
+from raremap.plan.planner import PlanInfeasibleError, chosen_options, plant_economics, solve_plan
 from raremap.plan.scenarios import fixed_scenarios
 from raremap.scenario.spec import Disruption, Periods, Scenario
 from raremap.simulate.run import Simulation
@@ -38,8 +39,8 @@ def simulator_shortfall(chain, loss: np.ndarray) -> float:  # type: ignore[no-un
 
 @pytest.mark.parametrize("chain_arguments", [{}, {"india": 30.0}, {"china": 120.0, "australia": 10.0}])
 def test_planner_shortfall_matches_simulator_on_tiny_networks(chain_arguments: dict[str, float]) -> None:
+    inputs, _ = tiny_inputs(tiny_plan(), **chain_arguments)
     chain = tiny_chain(**chain_arguments)
-    inputs, _ = tiny_inputs(tiny_plan(), chain)
     generator = np.random.default_rng(3)
     # Losses stop at 0.9: the simulator drops Magnet-capacity-upper where capacity falls to exactly 0
     # (mask capacity > 0), so a total loss leaves a plant unbounded there.
@@ -61,11 +62,13 @@ def test_status_quo_by_hand() -> None:
 
 
 def test_one_partner_one_plant_two_scenarios_by_hand() -> None:
-    # CHN alone (80 t/yr) serves demand 100; AUS offtake of up to 30 t/yr costs 110 USD/kg; a plant costs
-    # 30 USD/kg to run. Shortfall is worth 300 USD/kg: the plant (cheapest) covers the 20 t/yr gap in
+    # CHN alone (80 t/yr at the 100 USD/kg market price) serves demand 100; AUS (no capacity) offers an
+    # offtake of up to 30 t/yr at 110 USD/kg; a plant costs 105 USD/kg to run, more than imports (so it
+    # does not displace CHN) but less than the 300 USD/kg shortfall value: it covers the 20 t/yr gap in
     # both years and the 40 t/yr more when CHN loses half; AUS stays unused.
-    chain = tiny_chain(china=80.0, australia=0.0)
-    inputs, _ = tiny_inputs(tiny_plan(domestic=[PLANT], offtakes=[OFFTAKE], budget_usd_million=1.0), chain)
+    plant = {**PLANT, "opex_usd_per_t": 105000}
+    inputs, _ = tiny_inputs(tiny_plan(domestic=[plant], offtakes=[OFFTAKE], budget_usd_million=1.0),
+                            china=80.0, australia=0.0)
     loss = np.zeros((2, 3, 2))
     loss[1, 0, :] = 0.5
     solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
@@ -74,12 +77,15 @@ def test_one_partner_one_plant_two_scenarios_by_hand() -> None:
     assert options["plant"]["start"] == PERIODS[0]
     assert "aus" not in options
     np.testing.assert_allclose(solved.scenario_shortfall_t, [0.0, 0.0], atol=1e-6)
+    # LP duality: a plant built at an interior volume earns exactly its capex at the Stage-balance duals.
+    economics = plant_economics(solved).set_index("name")
+    assert economics.loc["plant", "capex_usd_million"] == pytest.approx(0.06)
+    assert economics.loc["plant", "npv_usd_million"] == pytest.approx(0.0, abs=1e-6)
 
 
 def _objective(cap: float) -> float:
-    chain = tiny_chain(china=80.0, australia=40.0)
     plan = tiny_plan(domestic=[PLANT], offtakes=[OFFTAKE], caps={"partner": cap, "bloc": 1.0, "from_year": 2026})
-    inputs, _ = tiny_inputs(plan, chain)
+    inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
     loss = np.zeros((2, 3, 2))
     loss[1, 0, :] = 0.6
     solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
@@ -94,13 +100,13 @@ def test_tighter_caps_never_lower_the_objective(first: float, second: float) -> 
 
 
 def test_frontier_is_monotone() -> None:
-    chain = tiny_chain(china=80.0, australia=40.0)
-    inputs, _ = tiny_inputs(tiny_plan(domestic=[{**PLANT, "capex_usd_per_tpa": 400000}], offtakes=[OFFTAKE]), chain)
+    plan = tiny_plan(domestic=[{**PLANT, "capex_usd_per_tpa": 400000}], offtakes=[OFFTAKE])
+    inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
     generator = np.random.default_rng(1)
     loss = np.round(generator.random((8, 3, 2)) * (generator.random((8, 3, 2)) < 0.4), 1)
     scenarios = fixed_scenarios(PROCESSES, loss)
     points = [solve_plan(inputs, scenarios, Restrictions(risk_weight=weight)) for weight in (0.0, 0.5, 2.0, 8.0)]
-    for before, after in zip(points, points[1:], strict=False):
+    for before, after in itertools.pairwise(points):
         assert after.cvar_shortfall_t <= before.cvar_shortfall_t + 1e-6
         assert after.cost >= before.cost - 1e-6
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import xarray as xr
 
 from raremap.model.supply_chain import SupplyChain
-from raremap.plan.inputs import baseline_for_chain, plan_inputs
+from raremap.plan.inputs import Baseline, PlanInputs, baseline_for_chain, plan_inputs
 from raremap.plan.spec import Plan
 
 PERIODS = [2026, 2027]
@@ -27,6 +29,12 @@ def tiny_chain(china: float = 80.0, australia: float = 50.0, india: float = 0.0,
     )
 
 
+@lru_cache(maxsize=8)
+def tiny_baseline(china: float = 80.0, australia: float = 50.0, india: float = 0.0, demand: float = 100.0) -> Baseline:
+    """The solved baseline of a tiny chain, solved once per set of capacities (the simulator takes ~1 s)."""
+    return baseline_for_chain(tiny_chain(china, australia, india, demand), "IND")
+
+
 def tiny_plan(**fields: object) -> Plan:
     document: dict[str, object] = {"name": "tiny", "horizon": {"start": PERIODS[0], "end": PERIODS[-1]},
                                    "partners_from_table": False, "caps": {"partner": 1.0, "bloc": 1.0}}
@@ -34,6 +42,7 @@ def tiny_plan(**fields: object) -> Plan:
     return Plan.model_validate(document)
 
 
-def tiny_inputs(plan: Plan, chain: SupplyChain | None = None):  # type: ignore[no-untyped-def]
-    baseline = baseline_for_chain(chain or tiny_chain(), "IND")
+def tiny_inputs(plan: Plan, **chain_arguments: float) -> tuple[PlanInputs, Baseline]:
+    """The plan resolved against the (cached) baseline of the tiny chain with these capacities."""
+    baseline = tiny_baseline(**chain_arguments)
     return plan_inputs(plan, baseline), baseline

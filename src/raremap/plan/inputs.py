@@ -132,27 +132,61 @@ def _product_flows(baseline: Baseline, conversions: Conversions) -> pd.DataFrame
             conversions.recipe_elements
         )
         flows = flows[keep]
-    return flows.groupby(["exporter", "stage", "period"], as_index=False)["value_t"].sum()
+    return flows.groupby(["exporter", "stage", "period"], as_index=False).agg({"value_t": "sum"})
+
+
+def _utilisation_lookup(baseline: Baseline) -> tuple[dict[tuple[str, str, int], float], ...]:
+    """Output and capacity per (country, stage, period) from the baseline's utilisation table."""
+    table = baseline.result.utilisation
+    keys = list(zip(table["country"].astype(str), table["stage"].astype(str), table["period"].astype(int),
+                    strict=True))
+    output = dict(zip(keys, table["production_t"].to_numpy(dtype=float), strict=True))
+    size = dict(zip(keys, table["capacity_t"].to_numpy(dtype=float), strict=True))
+    return output, size
+
+
+def _spare_suppliers(baseline: Baseline, stages: set[str], spare_usable: np.ndarray) -> set[tuple[str, str]]:
+    """Suppliers at the importer's buying stages with idle capacity in a period the baseline fully served."""
+    periods = list(baseline.chain.periods)
+    usable = {period for period, flag in zip(periods, spare_usable, strict=True) if flag}
+    table = baseline.result.utilisation
+    rows = table[table["stage"].isin(sorted(stages)) & table["period"].isin(sorted(usable))
+                 & (table["country"] != baseline.importer)]
+    idle = rows["capacity_t"].to_numpy(dtype=float) - rows["production_t"].to_numpy(dtype=float) > 1e-6
+    return {(str(country), str(stage)) for country, stage in zip(rows["country"][idle], rows["stage"][idle],
+                                                                 strict=True)}
 
 
 def routes_for(baseline: Baseline, conversions: Conversions) -> Routes:
-    """Every supplier x stage that shipped to the importer in the baseline, with its output and capacity."""
+    """Every supplier x stage that shipped to the importer in the baseline, with its output and capacity.
+
+    Suppliers that shipped nothing to the importer but had idle capacity at a stage the importer buys, in a
+    period where the baseline served all of the importer's demand, get a route too (flow 0): in a scenario
+    the importer may take their spare capacity (``route_limits``).
+    """
     periods = list(baseline.chain.periods)
     flows = _product_flows(baseline, conversions)
-    pairs = sorted({(str(row.exporter), str(row.stage)) for row in flows.itertuples(index=False) if row.value_t > 1e-6})
-    utilisation = baseline.result.utilisation.set_index(["country", "stage", "period"])
+    shipped = {(str(exporter), str(stage)) for exporter, stage, tonnes in
+               zip(flows["exporter"], flows["stage"], flows["value_t"].to_numpy(dtype=float), strict=True)
+               if tonnes > 1e-6}
+    output, size = _utilisation_lookup(baseline)
     shortfall = baseline.result.shortfall
     short = shortfall[shortfall["country"] == baseline.importer].groupby("period")["tonnes"].sum()
     spare_usable = np.array([float(short.get(period, 0.0)) <= 1e-6 for period in periods])
+    buying = {stage for _, stage in shipped}
+    chain = baseline.chain
+    if MAGNET in chain.elements and float(chain["demand"].sel(country=baseline.importer, element=MAGNET).sum()) > 0:
+        buying.add("magnet")
+    pairs = sorted(shipped | _spare_suppliers(baseline, buying, spare_usable))
     shape = (len(pairs), len(periods))
     flow, production, capacity = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    indexed = flows.set_index(["exporter", "stage", "period"])["value_t"]
+    indexed = dict(zip(zip(flows["exporter"].astype(str), flows["stage"].astype(str), flows["period"], strict=True),
+                       flows["value_t"].to_numpy(dtype=float), strict=True))
     for row, (supplier, stage) in enumerate(pairs):
         for column, period in enumerate(periods):
-            flow[row, column] = float(indexed.get((supplier, stage, period), 0.0))
-            if (supplier, stage, period) in utilisation.index:
-                production[row, column] = float(utilisation.loc[(supplier, stage, period), "production_t"])
-                capacity[row, column] = float(utilisation.loc[(supplier, stage, period), "capacity_t"])
+            flow[row, column] = indexed.get((supplier, stage, period), 0.0)
+            production[row, column] = output.get((supplier, stage, period), 0.0)
+            capacity[row, column] = size.get((supplier, stage, period), 0.0)
     suppliers = tuple(pair[0] for pair in pairs)
     stages = tuple(pair[1] for pair in pairs)
     return Routes(suppliers, stages, flow, production, capacity, spare_usable)
@@ -359,16 +393,14 @@ def _resolve_offtake(offtake: Offtake, plan: Plan, prices: dict[str, float], yie
 def _partner_arrays(baseline: Baseline, partners: set[str]) -> tuple[dict[tuple[str, str], np.ndarray], ...]:
     """Capacity and output per (partner, stage) and period from the baseline's utilisation table."""
     periods = list(baseline.chain.periods)
-    table = baseline.result.utilisation.set_index(["country", "stage", "period"])
+    output, size = _utilisation_lookup(baseline)
     capacity: dict[tuple[str, str], np.ndarray] = {}
     production: dict[tuple[str, str], np.ndarray] = {}
     for partner in partners:
         for stage in STAGES:
             keys = [(partner, stage, period) for period in periods]
-            capacity[(partner, stage)] = np.array(
-                [float(table.loc[key, "capacity_t"]) if key in table.index else 0.0 for key in keys])
-            production[(partner, stage)] = np.array(
-                [float(table.loc[key, "production_t"]) if key in table.index else 0.0 for key in keys])
+            capacity[(partner, stage)] = np.array([size.get(key, 0.0) for key in keys])
+            production[(partner, stage)] = np.array([output.get(key, 0.0) for key in keys])
     return capacity, production
 
 

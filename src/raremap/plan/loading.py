@@ -6,6 +6,8 @@ reported before anything is built, with the closest valid name.
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
@@ -76,12 +78,27 @@ def validate_plan_document(document: Mapping[str, Any], label: str = "(in memory
         raise PlanError(label, [_describe(item) for item in error.errors()]) from None
 
 
+def _suggestions(value: str, candidates: list[str], count: int = 3) -> list[str]:
+    """Close names, most alike first; ties go to the name sharing the longer prefix (AUX: AUS before SAU)."""
+    def prefix(name: str) -> int:
+        pairs = zip(value.upper(), name.upper(), strict=False)
+        return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
+
+    scored = [(difflib.SequenceMatcher(None, value, name).ratio(), prefix(name), name) for name in candidates]
+    close = sorted((item for item in scored if item[0] >= 0.6), key=lambda item: (-item[0], -item[1], item[2]))
+    return [name for _, _, name in close[:count]]
+
+
 def _unknown(path: str, value: str, valid: Iterable[str], kind: str) -> str | None:
     candidates = sorted(set(valid))
     if value in candidates:
         return None
-    suggestion = closest(value, candidates)
-    fix = f"did you mean {suggestion!r}?" if suggestion else f"use one of {', '.join(candidates[:12])}, ..."
+    names = _suggestions(value, candidates)
+    if names:
+        fix = f"did you mean {names[0]!r}?" + (f" (or {', '.join(repr(name) for name in names[1:])})"
+                                               if len(names) > 1 else "")
+    else:
+        fix = f"use one of {', '.join(candidates[:12])}, ..."
     return f"{path} = {value!r}: unknown {kind}; {fix}"
 
 

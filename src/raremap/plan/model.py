@@ -65,11 +65,15 @@ def _units(inputs: PlanInputs) -> tuple[list[str], list[str]]:
 
 def _supplier_availability(inputs: PlanInputs, scenarios: PlanScenarios, country: str, stage: str,
                            capacity: np.ndarray, production: np.ndarray) -> np.ndarray:
-    """Share of its baseline sales a supplier can still make in each scenario and period (may exceed one)."""
+    """Share of its baseline sales a supplier can still make in each scenario and period (may exceed one).
+
+    A partner that made nothing in the baseline delivers in full if it has capacity (less its loss), and
+    nothing if it has none.
+    """
     remaining = capacity * (1.0 - scenarios.loss_of(country, stage))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(production > 1e-9, remaining / np.where(production > 1e-9, production, 1.0),
-                         1.0 - scenarios.loss_of(country, stage))
+        idle = np.where(capacity > 1e-9, 1.0 - scenarios.loss_of(country, stage), 0.0)
+        ratio = np.where(production > 1e-9, remaining / np.where(production > 1e-9, production, 1.0), idle)
     if country == scenarios.control_exporter and stage in scenarios.control_stages:
         ratio = np.minimum(ratio, 1.0 - scenarios.control_cut)
     return ratio
@@ -80,18 +84,26 @@ def route_limits(inputs: PlanInputs, scenarios: PlanScenarios) -> np.ndarray:
 
     limit = F x min(C (1 - loss), P + usable spare) / P, and at most (1 - cut) x F under an export control;
     spare capacity is usable only in periods where the baseline served all of the importer's demand
-    (idle capacity next to unmet demand lacked inputs).
+    (idle capacity next to unmet demand lacked inputs). A supplier that shipped nothing to the importer
+    (F = 0 in every period) offers its spare capacity: limit = max(0, C (1 - loss) - P) in those periods,
+    times (1 - cut) under an export control.
     """
     routes = inputs.routes
     limits = np.zeros((scenarios.count, len(routes.names), len(inputs.periods)))
     for row, (country, stage) in enumerate(zip(routes.suppliers, routes.stages, strict=True)):
         flow, production, capacity = routes.flow[row], routes.production[row], routes.capacity[row]
+        lost = scenarios.loss_of(country, stage)
+        controlled = country == scenarios.control_exporter and stage in scenarios.control_stages
+        if not np.any(flow > 1e-9):
+            spare = np.maximum(capacity * (1.0 - lost) - production, 0.0) * routes.spare_usable
+            limits[:, row, :] = spare * (1.0 - scenarios.control_cut) if controlled else spare
+            continue
         ceiling = np.where(routes.spare_usable, capacity, np.minimum(capacity, production))
-        remaining = np.minimum(capacity * (1.0 - scenarios.loss_of(country, stage)), ceiling)
+        remaining = np.minimum(capacity * (1.0 - lost), ceiling)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(production > 1e-9, flow / np.where(production > 1e-9, production, 1.0), 0.0)
-        limit = np.where(production > 1e-9, share * remaining, flow * (1.0 - scenarios.loss_of(country, stage)))
-        if country == scenarios.control_exporter and stage in scenarios.control_stages:
+        limit = np.where(production > 1e-9, share * remaining, flow * (1.0 - lost))
+        if controlled:
             limit = np.minimum(limit, flow * (1.0 - scenarios.control_cut))
         limits[:, row, :] = np.maximum(limit, 0.0)
     return limits

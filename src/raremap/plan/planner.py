@@ -112,7 +112,7 @@ def weighted_cvar(losses: np.ndarray, weights: np.ndarray, alpha: float) -> floa
 
 def _status(model: linopy.Model) -> tuple[str, str]:
     with quiet_stdout():
-        status, condition = model.solve(solver_name="highs", output_flag=False)
+        status, condition = model.solve(solver_name="highs", io_api="direct", progress=False, output_flag=False)
     return str(status), str(condition)
 
 
@@ -132,9 +132,12 @@ def budget_problems(inputs: PlanInputs) -> list[str]:
         if build.spec.stage == "mining" and build.spec.thorium_limit_t is not None and thorium > build.spec.thorium_limit_t:
             problems.append(f"Thorium-limit[{build.spec.name}]: minimum_t {build.spec.minimum_t:,.0f} t REO brings "
                             f"{thorium:,.0f} t ThO2, above thorium_limit_t {build.spec.thorium_limit_t:,.0f}")
-    for item in (*inputs.builds, *inputs.offtakes):
-        if item.spec.minimum_t > 0 and item.earliest_start > inputs.periods[-1]:
-            problems.append(f"{item.spec.name}: minimum_t > 0 but earliest start {item.earliest_start} is after the "
+    options: list[tuple[str, float, int]] = [
+        *((build.spec.name, build.spec.minimum_t, build.earliest_start) for build in inputs.builds),
+        *((offtake.spec.name, offtake.spec.minimum_t, offtake.earliest_start) for offtake in inputs.offtakes)]
+    for name, minimum, earliest in options:
+        if minimum > 0 and earliest > inputs.periods[-1]:
+            problems.append(f"{name}: minimum_t > 0 but earliest start {earliest} is after the "
                             f"horizon end {inputs.periods[-1]}; start earlier or drop the minimum")
     return problems
 
@@ -188,10 +191,10 @@ def chosen_options(solved: Solved) -> list[dict[str, Any]]:
             partner = next(item.partner for item in solved.inputs.plan.technology if item.name == name)
             rows.append({"name": name, "kind": "technology", "partner": partner, "stage": None, "elements": [],
                          "volume_t": None, "start": solved.inputs.periods[0], "signed_share": float(value)})
-    for item, value in zip(solved.inputs.plan.stockpiles, solved.first_stage["Stock"].values, strict=True):
+    for stock, value in zip(solved.inputs.plan.stockpiles, solved.first_stage["Stock"].values, strict=True):
         if value > SMALL:
-            rows.append({"name": f"stockpile-{item.element}-{item.stage}", "kind": "stockpile", "partner": None,
-                         "stage": item.stage, "elements": [item.element], "volume_t": float(value),
+            rows.append({"name": f"stockpile-{stock.element}-{stock.stage}", "kind": "stockpile", "partner": None,
+                         "stage": stock.stage, "elements": [stock.element], "volume_t": float(value),
                          "start": solved.inputs.periods[0]})
     return rows
 
@@ -244,14 +247,17 @@ def plant_economics(solved: Solved) -> pd.DataFrame:
 
     A tonne of the plant's output earns the dual of its stage's balance and pays the dual of its input
     stage (and its opex); duals are already probability-weighted and discounted, so summing over
-    scenarios and periods gives the expected present value.
+    scenarios and periods gives the expected present value. Units: the duals of a minimisation's `>=`
+    balance are non-negative, in USD million per tonne (the objective's unit); opex is USD per kg, so
+    it is divided by 1,000 to be USD million per tonne too (an earlier version scaled the duals down
+    by 1,000 instead, which made every NPV about minus the capex minus the opex).
     """
     dual = solved.model.constraints["Stage-balance"].dual
     production = solved.model.variables["Production"].solution
     arrays = solved.arrays
     value = (dual * arrays["unit_output"]).sum("stage") - (dual * arrays["unit_input"]).sum("stage")
-    opex = arrays["unit_opex"] * arrays["weight"] * arrays["discount"]
-    margin = ((value - opex) * production * KILOGRAMS_PER_TONNE / 1e6).sum("scenario")
+    opex = arrays["unit_opex"] * arrays["weight"] * arrays["discount"] / KILOGRAMS_PER_TONNE
+    margin = ((value - opex) * production).sum("scenario")
     built = solved.first_stage["Build"] * arrays["build_capex"] + solved.first_stage["Assisted"] * arrays["assisted_capex"]
     capex = (built * arrays["discount_start"] / 1e6).rename(start="period")
     rows = []

@@ -177,7 +177,7 @@ class Plan(Frozen):
     horizon: Horizon = Horizon()
     budget_usd_million: NonNegative = 5000.0
     discount_rate: Annotated[float, Field(ge=0, le=0.5)] = 0.08
-    risk: RiskAversion = RiskAversion()
+    risk: RiskAversion = RiskAversion.model_validate({})
     scenarios: ScenarioSource = ScenarioSource()
     shortfall_value_usd_per_kg: Positive | None = None
     partners_from_table: bool = True
@@ -189,7 +189,8 @@ class Plan(Frozen):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Plan:
-        names = [item.name for item in (*self.offtakes, *self.domestic, *self.technology)]
+        names = [*(item.name for item in self.offtakes), *(item.name for item in self.domestic),
+                 *(item.name for item in self.technology)]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"option names {', '.join(repeated)} are used twice; give every option its own name")
