@@ -283,21 +283,44 @@ def out_of_sample(solved: Solved, scenarios: PlanScenarios) -> Solved:
     return solve_plan(solved.inputs, scenarios, restrictions)
 
 
-def frontier(inputs: PlanInputs, scenarios: PlanScenarios, points: int) -> list[dict[str, float]]:
-    """Cost against CVaR of shortfall from a sweep of lambda: 0, then doubling from 0.25."""
-    weights = [0.0] + [0.25 * 2.0**index for index in range(max(points - 1, 0))]
+def frontier_weights(points: int) -> list[float]:
+    """The lambdas of a K-point sweep: 0, then 0.25 times powers of four (0, 0.25, 1, 4, 16, ...)."""
+    return ([0.0] + [0.25 * 4.0**index for index in range(max(points - 1, 0))])[:max(points, 0)]
+
+
+def frontier(inputs: PlanInputs, scenarios: PlanScenarios, points: int,
+             chosen: Solved | None = None) -> list[dict[str, float]]:
+    """Cost against CVaR of shortfall from a sweep of lambda (``frontier_weights``).
+
+    The point at the chosen plan's own lambda (1 in the default plan) reuses that solve.
+    """
     rows = []
-    for weight in weights[:points]:
-        solved = solve_plan(inputs, scenarios, Restrictions(risk_weight=weight))
+    for weight in frontier_weights(points):
+        if chosen is not None and chosen.scenarios is scenarios and abs(chosen.risk_weight - weight) < 1e-12:
+            solved = chosen
+        else:
+            solved = solve_plan(inputs, scenarios, Restrictions(risk_weight=weight))
         rows.append({"lambda": weight, "cost": solved.cost, "cvar_shortfall_t": solved.cvar_shortfall_t})
     return rows
 
 
 def strategies(inputs: PlanInputs, scenarios: PlanScenarios, chosen: Solved) -> list[dict[str, Any]]:
-    """Status quo, one new partner, the multi-vector plan and domestic only, on the same scenarios."""
+    """Status quo, one new partner, the multi-vector plan and domestic only, on the same scenarios.
+
+    The one new partner is the one the chosen plan contracts most from by value a year at market prices
+    (tonnes of different stages' products are not comparable; their value is), uncapped and alone; if
+    the plan contracts nothing, the partner whose candidate offtakes are worth most.
+    """
+    contracted = chosen.first_stage["Contract"].sum("start")
     partner_volume: dict[str, float] = {}
     for item in inputs.offtakes:
-        partner_volume[item.spec.partner] = partner_volume.get(item.spec.partner, 0.0) + item.spec.maximum_t
+        value = float(contracted.sel(option=item.spec.name)) * item.price_usd_per_kg
+        partner_volume[item.spec.partner] = partner_volume.get(item.spec.partner, 0.0) + value
+    if not any(value > SMALL for value in partner_volume.values()):
+        partner_volume = {}
+        for item in inputs.offtakes:
+            value = item.spec.maximum_t * item.price_usd_per_kg
+            partner_volume[item.spec.partner] = partner_volume.get(item.spec.partner, 0.0) + value
     largest = max(partner_volume, key=lambda partner: partner_volume[partner]) if partner_volume else None
     concentrated = frozenset(item.spec.name for item in inputs.offtakes if item.spec.partner == largest)
     cases = {
@@ -387,7 +410,7 @@ def run_plan(dataset: Any, plan: Plan, scenarios: int | None = None, frontier_po
     prepared = time.perf_counter()
     solved = solve_plan(inputs, sample)
     evaluated = out_of_sample(solved, fresh)
-    sweep = frontier(inputs, sample, frontier_points)
+    sweep = frontier(inputs, sample, frontier_points, solved)
     compared = strategies(inputs, sample, solved)
     seconds = {"prepare": prepared - started, "build": solved.build_seconds, "solve": solved.solve_seconds,
                "total": time.perf_counter() - started}

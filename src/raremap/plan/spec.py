@@ -162,7 +162,7 @@ class ScenarioSource(Frozen):
     """Where the planner's scenarios come from: a risk file drawn by the risk engine's sampler."""
 
     risk_file: str = "default"
-    count: Annotated[int, Field(ge=1, le=100_000)] = 200
+    count: Annotated[int, Field(ge=1, le=100_000)] = 100
     seed: Annotated[int, Field(ge=0)] = 0
     out_of_sample_seed: Annotated[int, Field(ge=0)] = 1
     out_of_sample_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
