@@ -1,7 +1,8 @@
 """Benchmark: the default plan's extensive form at 500 scenarios; prints JSON with build and solve times.
 
-Also measures (does not assert) how far the planner's importer-centred reduction is from the full
-simulator on a few of the same scenarios, on the bundled data.
+Also reports (does not assert) the importer's undisrupted shortfall from the full simulator's baseline and
+from the planner's reduction (status quo, no losses), which should agree. Last run (2026-11-25, 2 shared
+cores): 500 distinct scenarios, 236k variables, 363k constraints, build 5.7 s, solve 73.8 s, share 0.072.
 """
 
 from __future__ import annotations

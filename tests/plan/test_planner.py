@@ -42,8 +42,8 @@ def test_planner_shortfall_matches_simulator_on_tiny_networks(chain_arguments: d
     inputs, _ = tiny_inputs(tiny_plan(), **chain_arguments)
     chain = tiny_chain(**chain_arguments)
     generator = np.random.default_rng(3)
-    # Losses stop at 0.9: the simulator drops Magnet-capacity-upper where capacity falls to exactly 0
-    # (mask capacity > 0), so a total loss leaves a plant unbounded there.
+    # Losses stop at 0.9 on purpose: the simulator does not yet bound a capacity that falls to exactly 0
+    # (known simulator bug, fixed by its owner), so a total loss would leave a plant unbounded there.
     loss = np.round(0.9 * generator.random((6, len(PROCESSES), len(PERIODS))) * (generator.random((6, 3, 2)) < 0.5), 1)
     solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
     expected = [simulator_shortfall(chain, loss[index]) for index in range(loss.shape[0])]
