@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from raremap.plan.loading import PlanError, check_against_dataset, load_plan, validate_plan_document
 from raremap.plan.model import Restrictions
-from raremap.plan.planner import PlanInfeasibleError, chosen_options, plant_economics, solve_plan
+from raremap.plan.planner import (
+    PlanInfeasibleError,
+    chosen_options,
+    max_partner_share,
+    plant_economics,
+    solve_plan,
+    sourcing_shares,
+)
 from raremap.plan.scenarios import fixed_scenarios
 from raremap.scenario.spec import Disruption, Periods, Scenario
 from raremap.simulate.run import Simulation
@@ -97,6 +104,23 @@ def _objective(cap: float) -> float:
 def test_tighter_caps_never_lower_the_objective(first: float, second: float) -> None:
     tight, loose = sorted((first, second))
     assert _objective(tight) >= _objective(loose) - 1e-6
+
+
+def test_caps_hold_in_the_reported_shares() -> None:
+    # CHN 80 + AUS 40 with a 50 % partner cap from 2027: in 2027 no partner may exceed half of supply.
+    # The plant costs more than imports (105 against 100 USD/kg), so imports stay and the cap bites.
+    plant = {**PLANT, "opex_usd_per_t": 105000}
+    plan = tiny_plan(domestic=[plant], offtakes=[OFFTAKE], caps={"partner": 0.5, "bloc": 1.0, "from_year": 2027})
+    inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
+    loss = np.zeros((2, 3, 2))
+    loss[1, 0, :] = 0.6
+    solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
+    shares = max_partner_share(solved)
+    assert set(shares) == {"magnet"}
+    assert shares["magnet"] == pytest.approx(0.5)
+    table = sourcing_shares(solved)
+    assert (table[table["period"] >= 2027]["max_share"] <= 0.5 + 1e-6).all()
+    assert table[table["period"] == 2026]["max_share"].max() > 0.5  # before the cap year CHN may lead
 
 
 def test_frontier_is_monotone() -> None:
