@@ -490,8 +490,8 @@ def _grow_with_world(demand: pd.DataFrame, projected: set[str], base_year: int) 
     by_sector = world.pivot_table(index="sector", columns="period", values="value_t", aggfunc="sum")
     if base_year not in by_sector.columns:
         return demand
-    growth = by_sector.div(by_sector[base_year].where(by_sector[base_year] > 0), axis=0).fillna(1.0)
-    growth = growth.stack().rename("growth").reset_index()
+    ratios = by_sector.div(by_sector[base_year].where(by_sector[base_year] > 0), axis=0).fillna(1.0)
+    growth = ratios.stack().to_frame("growth").reset_index()
     static = demand[(demand["country"] != WORLD) & ~demand["country"].isin(projected)]
     base = static[static["period"] == base_year][["country", "sector", "value_t"]]
     grown = base.merge(growth, on="sector")
