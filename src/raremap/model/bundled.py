@@ -491,7 +491,7 @@ def _grow_with_world(demand: pd.DataFrame, projected: set[str], base_year: int) 
     if base_year not in by_sector.columns:
         return demand
     ratios = by_sector.div(by_sector[base_year].where(by_sector[base_year] > 0), axis=0).fillna(1.0)
-    growth = ratios.stack().to_frame("growth").reset_index()
+    growth = ratios.reset_index().melt(id_vars="sector", var_name="period", value_name="growth")
     static = demand[(demand["country"] != WORLD) & ~demand["country"].isin(projected)]
     base = static[static["period"] == base_year][["country", "sector", "value_t"]]
     grown = base.merge(growth, on="sector")
