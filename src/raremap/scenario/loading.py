@@ -6,94 +6,56 @@ value and the fix, and all problems of a file are reported together.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from raremap.errors import RaremapError
 from raremap.scenario.spec import Scenario
+from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge, published_schema
 
 MAXIMUM_BASE_DEPTH = 10
 
 
-class ScenarioError(RaremapError):
+class ScenarioError(SpecificationError):
     """Every problem of one scenario file, each with its YAML path, value and fix."""
 
-    def __init__(self, source: str, problems: Sequence[str]):
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        listed = "; ".join(self.problems)
-        super().__init__(f"scenario {source}: {count} problem{'s' if count != 1 else ''}: {listed}")
+    kind = "scenario"
+
+
+FILES = SpecificationFiles(
+    package="raremap.scenario",
+    kind="scenario",
+    example_keys="name: ..., export_controls: ...",
+    schema_reference="docs/scenario-schema.json",
+)
 
 
 def builtin_directory() -> Path:
     """The folder of the built-in scenario YAML files shipped inside the package."""
-    return Path(str(resources.files("raremap.scenario").joinpath("builtin")))
+    return FILES.directory()
 
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios, sorted."""
-    return sorted(path.stem for path in builtin_directory().glob("*.yaml"))
-
-
-def yaml_path(location: Sequence[str | int]) -> str:
-    """A pydantic error location as a YAML path: ('a', 2, 'b') -> 'a[2].b'."""
-    text = ""
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """`override` onto `base`: mappings merge key by key; lists and plain values replace."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _read_document(reference: str | Path) -> tuple[dict[str, Any], str]:
-    """The YAML mapping of a built-in name or a file path, and a label for messages."""
-    path = Path(reference)
-    if not path.suffix and str(reference) in builtin_names():
-        path = builtin_directory() / f"{reference}.yaml"
-    elif not path.exists():
-        from raremap.data.reading import closest
-
-        suggestion = closest(str(reference), builtin_names())
-        hint = f"did you mean {suggestion}?" if suggestion else f"built-ins are {', '.join(builtin_names())}"
-        raise RaremapError(f"scenario {reference!r} is neither a file nor a built-in scenario; {hint}")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise RaremapError(f"scenario {path}: not valid YAML ({error}); fix the syntax at the marked line") from error
-    if not isinstance(document, dict):
-        raise RaremapError(f"scenario {path}: the file must hold a mapping (name: ..., export_controls: ...)")
-    return document, str(path)
+    return FILES.names()
 
 
 def resolve_document(reference: str | Path) -> tuple[dict[str, Any], str]:
     """The scenario mapping with its chain of bases merged in (base first, this file last)."""
-    document, label = _read_document(reference)
+    document, label = FILES.read(reference)
     chain = [document]
     seen = {label}
     while isinstance(chain[-1].get("base"), str) and chain[-1]["base"] != chain[-1].get("name"):
         if len(chain) > MAXIMUM_BASE_DEPTH:
-            raise RaremapError(f"scenario {label}: bases nest deeper than {MAXIMUM_BASE_DEPTH}; shorten the chain")
-        parent, parent_label = _read_document(chain[-1]["base"])
+            raise RaremapError(
+                f"scenario {label}: bases nest deeper than {MAXIMUM_BASE_DEPTH}; shorten the chain"
+            )
+        parent, parent_label = FILES.read(chain[-1]["base"])
         if parent_label in seen:
-            raise RaremapError(f"scenario {label}: base {chain[-1]['base']!r} refers back to itself; break the cycle")
+            raise RaremapError(
+                f"scenario {label}: base {chain[-1]['base']!r} refers back to itself; break the cycle"
+            )
         seen.add(parent_label)
         chain.append(parent)
     merged: dict[str, Any] = {}
@@ -106,22 +68,7 @@ def resolve_document(reference: str | Path) -> tuple[dict[str, Any], str]:
 
 def validate_document(document: Mapping[str, Any], label: str = "(in memory)") -> Scenario:
     """A Scenario from a mapping, with every validation problem named by its YAML path."""
-    try:
-        return Scenario.model_validate(dict(document))
-    except ValidationError as error:
-        problems = [_describe(item) for item in error.errors()]
-        raise ScenarioError(label, problems) from None
-
-
-def _describe(item: Mapping[str, Any]) -> str:
-    where = yaml_path(item["loc"])
-    message = str(item["msg"]).removeprefix("Value error, ")
-    if item["type"] == "extra_forbidden":
-        return f"{where}: unknown key; remove it or check its spelling against docs/scenario-schema.json"
-    if item["type"] == "missing":
-        return f"{where}: required; add it"
-    value = json.dumps(item.get("input"), default=str)
-    return f"{where} = {value}: {message}; fix the value"
+    return FILES.validate(Scenario, document, label, ScenarioError)
 
 
 def load_scenario(reference: str | Path, dataset: Any = None) -> Scenario:
@@ -143,7 +90,4 @@ def override(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files, as published in docs/scenario-schema.json."""
-    schema = Scenario.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "raremap scenario"
-    return schema
+    return published_schema(Scenario, "raremap scenario")

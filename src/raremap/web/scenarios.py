@@ -13,7 +13,8 @@ from typing import Any
 
 from raremap.errors import RaremapError
 from raremap.scenario import Scenario, builtin_names, override, validate_document
-from raremap.scenario.loading import deep_merge, resolve_document
+from raremap.scenario.loading import resolve_document
+from raremap.specfiles import deep_merge
 from raremap.web.storage import Storage
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
