@@ -15,34 +15,6 @@ from raremap.data.schema import vocabularies
 from raremap.errors import RaremapError
 from raremap.metrics.geopolrisk import RAW_MATERIAL
 
-STAGE_ROWS = (  # (frame, column, label)
-    ("concentration", "hhi", "world HHI"),
-    ("concentration", "top1_country", "world top producer"),
-    ("concentration", "top1_share", "top producer share"),
-    ("concentration", "top3_share", "top-3 share"),
-    ("coverage", "world_n1_coverage", "world N-1 coverage"),
-    ("sourcing", "production_t", "importer output t"),
-    ("sourcing", "imports_t", "importer imports t"),
-    ("sourcing", "import_reliance", "import reliance"),
-    ("sourcing", "largest_supplier", "largest supplier"),
-    ("sourcing", "largest_supplier_share", "its share of imports"),
-    ("sourcing", "supplier_hhi", "supplier HHI"),
-    ("sourcing", "share_outside_own_blocs", "share outside own blocs"),
-    ("coverage", "importer_n1_coverage", "importer N-1 coverage"),
-    ("geopolrisk", "geopolrisk", "GeoPolRisk"),
-    ("supply_risk", "supply_risk", "EU supply risk"),
-)
-
-
-def _stage_table(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Metrics down, stages across: narrow enough for a terminal whatever the number of metrics."""
-    stages = list(frames["concentration"]["stage"])
-    rows = []
-    for frame_name, column, label in STAGE_ROWS:
-        values = frames[frame_name].set_index("stage")[column]
-        rows.append({"metric": label, **{stage: values.get(stage) for stage in stages}})
-    return pd.DataFrame(rows).astype(object)
-
 
 def _print_tables(frames: dict[str, pd.DataFrame], importer: str, element: str) -> None:
     year = int(frames["criticality"]["year"].iloc[0])
@@ -51,7 +23,7 @@ def _print_tables(frames: dict[str, pd.DataFrame], importer: str, element: str) 
         "unless --year is given); shares are fractions of 1"
     )
     console.print(
-        rich_table(_stage_table(frames), title="world concentration and importer sourcing by stage")
+        rich_table(metrics.stage_table(frames), title="world concentration and importer sourcing by stage")
     )
     verdict = frames["criticality"].iloc[0]
     raw_material = frames["geopolrisk"].set_index("stage")["geopolrisk"].get(RAW_MATERIAL, float("nan"))
@@ -111,8 +83,12 @@ def metrics_command(
     ),
 ) -> None:
     """Concentration, sourcing, N-1 coverage, GeoPolRisk, EU criticality and a CRMA scorecard per stage."""
-    options = {} if sector_value_added is None else {"sector_value_added": parse_sector_values(sector_value_added)}
-    frames = metrics.collect(load(directory), importer=importer.upper(), year=year, element=element, **options)
+    options = (
+        {} if sector_value_added is None else {"sector_value_added": parse_sector_values(sector_value_added)}
+    )
+    frames = metrics.collect(
+        load(directory), importer=importer.upper(), year=year, element=element, **options
+    )
     if as_json:
         print_json(metrics.summary_of(frames))
     else:

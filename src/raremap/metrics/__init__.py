@@ -52,11 +52,41 @@ __all__ = [
     "production_concentration",
     "production_shares",
     "sourcing",
+    "stage_table",
     "summary",
     "summary_of",
     "supplier_shares",
     "supply_risk",
 ]
+
+
+STAGE_ROWS = (  # (frame, column, label)
+    ("concentration", "hhi", "world HHI"),
+    ("concentration", "top1_country", "world top producer"),
+    ("concentration", "top1_share", "top producer share"),
+    ("concentration", "top3_share", "top-3 share"),
+    ("coverage", "world_n1_coverage", "world N-1 coverage"),
+    ("sourcing", "production_t", "importer output (t)"),
+    ("sourcing", "imports_t", "importer imports (t)"),
+    ("sourcing", "import_reliance", "import reliance"),
+    ("sourcing", "largest_supplier", "largest supplier"),
+    ("sourcing", "largest_supplier_share", "its share of imports"),
+    ("sourcing", "supplier_hhi", "supplier HHI"),
+    ("sourcing", "share_outside_own_blocs", "share outside own blocs"),
+    ("coverage", "importer_n1_coverage", "importer N-1 coverage"),
+    ("geopolrisk", "geopolrisk", "GeoPolRisk"),
+    ("supply_risk", "supply_risk", "EU supply risk"),
+)
+
+
+def stage_table(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Metrics down, stages across (from `collect`): narrow enough for a terminal or a brief."""
+    stages = list(frames["concentration"]["stage"])
+    rows = []
+    for frame_name, column, label in STAGE_ROWS:
+        values = frames[frame_name].set_index("stage")[column]
+        rows.append({"metric": label, **{stage: values.get(stage) for stage in stages}})
+    return pd.DataFrame(rows).astype(object)
 
 
 def collect(

@@ -10,37 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from raremap.data.dataset import Dataset
+from raremap.metrics import stage_table
 from raremap.overview import STAGES, TRADED_PRODUCTS
 from raremap.report.figure import Evidence, Figure, Section, Table, evidence_from_rows
 
-STAGE_ROWS = (  # (frame, column, label)
-    ("concentration", "hhi", "world HHI"),
-    ("concentration", "top1_country", "world top producer"),
-    ("concentration", "top1_share", "top producer share"),
-    ("concentration", "top3_share", "top-3 share"),
-    ("coverage", "world_n1_coverage", "world N-1 coverage"),
-    ("sourcing", "production_t", "importer output (t)"),
-    ("sourcing", "imports_t", "importer imports (t)"),
-    ("sourcing", "import_reliance", "import reliance"),
-    ("sourcing", "largest_supplier", "largest supplier"),
-    ("sourcing", "largest_supplier_share", "its share of imports"),
-    ("sourcing", "supplier_hhi", "supplier HHI"),
-    ("sourcing", "share_outside_own_blocs", "share outside own blocs"),
-    ("coverage", "importer_n1_coverage", "importer N-1 coverage"),
-    ("geopolrisk", "geopolrisk", "GeoPolRisk"),
-    ("supply_risk", "supply_risk", "EU supply risk"),
-)
 SUPPLIER_COLOURS = ("#b91c1c", "#1d4ed8", "#047857", "#b45309", "#6d28d9", "#0e7490", "#be185d", "#4d7c0f")
-
-
-def stage_table(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Metrics down, stages across, as `raremap metrics` prints them."""
-    stages = list(frames["concentration"]["stage"])
-    rows = []
-    for frame_name, column, label in STAGE_ROWS:
-        values = frames[frame_name].set_index("stage")[column]
-        rows.append({"metric": label, **{stage: values.get(stage) for stage in stages}})
-    return pd.DataFrame(rows).astype(object)
 
 
 def metric_evidence(dataset: Dataset, importer: str, year: int) -> tuple[Evidence, ...]:
