@@ -16,8 +16,8 @@ import pandas as pd
 
 from raremap.metrics.inputs import (
     MetricInputs,
+    per_stage,
     production_by_country,
-    provenance,
     resolve,
     trade_flows,
     world_production,
@@ -78,15 +78,4 @@ def n1_coverage(
     importer_demand_t, largest_supplier, importer_n1_coverage, method.
     """
     inputs, year, stages = resolve(source, importer, year, stage, element)
-    rows = [
-        {
-            "importer": importer,
-            "stage": each_stage,
-            "element": element,
-            "year": year,
-            **stage_coverage(inputs, importer, each_stage, element, year),
-            "method": provenance(inputs, each_stage, element),
-        }
-        for each_stage in stages
-    ]
-    return pd.DataFrame(rows)
+    return per_stage(inputs, importer, stages, element, year, stage_coverage)

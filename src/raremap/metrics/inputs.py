@@ -8,7 +8,7 @@ describe the world as reported and the world after a shock or a plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -314,3 +314,26 @@ def provenance(inputs: MetricInputs, stage: str, element: str) -> str:
     else:
         how = f"rows reported for {element}"
     return f"{inputs.origin}; {how}"
+
+
+def per_stage(
+    inputs: MetricInputs,
+    importer: str,
+    stages: Iterable[str],
+    element: str,
+    year: int,
+    compute: Callable[[MetricInputs, str, str, str, int], Mapping[str, Any]],
+) -> pd.DataFrame:
+    """One row per stage: importer, stage, element, year, what `compute` returns, and the data used."""
+    rows = [
+        {
+            "importer": importer,
+            "stage": stage,
+            "element": element,
+            "year": year,
+            **compute(inputs, importer, stage, element, year),
+            "method": provenance(inputs, stage, element),
+        }
+        for stage in stages
+    ]
+    return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from raremap.metrics.concentration import herfindahl_index, shares
-from raremap.metrics.inputs import MetricInputs, production_by_country, provenance, resolve, trade_flows
+from raremap.metrics.inputs import MetricInputs, per_stage, production_by_country, resolve, trade_flows
 
 
 def imports_by_supplier(flows: pd.DataFrame, importer: str) -> pd.Series:
@@ -92,18 +92,7 @@ def sourcing(
     schema's unit for the stage, so reliance mixes compound and oxide tonnes at separation.
     """
     inputs, year, stages = resolve(source, importer, year, stage, element)
-    rows = [
-        {
-            "importer": importer,
-            "stage": each_stage,
-            "element": element,
-            "year": year,
-            **stage_sourcing(inputs, importer, each_stage, element, year),
-            "method": provenance(inputs, each_stage, element),
-        }
-        for each_stage in stages
-    ]
-    return pd.DataFrame(rows)
+    return per_stage(inputs, importer, stages, element, year, stage_sourcing)
 
 
 def supplier_shares(
