@@ -65,46 +65,85 @@ def risk_frames(draws: int = 200, seed: int = 7) -> dict[str, pd.DataFrame]:
 
 
 def plan_frames() -> dict[str, pd.DataFrame]:
+    """The tables `raremap plan --db` stores (raremap.plan.planner.PlanRun.tables), in miniature."""
     frontier = pd.DataFrame(
         {
-            "lambda": [0.0, 0.5, 1.0, 2.0],
+            "lambda": [0.0, 0.25, 1.0, 4.0],
             "cost": [100.0, 130.0, 170.0, 240.0],
             "cvar_shortfall_t": [900.0, 500.0, 300.0, 220.0],
         }
     )
-    options = pd.DataFrame(
-        [
-            {
-                "name": "AUS offtake",
-                "kind": "offtake",
-                "partner": "AUS",
-                "stage": "separation",
-                "volume_t": 1500.0,
-            },
-            {
-                "name": "IND magnet plant",
-                "kind": "domestic",
-                "partner": "IND",
-                "stage": "magnet",
-                "volume_t": 6000.0,
-            },
-            {
-                "name": "Nd stockpile",
-                "kind": "stockpile",
-                "partner": "IND",
-                "stage": "metal",
-                "volume_t": 800.0,
-            },
-        ]
-    )
+    option_rows: list[dict[str, object]] = [
+        {
+            "name": "offtake-AUS-separation",
+            "kind": "offtake",
+            "partner": "AUS",
+            "stage": "separation",
+            "elements": ["Nd", "Pr"],
+            "volume_t": 1500.0,
+            "start": 2027,
+        },
+        {
+            "name": "magnet-plant",
+            "kind": "domestic",
+            "partner": None,
+            "stage": "magnet",
+            "elements": [],
+            "volume_t": 6000.0,
+            "start": 2026,
+        },
+        {
+            "name": "metal-know-how-JPN",
+            "kind": "technology",
+            "partner": "JPN",
+            "stage": None,
+            "elements": [],
+            "volume_t": None,
+            "start": 2026,
+            "signed_share": 0.6,
+        },
+        {
+            "name": "stockpile-NdPr-separation",
+            "kind": "stockpile",
+            "partner": None,
+            "stage": "separation",
+            "elements": ["NdPr"],
+            "volume_t": 800.0,
+            "start": 2026,
+        },
+    ]
     sourcing = pd.DataFrame(
         [
-            {"stage": stage, "partner": partner, "share": share}
+            {
+                "period": period,
+                "stage": stage,
+                "partner": partner,
+                "expected_share": share * (1.0 if period == PERIODS[-1] else 0.5),
+                "max_share": min(1.0, share * 1.5),
+            }
+            for period in PERIODS
             for stage in ("separation", "metal", "magnet")
-            for partner, share in (("CHN", 0.4), ("AUS", 0.3), ("JPN", 0.2), ("IND", 0.1))
+            for partner, share in (("CHN", 0.4), ("AUS", 0.3), ("JPN", 0.2))
         ]
     )
-    return {"frontier": frontier, "options": options, "sourcing_shares": sourcing}
+    strategies = pd.DataFrame(
+        {
+            "name": ["status quo", "concentrated (AUS)", "multi-vector", "domestic only"],
+            "cost": [300.0, 220.0, 170.0, 190.0],
+            "expected_shortfall_t": [600.0, 400.0, 150.0, 250.0],
+            "cvar_shortfall_t": [1500.0, 1000.0, 300.0, 700.0],
+        }
+    )
+    costs = pd.DataFrame(
+        {"part": ["commitments_usd_million", "operation_usd_million"], "usd_million": [60.0, 110.0]}
+    )
+    return {
+        "frontier": frontier,
+        "options": pd.DataFrame(option_rows),
+        "sourcing_shares": sourcing,
+        "strategies": strategies,
+        "costs": costs,
+    }
 
 
 def save_sample_runs(path: Path, dataset_version: str) -> list[str]:

@@ -12,6 +12,8 @@ import raremap
 from raremap.errors import RaremapError
 from raremap.report import build_sections, read_runs, write_report, write_static_figures
 from raremap.report.assets import plotly_javascript
+from raremap.report.html import figure_html
+from raremap.report.run_sections import plan_section
 from tests.cli.runner import run_raremap
 from tests.report.browser import offline_page
 
@@ -91,6 +93,31 @@ def test_run_sections_follow_the_stored_kinds(report_path: Path) -> None:
     for figure in ("scenario-shortfall", "scenario-prices", "risk-exceedance", "plan-frontier"):
         assert f'id="figure-{figure}"' in text
     assert "crma-scorecard" in text
+
+
+def test_a_stored_plan_run_renders_the_plan_section(sample_store: Path) -> None:
+    """The planner's own result names and columns (frontier, strategies, options, sourcing_shares) are drawn."""
+    (plan,) = [run for run in read_runs(sample_store) if run.family == "plan"]
+    section = plan_section([plan])
+    assert section is not None
+    figures = {figure.identifier: figure for figure in section.figures}
+    assert set(figures) == {"plan-frontier", f"plan-portfolio-{plan.run_id}", f"plan-sourcing-{plan.run_id}"}
+    frontier = figures["plan-frontier"].data
+    assert [trace["name"] for trace in frontier] == ["default: frontier", "default: strategies"]
+    assert "multi-vector" in frontier[1]["text"]
+    sourcing = figures[f"plan-sourcing-{plan.run_id}"]
+    assert "in 2030" in sourcing.title
+    chn = next(trace for trace in sourcing.data if trace["name"] == "CHN")
+    assert chn["y"] == [40.0, 40.0, 40.0] and chn["customdata"] == [60.0, 60.0, 60.0]
+    portfolio = figures[f"plan-portfolio-{plan.run_id}"].data
+    assert {trace["name"] for trace in portfolio} == {"offtake", "domestic", "stockpile"}
+    tables = {table.identifier: table.frame for table in section.tables}
+    options = tables[f"plan-options-{plan.run_id}"]
+    assert "metal-know-how-JPN" in set(options["name"]) and "Nd, Pr" in set(options["elements"])
+    assert set(options["start"]) == {"2026", "2027"}
+    assert f"plan-strategies-{plan.run_id}" in tables and f"plan-costs-{plan.run_id}" in tables
+    html = "".join(figure_html(figure) for figure in section.figures)
+    assert "NaN" not in html
 
 
 def test_report_without_runs_has_no_run_sections(tmp_path: Path, dataset: raremap.Dataset) -> None:

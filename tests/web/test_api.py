@@ -19,6 +19,7 @@ BAN = {
 def test_health_and_dataset(client: TestClient) -> None:
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and health["kinds"]["simulate"] == "available"
+    assert health["kinds"]["plan"] == "available"
     datasets = client.get("/api/datasets").json()
     assert datasets["current"]["tables"]["production"] > 0
     rows = client.get("/api/datasets/current/tables/production", params={"limit": 3}).json()
@@ -88,7 +89,16 @@ def test_cookie_login_refuses_cross_site_posts(client: TestClient) -> None:
             "above this server's limit",
         ),
         ({"scenario": "baseline", "kind": "simulate", "draws": 10**9}, 422, "draws"),
-        ({"scenario": "baseline", "kind": "plan"}, 422, "not available"),
+        ({"scenario": "baseline", "kind": "plan"}, 404, "no plan named"),
+        ({"scenario": "../default", "kind": "plan"}, 404, "no plan named"),
+        ({"scenario": "default", "kind": "plan", "scenarios": 101}, 422, "scenarios 101 is above"),
+        ({"scenario": "default", "kind": "plan", "frontier": 6}, 422, "frontier 6 is above"),
+        ({"scenario": "default", "kind": "plan", "scenarios": 0}, 422, ""),
+        (
+            {"scenario": "default", "kind": "plan", "overrides": {"budget_usd_million": 1}},
+            422,
+            "no overrides",
+        ),
         ({"scenario": "../default", "kind": "risk"}, 404, "no risk file"),
         ({"scenario": "../../etc/passwd"}, 404, "no scenario"),
         ({"scenario": "baseline", "overrides": {"disruptions": [{"country": "ZZZ"}]}}, 422, "disruptions[0]"),
@@ -132,8 +142,7 @@ def test_no_client_path_reaches_the_filesystem(client: TestClient, tmp_path: Pat
     secret = tmp_path / "secret.yaml"
     secret.write_text("name: secret\n", encoding="utf-8")
     for reference in (str(secret), f"..{secret}"):
-        assert client.post("/api/runs", json={"scenario": reference}, headers=AUTHORISED).status_code in (
-            404,
-            422,
-        )
+        for kind in ("simulate", "risk", "plan"):
+            answer = client.post("/api/runs", json={"scenario": reference, "kind": kind}, headers=AUTHORISED)
+            assert answer.status_code in (404, 422)
         assert client.get(f"/api/scenarios/{reference}").status_code == 404

@@ -80,3 +80,32 @@ def test_a_risk_run_from_the_server(client: TestClient) -> None:
     assert job["status"] == "done", job
     page = client.get(f"/runs/{job['run_id']}")
     assert page.status_code == 200 and "risk-exceedance" in page.text
+
+
+def test_a_plan_run_from_the_server(tmp_path: Path, dataset: raremap.Dataset) -> None:
+    path = tmp_path / "plan.duckdb"
+    with TestClient(create_app(settings_for(path), dataset)) as client:
+        started = client.post(
+            "/api/runs",
+            json={"kind": "plan", "scenario": "default", "scenarios": 5, "frontier": 2},
+            headers=AUTHORISED,
+        )
+        assert started.status_code == 202, started.text
+        assert started.json()["request"]["scenarios"] == 5
+        job = wait_for_job(client, started.json()["job_id"], 120)
+        assert job["status"] == "done", job
+        run_id = str(job["run_id"])
+        run = client.get(f"/api/runs/{run_id}").json()
+        assert run["kind"] == "plan" and run["summary"]["scenarios"] == 5
+        assert run["results"]["frontier"] == 2 and run["results"]["options"] > 0
+        assert run["results"]["sourcing_shares"] > 0 and run["results"]["strategies"] == 4
+        shares = client.get(f"/api/runs/{run_id}/results/sourcing_shares", params={"limit": 3}).json()
+        assert {"stage", "partner", "expected_share"} <= set(shares["rows"][0])
+        page = client.get(f"/runs/{run_id}")
+        assert page.status_code == 200
+        for identifier in ("plan-frontier", f"plan-sourcing-{run_id}", f"plan-portfolio-{run_id}"):
+            assert identifier in page.text
+        assert f"plan-options-{run_id}" in page.text and f"plan-strategies-{run_id}" in page.text
+    with TestClient(create_app(settings_for(path), dataset)) as restarted:
+        assert restarted.get(f"/api/jobs/{job['job_id']}").json()["run_id"] == run_id
+        assert run_id in {row["run_id"] for row in restarted.get("/api/runs").json()}

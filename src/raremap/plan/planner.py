@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -397,9 +398,15 @@ class PlanRun:
         return run_id
 
 
-def run_plan(dataset: Any, plan: Plan, scenarios: int | None = None, frontier_points: int = 5) -> PlanRun:
-    """Resolve the plan, draw in- and out-of-sample scenarios, solve, sweep lambda and compare strategies."""
+def run_plan(dataset: Any, plan: Plan, scenarios: int | None = None, frontier_points: int = 5,
+             progress: Callable[[float, str], None] | None = None) -> PlanRun:
+    """Resolve the plan, draw in- and out-of-sample scenarios, solve, sweep lambda and compare strategies.
+
+    `progress(fraction, message)`, when given, is told before each step (the web server's jobs use it).
+    """
+    report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
+    report(0.05, "resolving the plan and drawing scenarios")
     baseline = baseline_for_dataset(dataset, plan)
     inputs = plan_inputs(plan, baseline, dataset)
     count = scenarios or plan.scenarios.count
@@ -408,9 +415,13 @@ def run_plan(dataset: Any, plan: Plan, scenarios: int | None = None, frontier_po
     fresh = sample_scenarios(plan, dataset, baseline.chain, builds, plan.scenarios.out_of_sample_count or count,
                              plan.scenarios.out_of_sample_seed)
     prepared = time.perf_counter()
+    report(0.35, "building and solving the plan")
     solved = solve_plan(inputs, sample)
+    report(0.5, "checking the plan out of sample")
     evaluated = out_of_sample(solved, fresh)
+    report(0.6, "sweeping the cost-risk frontier")
     sweep = frontier(inputs, sample, frontier_points, solved)
+    report(0.8, "comparing strategies")
     compared = strategies(inputs, sample, solved)
     seconds = {"prepare": prepared - started, "build": solved.build_seconds, "solve": solved.solve_seconds,
                "total": time.perf_counter() - started}

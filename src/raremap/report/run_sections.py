@@ -322,7 +322,7 @@ def fan_chart(run: StoredRun) -> Figure | None:
         "height": 400,
     }
     return Figure(
-        f"risk-fan-{run.run_id[:8]}",
+        f"risk-fan-{run.run_id}",
         f"Shortfall fan chart: {run.name}",
         data,
         layout,
@@ -344,104 +344,204 @@ def risk_section(runs: Sequence[StoredRun]) -> Section | None:
     )
 
 
+COST = ("cost", "cost_usd_million", "cost_usd")
+CVAR = ("cvar_shortfall_t", "cvar", "cvar_t")
+SHARE = ("expected_share", "share")
+SOURCING_RESULTS = ("sourcing_shares", "sourcing", "partner_shares")
+
+
+def _strategy_trace(run: StoredRun) -> dict[str, Any] | None:
+    """The planner's four strategies (status quo, one partner, multi-vector, domestic) as labelled points."""
+    frame = run.results.get("strategies")
+    if frame is None or frame.empty or "name" not in frame.columns:
+        return None
+    cost, risk = value_column(frame, COST), value_column(frame, CVAR)
+    if cost is None or risk is None:
+        return None
+    rows = frame.dropna(subset=[cost, risk])
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "name": f"{run.name}: strategies",
+        "x": [float(v) for v in rows[risk]],
+        "y": [float(v) for v in rows[cost]],
+        "text": [str(v) for v in rows["name"]],
+        "textposition": "top center",
+        "marker": {"size": 10, "symbol": "diamond"},
+    }
+
+
 def frontier_figure(runs: Sequence[StoredRun]) -> Figure | None:
-    """Cost against CVaR of shortfall along each plan's lambda sweep."""
+    """Cost against CVaR of shortfall along each plan's lambda sweep, with its strategies as points."""
     data, evidence = [], []
     for run in runs:
         frame = run.results.get("frontier")
-        cost = value_column(frame, ("cost", "cost_usd")) if frame is not None else None
-        risk = value_column(frame, ("cvar_shortfall_t", "cvar", "cvar_t")) if frame is not None else None
-        if frame is None or cost is None or risk is None:
-            continue
-        ordered = frame.sort_values(risk)
-        text = [f"lambda {value}" for value in ordered["lambda"]] if "lambda" in ordered.columns else None
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": run.name,
-                "x": [float(v) for v in ordered[risk]],
-                "y": [float(v) for v in ordered[cost]],
-                "text": text,
-            }
-        )
-        evidence.append(run_evidence(run, "frontier", frame))
+        cost = value_column(frame, COST) if frame is not None else None
+        risk = value_column(frame, CVAR) if frame is not None else None
+        if frame is not None and cost is not None and risk is not None:
+            ordered = frame.dropna(subset=[cost, risk]).sort_values(risk)
+            text = [f"lambda {value}" for value in ordered["lambda"]] if "lambda" in ordered.columns else None
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": f"{run.name}: frontier",
+                    "x": [float(v) for v in ordered[risk]],
+                    "y": [float(v) for v in ordered[cost]],
+                    "text": text,
+                }
+            )
+            evidence.append(run_evidence(run, "frontier", frame))
+        strategies = _strategy_trace(run)
+        if strategies is not None:
+            data.append(strategies)
+            evidence.append(run_evidence(run, "strategies", run.results["strategies"]))
     if not data:
         return None
     layout = {
         "xaxis": {"title": {"text": "CVaR of shortfall (t)"}},
-        "yaxis": {"title": {"text": "cost"}},
-        "height": 400,
+        "yaxis": {"title": {"text": "expected cost (USD million)"}},
+        "height": 420,
     }
     return Figure(
         "plan-frontier",
-        "Cost against risk: the frontier",
+        "Cost against risk: the frontier and the strategies",
         data,
         layout,
-        "Each point is the best plan for one risk aversion (lambda); left is safer, lower is cheaper.",
+        "Each line point is the best plan for one risk aversion (lambda); diamonds are the planner's "
+        "strategies on the same scenarios. Left is safer, lower is cheaper.",
         tuple(evidence),
     )
 
 
 def portfolio_figure(run: StoredRun) -> Figure | None:
-    """The chosen options' volumes, one bar each."""
+    """The chosen options' volumes, one bar each (technology deals, which have no volume, are in the table)."""
     frame = run.results.get("options")
     volume = value_column(frame, ("volume_t", "capacity_t", "size_t", "value")) if frame is not None else None
     if frame is None or frame.empty or volume is None:
         return None
-    labels = frame["name"].astype(str) if "name" in frame.columns else frame.index.astype(str)
-    colours = frame["kind"].astype(str) if "kind" in frame.columns else None
-    trace = {
-        "type": "bar",
-        "x": list(labels),
-        "y": [float(v) for v in frame[volume]],
-        "text": list(colours) if colours is not None else None,
-        "hovertemplate": "%{x}: %{y:,.0f} t (%{text})<extra></extra>",
-    }
-    layout = {"yaxis": {"title": {"text": "volume (t/yr)"}}, "height": 380}
+    rows = frame[pd.to_numeric(frame[volume], errors="coerce").notna()]
+    if rows.empty:
+        return None
+    rows = rows.assign(
+        label=rows["name"].astype(str) if "name" in rows.columns else rows.index.astype(str),
+        group=rows["kind"].astype(str) if "kind" in rows.columns else "option",
+    )
+    traces = [
+        {
+            "type": "bar",
+            "name": str(kind),
+            "x": list(group["label"]),
+            "y": [float(v) for v in group[volume]],
+            "hovertemplate": f"%{{x}}: %{{y:,.0f}} t ({kind})<extra></extra>",
+        }
+        for kind, group in rows.groupby("group", sort=False)
+    ]
+    layout = {"yaxis": {"title": {"text": "volume (t/yr)"}}, "xaxis": {"automargin": True}, "height": 440}
     return Figure(
-        f"plan-portfolio-{run.run_id[:8]}",
+        f"plan-portfolio-{run.run_id}",
         f"Chosen portfolio: {run.name}",
-        [trace],
+        traces,
         layout,
         "Options the plan commits to, with their volumes.",
         (run_evidence(run, "options", frame),),
     )
 
 
+def sourcing_result(run: StoredRun) -> str | None:
+    """The name under which a plan run stored its sourcing shares (the planner uses `sourcing_shares`)."""
+    return next((key for key in SOURCING_RESULTS if key in run.results), None)
+
+
 def sourcing_figure(run: StoredRun) -> Figure | None:
-    """Shares of each partner at each stage under the plan; the caps should hold."""
-    name = next(
-        (key for key in ("sourcing_shares", "sourcing", "partner_shares") if key in run.results), None
-    )
+    """Each partner's expected share at each stage under the plan, in the plan's last period."""
+    name = sourcing_result(run)
     if name is None:
         return None
     frame = run.results[name]
     partner = value_column(frame, ("partner", "supplier", "exporter", "country"))
-    if partner is None or "stage" not in frame.columns or "share" not in frame.columns:
+    share = value_column(frame, SHARE)
+    if partner is None or share is None or "stage" not in frame.columns or frame.empty:
         return None
-    data = [
-        {
+    period = value_column(frame, PERIOD)
+    when = ""
+    if period is not None:
+        last = frame[period].max()
+        frame = frame[frame[period] == last]
+        when = f" in {last}"
+    worst = "max_share" in frame.columns
+    data = []
+    for label, rows in frame.groupby(partner):
+        trace: dict[str, Any] = {
             "type": "bar",
             "name": str(label),
             "x": list(rows["stage"]),
-            "y": [round(float(v) * 100, 2) for v in rows["share"]],
+            "y": [round(float(v) * 100, 2) for v in rows[share]],
         }
-        for label, rows in frame.groupby(partner)
-    ]
+        if worst:
+            trace["customdata"] = [round(float(v) * 100, 1) for v in rows["max_share"]]
+            trace["hovertemplate"] = (
+                f"{label} %{{x}}: %{{y:.1f}}% expected, %{{customdata:.1f}}% in the worst scenario<extra></extra>"
+            )
+        data.append(trace)
     layout = {
         "barmode": "stack",
         "yaxis": {"title": {"text": "% of supply"}, "range": [0, 100]},
         "height": 380,
     }
     return Figure(
-        f"plan-sourcing-{run.run_id[:8]}",
-        f"Sourcing shares per stage: {run.name}",
+        f"plan-sourcing-{run.run_id}",
+        f"Sourcing shares per stage{when}: {run.name}",
         data,
         layout,
-        "Each partner's share of supply at each stage under the plan.",
-        (run_evidence(run, name, frame),),
+        f"Each partner's expected share of the importer's supply at each stage under the plan{when}; "
+        "the rest up to 100% is the importer's own supply (domestic plants, recycling, stockpiles)"
+        + ("; hover for the largest share in any scenario." if worst else "."),
+        (run_evidence(run, name, run.results[name]),),
     )
+
+
+PLAN_TABLES = (
+    (
+        "options",
+        "Options chosen",
+        "What the plan commits to: offtakes, domestic plants, technology and stockpiles.",
+    ),
+    (
+        "strategies",
+        "Strategies compared",
+        "Cost (USD million) and shortfall (t) of each strategy on the same scenarios.",
+    ),
+    ("costs", "Expected cost by part", "USD million."),
+)
+
+
+YEAR_COLUMNS = ("start", "period", "year", "payback_year")
+
+
+def plan_tables(run: StoredRun) -> list[Table]:
+    """The plan's chosen options, strategies and cost parts, as stored (list cells joined with commas)."""
+    tables = []
+    for result, title, caption in PLAN_TABLES:
+        frame = run.results.get(result)
+        if frame is None or frame.empty:
+            continue
+        shown = frame.apply(
+            lambda column: column.map(lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v)
+        )
+        for column in YEAR_COLUMNS:
+            if column in shown.columns:
+                shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else str(int(v)))
+        tables.append(
+            Table(
+                f"plan-{result}-{run.run_id}",
+                f"{title}: {run.name}",
+                shown,
+                caption,
+                (run_evidence(run, result, frame),),
+            )
+        )
+    return tables
 
 
 def plan_section(runs: Sequence[StoredRun]) -> Section | None:
@@ -455,16 +555,7 @@ def plan_section(runs: Sequence[StoredRun]) -> Section | None:
         figures += [figure for figure in (portfolio_figure(run), sourcing_figure(run)) if figure is not None]
     tables = [summary_table(runs, "plan")]
     for run in runs:
-        if "options" in run.results:
-            tables.append(
-                Table(
-                    f"plan-options-{run.run_id[:8]}",
-                    f"Options chosen: {run.name}",
-                    run.results["options"],
-                    "",
-                    (run_evidence(run, "options", run.results["options"]),),
-                )
-            )
+        tables += plan_tables(run)
     return Section(
         "plan",
         "Diversification plan",

@@ -18,7 +18,15 @@ from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
 from raremap.scenario import ScenarioError, json_schema
 from raremap.web import scenarios
-from raremap.web.engines import KINDS, execution_for, risk_execution, risk_names, unavailable_reason
+from raremap.web.engines import (
+    KINDS,
+    execution_for,
+    plan_execution,
+    plan_names,
+    risk_execution,
+    risk_names,
+    unavailable_reason,
+)
 from raremap.web.jobs import RunRequest
 from raremap.web.security import require_token
 from raremap.web.state import ServerState, server_state
@@ -26,6 +34,9 @@ from raremap.web.state import ServerState, server_state
 router = APIRouter(prefix="/api")
 State = Annotated[ServerState, Depends(server_state)]
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+PLAN_SCENARIOS = 20
+"""Scenarios a plan run draws when the request does not say: enough for a chart, done in seconds."""
+PLAN_FRONTIER = 3
 DOCUMENT_BODY = {
     "requestBody": {
         "required": True,
@@ -38,7 +49,11 @@ DOCUMENT_BODY = {
 
 
 class RunBody(BaseModel):
-    """A run to start: its kind, a scenario name, and changes deep-merged onto that scenario."""
+    """A run to start: its kind, a scenario name, and changes deep-merged onto that scenario.
+
+    For `risk` and `plan` runs, `scenario` names a built-in risk or plan file; `draws` and `seed` are
+    for risk runs, `scenarios` (drawn scenarios) and `frontier` (points on the cost-risk frontier) for plans.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,6 +62,8 @@ class RunBody(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict)
     draws: int | None = Field(default=None, ge=1)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    scenarios: int | None = Field(default=None, ge=1)
+    frontier: int | None = Field(default=None, ge=1)
 
 
 def plain(value: Any) -> Any:
@@ -200,6 +217,12 @@ def checked_request(state: ServerState, body: RunBody) -> tuple[RunRequest, Any]
         )
     if body.kind == "risk":
         return RunRequest(body.kind, body.scenario, body.overrides, body.draws, body.seed), None
+    if body.kind == "plan":
+        scenarios_count, frontier = plan_sizes(state, body)
+        request = RunRequest(
+            body.kind, body.scenario, body.overrides, scenarios=scenarios_count, frontier=frontier
+        )
+        return request, None
     try:
         scenario = scenarios.scenario_named(body.scenario, state.storage, state.dataset)
     except scenarios.ScenarioNotFoundError as error:
@@ -214,6 +237,41 @@ def checked_request(state: ServerState, body: RunBody) -> tuple[RunRequest, Any]
         )
     request = RunRequest(body.kind, body.scenario, body.overrides, body.draws, body.seed)
     return request, scenario
+
+
+def plan_sizes(state: ServerState, body: RunBody) -> tuple[int, int]:
+    """Scenarios and frontier points of a plan run: small defaults, and refused above the server's caps."""
+    limits = state.settings
+    if body.scenarios is not None and body.scenarios > limits.max_plan_scenarios:
+        raise HTTPException(
+            status_code=422,
+            detail=f"scenarios {body.scenarios} is above this server's limit of {limits.max_plan_scenarios}; "
+            "ask for fewer, or run `raremap plan` from the command line",
+        )
+    if body.frontier is not None and body.frontier > limits.max_frontier_points:
+        raise HTTPException(
+            status_code=422,
+            detail=f"frontier {body.frontier} is above this server's limit of {limits.max_frontier_points} "
+            "points; ask for fewer, or run `raremap plan` from the command line",
+        )
+    scenarios_count = body.scenarios or min(PLAN_SCENARIOS, limits.max_plan_scenarios)
+    frontier = body.frontier or min(PLAN_FRONTIER, limits.max_frontier_points)
+    return scenarios_count, frontier
+
+
+def plan_request(state: ServerState, body: RunBody) -> Any:
+    """A plan run of a built-in plan file (named, never a path); takes no overrides."""
+    names = plan_names()
+    if body.scenario not in names:
+        raise HTTPException(
+            status_code=404, detail=f"no plan named {body.scenario!r}; plans are {', '.join(names)}"
+        )
+    if body.overrides or body.draws is not None or body.seed is not None:
+        raise HTTPException(
+            status_code=422, detail="plan runs take no overrides, draws or seed; give scenarios and frontier"
+        )
+    scenarios_count, frontier = plan_sizes(state, body)
+    return plan_execution(state.dataset, body.scenario, scenarios_count, frontier, state.storage)
 
 
 def risk_request(state: ServerState, body: RunBody) -> Any:
@@ -239,6 +297,8 @@ def start_run(state: State, body: RunBody) -> dict[str, Any]:
     request, scenario = checked_request(state, body)
     if body.kind == "risk":
         execution = risk_request(state, body)
+    elif body.kind == "plan":
+        execution = plan_request(state, body)
     else:
         execution = execution_for(body.kind, state.dataset, scenario, state.storage)
     job = state.jobs.submit(request, execution)

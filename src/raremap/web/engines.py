@@ -2,8 +2,8 @@
 
 The web layer depends on the engines only here. Each adapter returns a function the job manager
 calls on a worker thread; it reports progress between the engine's lifecycle steps and returns
-the id of the run it stored. Kinds whose engine has no public run function yet are listed as
-unavailable with the reason, and a request for them is refused with a 4xx, not a crash.
+the id of the run it stored. Simulations take a scenario; risk and plan runs take the name of a
+built-in risk or plan file (never a path). An unknown kind is refused with a 4xx, not a crash.
 """
 
 from __future__ import annotations
@@ -71,6 +71,32 @@ def risk_execution(
     return execute
 
 
+def plan_execution(
+    dataset: Any, name: str, scenarios: int, frontier_points: int, storage: Storage
+) -> Execution:
+    """A built-in plan (named, never a path) solved with few scenarios and frontier points, then saved.
+
+    The planner is given no store; the run is saved afterwards under the server's store lock.
+    """
+
+    def execute(progress: Progress) -> str:
+        from raremap.plan.loading import load_plan
+        from raremap.plan.planner import run_plan
+
+        plan = load_plan(name, dataset)
+        run = run_plan(dataset, plan, scenarios=scenarios, frontier_points=frontier_points, progress=progress)
+        progress(0.9, "saving the plan")
+        return storage.save_result(run.save)
+
+    return execute
+
+
+def plan_names() -> list[str]:
+    from raremap.plan.loading import builtin_names
+
+    return builtin_names()
+
+
 def risk_names() -> list[str]:
     from raremap.risk.loading import builtin_names
 
@@ -79,13 +105,8 @@ def risk_names() -> list[str]:
 
 def unavailable_reason(kind: str) -> str | None:
     """None when the server can run `kind`; otherwise why not, in words a client can act on."""
-    if kind in ("simulate", "risk"):
+    if kind in KINDS:
         return None
-    if kind == "plan":
-        return (
-            f"{kind} runs are not available from the server in this version; run `raremap {kind}` with "
-            "--db pointing at this server's store, and the run appears here"
-        )
     return f"unknown run kind {kind!r}; kinds are {', '.join(KINDS)}"
 
 

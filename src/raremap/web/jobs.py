@@ -27,13 +27,15 @@ class JobLimitError(RaremapError):
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What a client asked to run, after validation: the kind, the scenario and its changes."""
+    """What a client asked to run, after validation: the kind, the scenario (or risk/plan file) and its changes."""
 
     kind: str
     scenario: str
     overrides: dict[str, Any]
     draws: int | None = None
     seed: int | None = None
+    scenarios: int | None = None
+    frontier: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,8 @@ class RunRequest:
             "overrides": self.overrides,
             "draws": self.draws,
             "seed": self.seed,
+            "scenarios": self.scenarios,
+            "frontier": self.frontier,
         }
 
 

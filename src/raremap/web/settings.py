@@ -22,6 +22,8 @@ class WebSettings:
     max_body_bytes: int = 256 * 1024
     max_draws: int = 20_000
     max_periods: int = 30
+    max_plan_scenarios: int = 100
+    max_frontier_points: int = 5
     max_pending_jobs: int = 16
     job_workers: int = 1
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
