@@ -52,13 +52,15 @@ CAPITALS: dict[str, tuple[float, float]] = {
 }
 """Latitude and longitude of capitals (rounded), the proxy for where a country ships from and to."""
 
-STEP_SHARES = (0.1,) * 10
-STEP_VALUES = (3.0, 2.8, 2.6, 2.4, 2.2, 2.0, 1.8, 1.6, 1.4, 1.2)
-"""The demand curve of every buyer: ten tenths of its quantity valued from 3x down to 1.2x the
-reference value. The same curve everywhere means that, when supply is short, every buyer loses its
-least valued tenth before anyone loses a more valued one: shortage is shared pro rata to demand
-(to within one tenth); within a tenth, the buyer whose delivered cost is higher (farther route,
-tariff) is cut first."""
+DEMAND_STEPS = 40
+STEP_SHARES = (1.0 / DEMAND_STEPS,) * DEMAND_STEPS
+STEP_VALUES = tuple(round(3.0 - 1.8 * step / (DEMAND_STEPS - 1), 6) for step in range(DEMAND_STEPS))
+"""The demand curve of every buyer: forty equal slices of its quantity valued from 3x down to 1.2x
+the reference value. The same curve everywhere means that, when supply is short, every buyer loses
+its least valued slice before anyone loses a more valued one: shortage is shared pro rata to demand
+to within 2.5 % of it; within a slice, the buyer whose delivered cost is higher (farther route,
+tariff) is cut first. Ten slices were too coarse: a shock could move a whole tenth of India's
+demand between buyers and lower India's shortfall below the baseline's."""
 
 NDPR_POOL = ("Nd", "Pr")
 """Elements interchangeable in NdFeB magnets (didymium practice): their total content is fixed by
