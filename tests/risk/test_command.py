@@ -15,7 +15,10 @@ def test_json_output_has_the_documented_keys(tmp_path: Path, small_risk_file: Pa
     payload = json.loads(result.stdout)
     assert {"draws", "seed", "draws_per_second", "solved_draws", "summary", "drivers"} <= set(payload)
     assert payload["draws"] == 30 and payload["seed"] == 3
-    assert set(payload["summary"]["ev"]) == {"expected_shortfall_t", "var95_t", "cvar95_t", "p_exceed_10pct"}
+    assert set(payload["summary"]["ev"]) == {
+        "expected_shortfall_t", "var95_t", "cvar95_t", "p_exceed_10pct",
+        "expected_excess_shortfall_t", "var95_excess_t", "cvar95_excess_t", "p_excess_exceed_10pct",
+    }
 
 
 def test_bad_draws_is_one_red_line(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -71,6 +72,18 @@ def test_resume_refuses_a_different_run(tmp_path: Path, small_risk_file: Path, d
         run_risk(small_risk_file, options(folder, resume=True), seed=99, dataset=dataset)
     with pytest.raises(RaremapError, match="already holds a run"):
         run_risk(small_risk_file, options(folder), dataset=dataset)
+
+
+def test_resume_refuses_a_run_of_the_previous_format(tmp_path: Path, small_risk_file: Path, dataset) -> None:
+    """Format 1 chunks have no excess columns; mixing them with new chunks would break the summary."""
+    folder = tmp_path / "run"
+    run_risk(small_risk_file, options(folder, chunk_size=30), dataset=dataset)
+    manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == 2
+    (folder / "run.json").write_text(json.dumps({**manifest, "format": 1}), encoding="utf-8")
+    chunk_path(folder, 1).unlink()
+    with pytest.raises(RaremapError, match=r"cannot resume .* run format 1 .* writes format 2"):
+        run_risk(small_risk_file, options(folder, resume=True), dataset=dataset)
 
 
 def test_run_is_recorded_in_the_store(tmp_path: Path, small_risk_file: Path, dataset) -> None:

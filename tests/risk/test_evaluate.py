@@ -104,3 +104,29 @@ def test_draw_patterns_depend_only_on_seed_and_index(tmp_path: Path, dataset) ->
     backward = [draw_pattern(risk, draw).key() for draw in reversed(range(40))][::-1]
     assert forward == backward
     assert len(set(forward)) > 1
+
+
+def test_undisrupted_draw_has_no_excess_shortfall(tmp_path: Path, dataset) -> None:
+    """No disruption at the base demand level (1.0, and every other level): the draw is the base, excess 0."""
+    risk, chain = prepare(write_risk_file(tmp_path, {"demand": {"levels": [0.9, 1.0, 1.1],
+                                                                "probabilities": [0.25, 0.5, 0.25]}}), dataset)
+    evaluator = DrawEvaluator(risk, chain)
+    processes, periods = len(risk.processes), len(risk.periods)
+    for level in range(3):
+        nothing = Pattern(level, np.zeros((processes, periods), np.uint8), np.zeros(periods, np.uint8))
+        outcome = evaluator.evaluate(nothing)
+        assert outcome.evaluation == EVALUATION_BASE
+        np.testing.assert_array_equal(outcome.shortfall, evaluator.base_shortfall(level))
+        assert not outcome.excess.any()
+    assert evaluator.base_shortfall(1).sum() > 0, "the base itself is short, so shortfall and excess must differ"
+
+
+def test_excess_is_the_shortfall_beyond_the_base_cell_by_cell(evaluator: DrawEvaluator) -> None:
+    maximum = round(1 / evaluator.risk.model.severity_step)
+    steps = np.full((len(evaluator.risk.processes), len(evaluator.risk.periods)), maximum, np.uint8)
+    for level in (0, 1):
+        outcome = evaluator.evaluate(Pattern(level, steps, np.full(steps.shape[1], maximum, np.uint8)))
+        expected = np.clip(outcome.shortfall - evaluator.base_shortfall(level), 0.0, None)
+        expected[expected < 1e-6] = 0.0
+        np.testing.assert_array_equal(outcome.excess, expected)
+        assert outcome.excess.sum() > 0

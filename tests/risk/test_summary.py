@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from raremap.risk.drivers import drivers, prim_box, worst_draws
-from raremap.risk.engine import RunOptions, run_risk
+from raremap.risk.engine import RunOptions, prepare, run_risk
+from raremap.risk.evaluate import DrawEvaluator
 from raremap.risk.summary import conditional_value_at_risk, exceedance_table, summary_table, value_at_risk
 from tests.risk.helpers import read_run
 
@@ -42,6 +43,40 @@ def test_run_summary_equals_numpy_over_the_draws(tmp_path: Path, small_risk_file
         assert row["var99_t"] == pytest.approx(ordered[98], rel=1e-12)
         assert row["p_exceed_10pct"] == pytest.approx(np.mean(losses > 0.1 * demand))
     assert run.to_json()["draws"] == 100
+
+
+def test_excess_summary_equals_numpy_over_cells_minus_the_base(tmp_path: Path, small_risk_file: Path, dataset) -> None:
+    """Excess recomputed from the stored shortfall cells and a fresh base solve per demand level."""
+    options = RunOptions(out=tmp_path / "run", store_path=None, progress=False, chunk_size=25)
+    run = run_risk(small_risk_file, options, draws=100, dataset=dataset)
+    draws = read_run(tmp_path / "run")
+    risk, chain = prepare(small_risk_file, dataset, draws=100)
+    evaluator = DrawEvaluator(risk, chain)
+    levels = [risk.model.demand.levels.index(value) for value in draws["feature:demand level"]]
+    base = {level: evaluator.base_shortfall(level) for level in set(levels)}
+    excess_all = np.zeros(len(draws))
+    summary = run.summary.set_index("sector")
+    for position, sector in enumerate(evaluator.sectors):
+        cells = draws.filter(like=f"shortfall_t:{sector}:").to_numpy()
+        base_cells = np.array([base[level][position].ravel() for level in levels])
+        excess_cells = np.clip(cells - base_cells, 0.0, None)
+        excess = np.where(excess_cells < 1e-6, 0.0, excess_cells).sum(axis=1)
+        np.testing.assert_allclose(draws[f"total_excess_t:{sector}"], excess, rtol=1e-12, atol=1e-9)
+        excess_all += excess
+        demand = draws[f"demand_t:{sector}"].to_numpy()
+        ordered, row = np.sort(excess), summary.loc[sector]
+        assert row["expected_excess_shortfall_t"] == pytest.approx(excess.mean(), rel=1e-12, abs=1e-12)
+        assert row["var95_excess_t"] == pytest.approx(ordered[94], rel=1e-12, abs=1e-12)
+        assert row["cvar95_excess_t"] == pytest.approx(ordered[-5:].mean(), rel=1e-12, abs=1e-12)
+        assert row["p_excess_exceed_10pct"] == pytest.approx(np.mean(excess > 0.1 * demand))
+        assert row["expected_excess_shortfall_t"] <= row["expected_shortfall_t"]
+    assert summary.loc["all", "expected_excess_shortfall_t"] == pytest.approx(excess_all.mean(), rel=1e-12)
+    assert excess_all.sum() > 0
+    undisrupted = (draws.filter(like="loss-years").to_numpy() == 0).all(axis=1)
+    assert undisrupted.any() and (draws.filter(like="total_excess_t:").to_numpy()[undisrupted] == 0).all()
+    assert run.drivers["basis"] == "total_excess_t"
+    payload = run.to_json()["summary"]["all"]
+    assert payload["cvar95_excess_t"] == summary.loc["all", "cvar95_excess_t"]
 
 
 def test_exceedance_curve_counts_draws_above_each_level() -> None:

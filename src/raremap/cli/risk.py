@@ -10,6 +10,7 @@ from raremap.cli import app, error_console
 from raremap.cli.output import console, print_json, rich_table
 from raremap.data import store
 from raremap.risk.engine import RiskRun, RunOptions, run_risk
+from raremap.risk.summary import EXCESS_KEYS
 
 
 @app.command("risk")
@@ -51,9 +52,18 @@ def _print_run(run: RiskRun) -> None:
         f"{run.draws_per_second:,.1f} draws/s; evaluations: "
         + ", ".join(f"{name} {count:,}" for name, count in run.evaluations.items())
     )
-    console.print(rich_table(run.summary, title=f"shortfall of {run.risk.scenario.importer} over {run.risk.periods[0]}-{run.risk.periods[-1]} (t)"))
+    horizon = f"{run.risk.periods[0]}-{run.risk.periods[-1]}"
+    excess = [key for key in EXCESS_KEYS if key in run.summary.columns]
+    totals = run.summary.drop(columns=excess)
+    console.print(rich_table(totals, title=f"shortfall of {run.risk.scenario.importer} over {horizon} (t)"))
+    if excess:
+        console.print(rich_table(
+            run.summary[["sector", *excess]],
+            title=f"shortfall in excess of the undisrupted base at the draw's demand level, {horizon} (t)",
+        ))
     ranking = run.drivers["ranking"]
-    console.print("drivers of the worst 5 % of draws: " + ", ".join(
+    basis = "excess shortfall" if run.drivers.get("basis") == "total_excess_t" else "total shortfall"
+    console.print(f"drivers of the worst 5 % of draws by {basis}: " + ", ".join(
         f"{row['uncertainty']} ({row['standardized_difference']:+.2f} sd)" for row in ranking
     ))
     console.print(f"draws: {run.out}  stored as {run.run_id}")

@@ -2,7 +2,10 @@
 
 Two views of the same question, both on the per-draw features (capacity loss-years per process,
 export-control loss-years, demand level) against the indicator "draw is among the worst 5 % by
-total shortfall":
+loss", where the engine's loss is the total excess shortfall over the undisrupted base at the
+draw's demand level (what the disruptions add; the total shortfall also carries the baseline's own
+shortfall, which mostly tracks the demand level). Draws with zero loss never count among the worst,
+so when fewer than 5 % of draws lose anything, only those that do are the worst:
 
 - ranking: each feature's mean among the worst draws minus its mean among all draws, divided by
   its standard deviation over all draws (a standardised difference; larger means the feature is
@@ -99,10 +102,14 @@ def prim_box(features: pd.DataFrame, worst: np.ndarray) -> dict[str, Any]:
     }
 
 
-def drivers(features: pd.DataFrame, losses: np.ndarray) -> dict[str, Any]:
-    """Ranking and PRIM box of the uncertainties behind the worst 5 % of draws by total shortfall."""
+def drivers(features: pd.DataFrame, losses: np.ndarray, basis: str = "total_shortfall_t") -> dict[str, Any]:
+    """Ranking and PRIM box of the uncertainties behind the worst 5 % of draws by `losses` (named `basis`)."""
     worst = worst_draws(losses)
+    positive = worst & (losses > 0)
+    if positive.any():
+        worst = positive
     return {
+        "basis": basis,
         "worst_share": WORST_SHARE,
         "worst_draws": int(worst.sum()),
         "ranking": ranking(features, worst),

@@ -41,13 +41,23 @@ from raremap.risk.drivers import drivers
 from raremap.risk.evaluate import EVALUATION_NAMES
 from raremap.risk.loading import load_risk_model
 from raremap.risk.resolve import ResolvedRisk, resolve, scenario_for
-from raremap.risk.summary import TOTAL, exceedance_table, read_columns, sector_losses, summary_table
+from raremap.risk.summary import (
+    EXCESS_KEYS,
+    TOTAL,
+    exceedance_table,
+    read_columns,
+    sector_excess,
+    sector_losses,
+    summary_table,
+)
 from raremap.risk.worker import ChunkResult, evaluate_chunk, evaluator_for, scenario_chain
 
 DEFAULT_CHUNK_SIZE = 250
 IN_FLIGHT_PER_SLOT = 2
 """Chunks queued per worker slot: enough to keep workers busy, few enough to keep memory flat."""
 SCHEDULER_TIMEOUT_SECONDS = 10
+RUN_FORMAT = 2
+"""Version of the run folder's layout: 2 added `total_excess_t:<sector>` to every chunk (format 1 has none)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class RiskRun:
                 "var95_t": row["var95_t"],
                 "cvar95_t": row["cvar95_t"],
                 "p_exceed_10pct": row["p_exceed_10pct"],
+                **{key: row[key] for key in EXCESS_KEYS if key in row},
             }
             for row in self.summary.to_dict(orient="records")
         }
@@ -238,7 +249,7 @@ def _compute(risk: ResolvedRisk, chain: SupplyChain, plan: ChunkPlan, pending: l
 
 def _manifest(risk: ResolvedRisk, chunk_size: int) -> dict[str, Any]:
     return {
-        "format": 1,
+        "format": RUN_FORMAT,
         "risk_file": risk.model.name,
         "fingerprint": fingerprint_hash(risk.fingerprint()),
         "draws": risk.model.draws,
@@ -280,12 +291,17 @@ def _finish(risk: ResolvedRisk, options: RunOptions, plan: ChunkPlan, computed: 
             reports: tuple[str, ...], dataset_version: str) -> RiskRun:
     """Summaries, drivers and the store entry of a run whose chunks are all written."""
     paths = chunk_files(options.out, plan)
-    totals = read_columns(paths, ("total_shortfall_t:", "demand_t:", "feature:", "evaluation"))
+    totals = read_columns(paths, ("total_shortfall_t:", "demand_t:", "total_excess_t:", "feature:", "evaluation"))
     counts = totals["evaluation"].value_counts()
     evaluations = {name: int(counts.get(code, 0)) for code, name in EVALUATION_NAMES.items()}
     features = totals[[name for name in totals.columns if name.startswith("feature:")]]
     features = features.rename(columns=lambda name: name.removeprefix("feature:"))
-    losses = sector_losses(totals)[TOTAL][0]
+    # Drivers on the excess over the undisrupted base (what disruptions add; see drivers.py), when recorded.
+    excess = sector_excess(totals)
+    if excess is None:
+        losses, basis = sector_losses(totals)[TOTAL][0], "total_shortfall_t"
+    else:
+        losses, basis = excess[TOTAL], "total_excess_t"
     run = RiskRun(
         risk=risk,
         out=options.out,
@@ -295,7 +311,7 @@ def _finish(risk: ResolvedRisk, options: RunOptions, plan: ChunkPlan, computed: 
         evaluations=evaluations,
         summary=summary_table(totals),
         exceedance=exceedance_table(totals),
-        drivers=drivers(features, losses),
+        drivers=drivers(features, losses, basis),
         run_id=f"risk-{risk.model.name}-{uuid.uuid4().hex[:12]}",
         reports=reports,
     )

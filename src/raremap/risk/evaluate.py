@@ -62,11 +62,16 @@ EVALUATION_NAMES = {EVALUATION_BASE: "base", EVALUATION_CACHED: "cached", EVALUA
 
 @dataclass(frozen=True)
 class Outcome:
-    """The importer's shortfall (sector x element x period, tonnes) and world welfare (USD) of a draw."""
+    """The importer's shortfall (sector x element x period, tonnes) and world welfare (USD) of a draw.
+
+    `excess` is the shortfall in excess of the undisrupted base solution at the draw's demand level,
+    max(0, shortfall - base shortfall) cell by cell (same shape as `shortfall`).
+    """
 
     shortfall: np.ndarray
     welfare_usd: float
     evaluation: int
+    excess: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,7 @@ class DrawEvaluator:
         self._matrices: dict[int, LevelMatrices] = {}
         self._blocks: dict[tuple[int, int], Block] = {}
         self._cache: OrderedDict[bytes, BlockOutcome] = OrderedDict()
+        self._base_shortfall: dict[int, np.ndarray] = {}
         self.solved = 0
 
     @property
@@ -345,7 +351,18 @@ class DrawEvaluator:
         shortfall = np.zeros(self.base_demand.shape)
         for periods, part in parts:
             shortfall[:, :, periods] = part.shortfall
-        return Outcome(shortfall, float(sum(part.welfare_usd for _, part in parts)), evaluation)
+        excess = np.clip(shortfall - self.base_shortfall(pattern.demand_level), 0.0, None)
+        excess[excess < SMALL_SHORTFALL] = 0.0
+        return Outcome(shortfall, float(sum(part.welfare_usd for _, part in parts)), evaluation, excess)
+
+    def base_shortfall(self, level: int) -> np.ndarray:
+        """The undisrupted shortfall (sector x element x period) of a demand level: its blocks' base solutions."""
+        if level not in self._base_shortfall:
+            shortfall = np.zeros(self.base_demand.shape)
+            for group, periods in enumerate(self.groups):
+                shortfall[:, :, periods] = self.block(level, group).base.shortfall
+            self._base_shortfall[level] = shortfall
+        return self._base_shortfall[level]
 
     def _evaluate_block(self, level: int, group: int, capacity_steps: np.ndarray, control_steps: np.ndarray) -> tuple[BlockOutcome, int]:
         block = self.block(level, group)

@@ -74,7 +74,7 @@ def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> Chu
     solved_before = evaluator.solved
     columns: dict[str, list[Any]] = {"draw": [], "evaluation": [], "welfare_usd": []}
     features: dict[str, list[float]] = {}
-    shortfalls = []
+    shortfalls, excesses = [], []
     for draw in range(start, stop):
         pattern = draw_pattern(risk, draw)
         outcome = evaluator.evaluate(pattern)
@@ -84,7 +84,8 @@ def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> Chu
         for name, value in pattern_features(risk, pattern).items():
             features.setdefault(name, []).append(value)
         shortfalls.append(outcome.shortfall.ravel())
-    table = _table(evaluator, risk, columns, features, np.array(shortfalls))
+        excesses.append(outcome.excess.reshape(len(evaluator.sectors), -1).sum(axis=1))
+    table = _table(evaluator, risk, columns, features, np.array(shortfalls), np.array(excesses))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -98,8 +99,12 @@ def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> Chu
 
 
 def _table(evaluator: DrawEvaluator, risk: ResolvedRisk, columns: dict[str, list[Any]],
-           features: dict[str, list[float]], shortfalls: np.ndarray) -> pa.Table:
-    """One row per draw: index, evaluation, welfare, features, shortfall cells and per-sector totals."""
+           features: dict[str, list[float]], shortfalls: np.ndarray, excesses: np.ndarray) -> pa.Table:
+    """One row per draw: index, evaluation, welfare, features, shortfall cells and per-sector totals.
+
+    `total_excess_t:<sector>` (run format 2) is the sector's shortfall in excess of the undisrupted
+    base at the draw's demand level, summed over elements and periods of the per-cell excess.
+    """
     arrays: dict[str, pa.Array] = {
         "draw": pa.array(columns["draw"], pa.int64()),
         "evaluation": pa.array(columns["evaluation"], pa.int8()),
@@ -113,6 +118,7 @@ def _table(evaluator: DrawEvaluator, risk: ResolvedRisk, columns: dict[str, list
         arrays[f"total_shortfall_t:{sector}"] = pa.array(cells[:, position, :].sum(axis=1))
         sector_demand = float(evaluator.base_demand[position].sum())
         arrays[f"demand_t:{sector}"] = pa.array(demand_level * sector_demand)
+        arrays[f"total_excess_t:{sector}"] = pa.array(excesses[:, position], pa.float64())
     for position, name in enumerate(shortfall_columns(evaluator, risk.periods)):
         arrays[name] = pa.array(shortfalls[:, position], pa.float64())
     return pa.table(arrays)
