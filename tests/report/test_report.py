@@ -103,8 +103,8 @@ def test_a_stored_plan_run_renders_the_plan_section(sample_store: Path) -> None:
     figures = {figure.identifier: figure for figure in section.figures}
     assert set(figures) == {"plan-frontier", f"plan-portfolio-{plan.run_id}", f"plan-sourcing-{plan.run_id}"}
     frontier = figures["plan-frontier"].data
-    assert [trace["name"] for trace in frontier] == ["default: frontier", "default: strategies"]
-    assert "multi-vector" in frontier[1]["text"]
+    assert [trace["name"] for trace in frontier] == ["default: strategies", "default: frontier"]
+    assert "multi-vector" in frontier[0]["text"] and "lambda 0.0" in frontier[1]["text"]
     sourcing = figures[f"plan-sourcing-{plan.run_id}"]
     assert "in 2030" in sourcing.title
     chn = next(trace for trace in sourcing.data if trace["name"] == "CHN")

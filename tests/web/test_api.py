@@ -129,6 +129,7 @@ def test_no_cdn_docs_and_local_assets(client: TestClient) -> None:
     assert "PlotlyGeoAssets" in client.get("/static/geo-assets.js").text
     home = client.get("/")
     assert "http" not in "".join(line for line in home.text.splitlines() if "<script src" in line)
+    assert 'data-plan="default"' in home.text and 'max="100"' in home.text and 'max="5"' in home.text
 
 
 def test_metrics(client: TestClient) -> None:

@@ -373,7 +373,7 @@ def _strategy_trace(run: StoredRun) -> dict[str, Any] | None:
 
 def frontier_figure(runs: Sequence[StoredRun]) -> Figure | None:
     """Cost against CVaR of shortfall along each plan's lambda sweep, with its strategies as points."""
-    data, evidence = [], []
+    data, points, evidence = [], [], []
     for run in runs:
         frame = run.results.get("frontier")
         cost = value_column(frame, COST) if frame is not None else None
@@ -394,8 +394,10 @@ def frontier_figure(runs: Sequence[StoredRun]) -> Figure | None:
             evidence.append(run_evidence(run, "frontier", frame))
         strategies = _strategy_trace(run)
         if strategies is not None:
-            data.append(strategies)
+            points.append(strategies)
             evidence.append(run_evidence(run, "strategies", run.results["strategies"]))
+    # Strategies first, so the frontier is drawn on top: its points often sit on the multi-vector plan.
+    data = points + data
     if not data:
         return None
     layout = {

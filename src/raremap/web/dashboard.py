@@ -29,6 +29,7 @@ State = Annotated[ServerState, Depends(server_state)]
 STAGE_CHOICES = ("mining", "separation", "metal", "magnet")
 FORM_CHOICES = ("ban", "quota", "licence_delay")
 MAXIMUM_COMPARED = 6
+JOB_SUBJECTS = {"simulate": "scenario", "risk": "risk file", "plan": "plan"}
 
 FORM_SCRIPT = """
 function rows(kind) {
@@ -71,6 +72,27 @@ document.getElementById('scenario-form').addEventListener('submit', function (ev
       message.textContent = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
     })
     .catch(function (error) { message.textContent = String(error); });
+});
+"""
+PLAN_SCRIPT = """
+document.querySelectorAll('form.plan-form').forEach(function (form) {
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var message = form.querySelector('.error');
+    var body = {kind: 'plan', scenario: form.dataset.plan,
+                scenarios: Number(form.scenarios.value), frontier: Number(form.frontier.value)};
+    var headers = {'Content-Type': 'application/json'};
+    if (form.token && form.token.value) { headers['Authorization'] = 'Bearer ' + form.token.value; }
+    message.textContent = 'starting...';
+    fetch('/api/runs', {method: 'POST', headers: headers, body: JSON.stringify(body), credentials: 'same-origin'})
+      .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
+      .then(function (answer) {
+        if (answer[0] === 202) { window.location = '/jobs/' + answer[1].job_id; return; }
+        var detail = answer[1].detail;
+        message.textContent = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
+      })
+      .catch(function (error) { message.textContent = String(error); });
+  });
 });
 """
 JOB_SCRIPT = """
@@ -118,8 +140,41 @@ def runs_form(state: ServerState) -> str:
     )
 
 
+def token_field(request: Request, state: ServerState) -> str:
+    if logged_in(request, state):
+        return ""
+    return (
+        '<label>Token <input name="token" type="password" autocomplete="off"></label> '
+        '(printed when the server started; or <a href="/login">log in</a>) '
+    )
+
+
+def plan_forms(request: Request, state: ServerState) -> str:
+    """One small form per built-in plan: scenarios and frontier points within the server's caps, then Run."""
+    from raremap.web.api import PLAN_FRONTIER, PLAN_SCENARIOS
+    from raremap.web.engines import plan_names
+
+    limits = state.settings
+    forms = []
+    for name in plan_names():
+        forms.append(
+            f'<form class="plan-form" data-plan="{escape(name)}"><strong>{escape(name)}</strong> '
+            f'<label>scenarios <input class="tiny" name="scenarios" type="number" min="1" '
+            f'max="{limits.max_plan_scenarios}" value="{min(PLAN_SCENARIOS, limits.max_plan_scenarios)}"></label> '
+            f'<label>frontier points <input class="tiny" name="frontier" type="number" min="1" '
+            f'max="{limits.max_frontier_points}" value="{min(PLAN_FRONTIER, limits.max_frontier_points)}"></label> '
+            f'{token_field(request, state)}<button type="submit" id="plan-{escape(name)}">Plan</button> '
+            '<span class="error"></span></form>'
+        )
+    return (
+        "<p>Solve a built-in diversification plan (at most "
+        f"{limits.max_plan_scenarios} scenarios and {limits.max_frontier_points} frontier points here; "
+        "`raremap plan` for more).</p>" + "".join(forms)
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(state: State) -> str:
+def home(state: State, request: Request) -> str:
     listing = pd.DataFrame(scenarios.listing(state.storage))
     jobs = pd.DataFrame(
         state.jobs.listing()[:10],
@@ -137,6 +192,8 @@ def home(state: State) -> str:
         f"<p>Dataset {escape(state.dataset.version[:12])} ({escape(state.dataset.origin)}). Pick a scenario to "
         "edit its shocks and run it.</p><h2>Scenarios</h2>"
         + link_table(listing, {"name": "/scenarios/{value}"})
+        + "<h2>Plans</h2>"
+        + plan_forms(request, state)
         + "<h2>Recent jobs</h2>"
         + link_table(jobs, {"job_id": "/jobs/{value}", "run_id": "/runs/{value}"})
         + "<h2>Stored runs</h2>"
@@ -152,7 +209,7 @@ def home(state: State) -> str:
             ]
         )
     )
-    return page("Dashboard", body, figures=True)
+    return page("Dashboard", body, figures=True, script=PLAN_SCRIPT)
 
 
 def _input(field: str, value: Any, css: str = "short", kind: str = "text") -> str:
@@ -262,7 +319,7 @@ def job_page(state: State, job_id: str) -> str:
     except KeyError:
         raise HTTPException(status_code=404, detail=f"no job {job_id!r}") from None
     body = (
-        f'<div id="job" data-job="{escape(job_id)}"><p>{escape(job["kind"])} of scenario '
+        f'<div id="job" data-job="{escape(job_id)}"><p>{escape(job["kind"])} of {JOB_SUBJECTS.get(job["kind"], "")} '
         f'{escape(job["scenario"])}</p><div class="progress"><div id="bar"></div></div>'
         f'<p id="status">{escape(job["status"])}: {escape(job["message"])}</p></div>'
     )
