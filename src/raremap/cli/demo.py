@@ -32,7 +32,7 @@ def _metrics_table(dataset: Dataset, importer: str) -> pd.DataFrame:
                 "stage": stage,
                 "world HHI": values["hhi"],
                 "largest producer": f"{top.get('country')} {top.get('share', 0):.0%}" if top else "",
-                "N-1 coverage": values["n1_coverage"],
+                f"{importer} N-1 coverage": values["n1_coverage"],
                 f"{importer} import reliance": values["import_reliance"],
             }
         )
