@@ -31,7 +31,23 @@ FORM_CHOICES = ("ban", "quota", "licence_delay")
 MAXIMUM_COMPARED = 6
 JOB_SUBJECTS = {"simulate": "scenario", "risk": "risk file", "plan": "plan"}
 
-FORM_SCRIPT = """
+START_RUN_SCRIPT = """
+// Post a run (with the form's token if given); go to its job page, or show why it was refused.
+function startRun(form, body, message) {
+  var headers = {'Content-Type': 'application/json'};
+  if (form.token && form.token.value) { headers['Authorization'] = 'Bearer ' + form.token.value; }
+  message.textContent = 'starting...';
+  fetch('/api/runs', {method: 'POST', headers: headers, body: JSON.stringify(body), credentials: 'same-origin'})
+    .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
+    .then(function (answer) {
+      if (answer[0] === 202) { window.location = '/jobs/' + answer[1].job_id; return; }
+      var detail = answer[1].detail;
+      message.textContent = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
+    })
+    .catch(function (error) { message.textContent = String(error); });
+}
+"""
+FORM_SCRIPT = START_RUN_SCRIPT + """
 function rows(kind) {
   var result = [];
   document.querySelectorAll('tr[data-kind="' + kind + '"]').forEach(function (row) {
@@ -61,37 +77,17 @@ document.getElementById('scenario-form').addEventListener('submit', function (ev
   var body = {kind: 'simulate', scenario: form.dataset.scenario, overrides: {
     periods: {start: Number(form.periods_start.value), end: Number(form.periods_end.value)},
     export_controls: rows('export_controls'), disruptions: rows('disruptions')}};
-  var headers = {'Content-Type': 'application/json'};
-  if (form.token && form.token.value) { headers['Authorization'] = 'Bearer ' + form.token.value; }
-  message.textContent = 'starting...';
-  fetch('/api/runs', {method: 'POST', headers: headers, body: JSON.stringify(body), credentials: 'same-origin'})
-    .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
-    .then(function (answer) {
-      if (answer[0] === 202) { window.location = '/jobs/' + answer[1].job_id; return; }
-      var detail = answer[1].detail;
-      message.textContent = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
-    })
-    .catch(function (error) { message.textContent = String(error); });
+  startRun(form, body, message);
 });
 """
-PLAN_SCRIPT = """
+PLAN_SCRIPT = START_RUN_SCRIPT + """
 document.querySelectorAll('form.plan-form').forEach(function (form) {
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var message = form.querySelector('.error');
     var body = {kind: 'plan', scenario: form.dataset.plan,
                 scenarios: Number(form.scenarios.value), frontier: Number(form.frontier.value)};
-    var headers = {'Content-Type': 'application/json'};
-    if (form.token && form.token.value) { headers['Authorization'] = 'Bearer ' + form.token.value; }
-    message.textContent = 'starting...';
-    fetch('/api/runs', {method: 'POST', headers: headers, body: JSON.stringify(body), credentials: 'same-origin'})
-      .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
-      .then(function (answer) {
-        if (answer[0] === 202) { window.location = '/jobs/' + answer[1].job_id; return; }
-        var detail = answer[1].detail;
-        message.textContent = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
-      })
-      .catch(function (error) { message.textContent = String(error); });
+    startRun(form, body, message);
   });
 });
 """
