@@ -9,7 +9,7 @@ gives flows; the duals of the balance constraints are prices; unserved demand is
 
 Every variable and constraint is added once, vectorised over its named dimensions, with ``mask=``
 marking the entries that exist. Names read as English: ``Metal-capacity-upper``,
-``Separation-balance``, ``Flow-control-upper``.
+``Separation-balance``, ``Flow-quota-upper``.
 
 Masked slots contribute zero to sums (linopy's legacy semantics); that is exactly what an absent
 edge means here, so the semantics warning is silenced inside ``build_model`` only.
@@ -17,9 +17,8 @@ edge means here, so the semantics warning is silenced inside ``build_model`` onl
 
 from __future__ import annotations
 
-import functools
-import operator
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import linopy
@@ -116,12 +115,17 @@ def build_model(chain: SupplyChain) -> linopy.Model:
         model = linopy.Model(force_dim_names=True)
         masks = network(chain)
         _add_variables(model, chain, masks)
-        _add_capacity_constraints(model, chain)
-        _add_trade_constraints(model, chain)
-        _add_balance_constraints(model, chain, masks)
+        shared = shared_terms(model, chain)
+        _add_capacity_constraints(model, chain, shared)
+        _add_quota_constraints(model, chain)
+        _add_balance_constraints(model, chain, masks, shared)
         _add_demand_constraints(model, chain, masks)
         _add_stock_constraints(model, chain, masks)
-        model.add_objective(_objective(model, chain))
+        model.add_objective(_objective(model, chain, shared))
+        # Drop zero coefficients and rows with an infinite bound now, as the solve would: the model
+        # then has the same rows whether it is solved, exported (--export-mps) or read as matrices.
+        model.constraints.sanitize_zeros()
+        model.constraints.sanitize_infinities()
     return model
 
 
@@ -131,8 +135,11 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
     period = chain.data["period"]
     traded = pd.Index(list(TRADED_STAGES), name="stage")
     model.add_variables(0, coords=[data["country"], data["period"]], name="Mining-production")
+    # Export controls (bans, per-edge quotas) are upper bounds on the edges they cover.
+    flow_upper = chain["flow_upper"] * length
     model.add_variables(
         0,
+        flow_upper.sel(stage="mining", drop=True).min("element"),
         coords=[data["exporter"], data["importer"], data["period"]],
         name="Concentrate-flow",
         mask=_over_periods(masks.concentrate_edges, period),
@@ -141,6 +148,7 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
     model.add_variables(0, coords=[data["country"], separated, data["period"]], name="Separation-surplus")
     model.add_variables(
         0,
+        flow_upper.sel(stage=list(TRADED_STAGES)),
         coords=[traded, data["exporter"], data["importer"], data["element"], data["period"]],
         name="Flow",
         mask=_over_periods(masks.flow_edges, period),
@@ -154,8 +162,10 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
     model.add_variables(
         0, coords=[data["country"], data["period"]], name="Magnet-production", mask=_over_periods(masks.magnet_plants, period)
     )
+    # Each demand step is a bound: at most its share of the period's demand is served.
     model.add_variables(
         0,
+        (chain["step_share"] * chain["demand"] * length).transpose(*masks.demand_entries.dims),
         coords=[data["country"], data["sector"], data["element"], data["step"], data["period"]],
         name="Served",
         mask=masks.demand_entries,
@@ -201,42 +211,50 @@ def _over_periods(mask: xr.DataArray, period: xr.DataArray) -> xr.DataArray:
     return mask.broadcast_like(period).transpose(*mask.dims, "period")
 
 
-def arrivals(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
-    """What reaches each importer per traded stage: the undelayed part now, the held part next period."""
-    flow = model.variables["Flow"]
-    delay = chain["delay_share"].sel(stage=list(TRADED_STAGES))
+def _delayed(flow: linopy.Variable, delay: xr.DataArray) -> linopy.LinearExpression:
+    """What arrives of a flow: the undelayed part now, the part held by a licence delay next period."""
     if not bool((delay > 0).any()):
         return flow.to_linexpr()
     return (1 - delay) * flow + (delay * flow).shift(period=1)
 
 
-def concentrate_arrivals(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
-    """Concentrate reaching each separating country, with licence delays as for other stages."""
-    flow = model.variables["Concentrate-flow"]
-    delay = chain["delay_share"].sel(stage="mining", drop=True).max("element")
-    if not bool((delay > 0).any()):
-        return flow.to_linexpr()
-    return (1 - delay) * flow + (delay * flow).shift(period=1)
+def _exists(model: linopy.Model, name: str) -> bool:
+    """Whether a variable has any entry (a family without one adds nothing to any sum, so is skipped)."""
+    return bool((model.variables[name].labels >= 0).any())
 
 
-def separation_input(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
-    """REO in concentrate fed to each country's separation plants."""
-    return concentrate_arrivals(model, chain).sum("exporter").rename(importer="country")
+def _total(terms: Sequence[linopy.LinearExpression]) -> linopy.LinearExpression:
+    """The sum of several expressions over the same coordinates, concatenated in one step."""
+    return linopy.merge(list(terms), cls=linopy.LinearExpression)
 
 
-def _has_stocks(model: linopy.Model) -> bool:
-    return bool((model.variables["Stock-level"].labels >= 0).any())
+@dataclass(frozen=True)
+class SharedTerms:
+    """Expressions used by several constraints and the objective, built once per model."""
+
+    separation_input: linopy.LinearExpression  # REO fed to separation [country, period]
+    separation_output: linopy.LinearExpression  # oxide separated [country, element, period]
+    net_imports: linopy.LinearExpression  # arrived minus shipped [stage, country, element, period]
+    served: linopy.LinearExpression  # demand served over sectors and steps [country, element, period]
 
 
-def separation_output(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
-    """Separated oxide by element: each feed split by the composition of the country that mined it."""
-    composition = chain["composition"].rename(country="exporter")
-    separated = [element for element in chain.elements if element != MAGNET]
-    joint = (composition.sel(element=separated) * concentrate_arrivals(model, chain)).sum("exporter")
-    return joint.rename(importer="country")
+def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
+    variables = model.variables
+    concentrate = _delayed(variables["Concentrate-flow"], chain["delay_share"].sel(stage="mining", drop=True).max("element"))
+    composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
+    flow = variables["Flow"]
+    arrived = _delayed(flow, chain["delay_share"].sel(stage=list(TRADED_STAGES)))
+    imports = arrived.sum("exporter").rename(importer="country")
+    exports = flow.sum("importer").rename(exporter="country")
+    return SharedTerms(
+        separation_input=concentrate.sum("exporter").rename(importer="country"),
+        separation_output=(composition * concentrate).sum("exporter").rename(importer="country"),
+        net_imports=imports - exports,
+        served=variables["Served"].sum(["sector", "step"]),
+    )
 
 
-def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> None:
     capacity = chain["capacity"] * chain.period_length
     # A plant's limit applies wherever its variable exists, which is where it has capacity in any
     # period (see `network`); a period in which that capacity is 0 must bind at 0, not vanish.
@@ -246,8 +264,7 @@ def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain) -> None:
         variables["Mining-production"] <= capacity.sel(stage="mining", drop=True), name="Mining-capacity-upper"
     )
     model.add_constraints(
-        separation_input(model, chain) <= capacity.sel(stage="separation", drop=True),
-        name="Separation-capacity-upper",
+        shared.separation_input <= capacity.sel(stage="separation", drop=True), name="Separation-capacity-upper"
     )
     model.add_constraints(
         variables["Metal-production"].sum("element") <= capacity.sel(stage="metal", drop=True),
@@ -261,133 +278,101 @@ def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     )
 
 
-def _add_trade_constraints(model: linopy.Model, chain: SupplyChain) -> None:
-    """Export controls on edges: bans and per-edge quotas as upper bounds, tonnage quotas as sums."""
-    length = chain.period_length
-    upper = chain["flow_upper"] * length
-    traded_upper = upper.sel(stage=list(TRADED_STAGES))
-    model.add_constraints(
-        model.variables["Flow"] <= traded_upper.fillna(0).where(np.isfinite(traded_upper), 0),
-        name="Flow-control-upper",
-        mask=np.isfinite(traded_upper),
+def _add_quota_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+    """Tonnage quotas: the sum over the edges a control covers stays within its limit.
+
+    Bans and per-edge quotas are upper bounds on the flow variables (see `_add_variables`).
+    """
+    if "quota" not in chain.data.dims or chain.data.sizes["quota"] == 0:
+        return
+    member = chain["quota_member"]
+    traded = (model.variables["Flow"] * member.sel(stage=list(TRADED_STAGES))).sum(
+        ["stage", "exporter", "importer", "element"]
     )
-    concentrate_upper = upper.sel(stage="mining", drop=True).min("element")
-    model.add_constraints(
-        model.variables["Concentrate-flow"] <= concentrate_upper.where(np.isfinite(concentrate_upper), 0),
-        name="Concentrate-control-upper",
-        mask=np.isfinite(concentrate_upper),
-    )
-    if "quota" in chain.data.dims and chain.data.sizes["quota"] > 0:
-        member = chain["quota_member"]
-        traded = (model.variables["Flow"] * member.sel(stage=list(TRADED_STAGES))).sum(
-            ["stage", "exporter", "importer", "element"]
-        )
-        concentrate = (
-            model.variables["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")
-        ).sum(["exporter", "importer"])
-        limit = chain["quota_limit"] * length
-        model.add_constraints(traded + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
+    concentrate = (
+        model.variables["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")
+    ).sum(["exporter", "importer"])
+    limit = chain["quota_limit"] * chain.period_length
+    model.add_constraints(traded + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
 
 
-def _stage_trade(
-    model: linopy.Model, arrived: linopy.LinearExpression, stage: str
-) -> linopy.LinearExpression:
-    """Imports arriving minus exports leaving, per country x element x period, at one stage."""
-    flow = model.variables["Flow"].sel(stage=stage, drop=True)
-    imports = arrived.sel(stage=stage, drop=True).sum("exporter").rename(importer="country")
-    exports = flow.sum("importer").rename(exporter="country")
-    return imports - exports
+def _market_terms(
+    model: linopy.Model, shared: SharedTerms, stage: str, elements: list[str] | str
+) -> list[linopy.LinearExpression]:
+    """What enters a stage's market besides production: net imports, and stock released minus bought."""
+    terms = [shared.net_imports.sel(stage=stage, element=elements, drop=True)]
+    if _exists(model, "Stock-level"):
+        release = model.variables["Stock-release"].sel(stage=stage, element=elements, drop=True)
+        purchase = model.variables["Stock-purchase"].sel(stage=stage, element=elements, drop=True)
+        terms += [release.to_linexpr(), -purchase]
+    return terms
 
 
-def _stock_change(model: linopy.Model, stage: str) -> linopy.LinearExpression:
-    """Stock released into a stage's market minus stock bought from it."""
-    release = model.variables["Stock-release"].sel(stage=stage, drop=True)
-    purchase = model.variables["Stock-purchase"].sel(stage=stage, drop=True)
-    return release - purchase
-
-
-def _served(model: linopy.Model, elements: list[str]) -> linopy.LinearExpression:
-    return model.variables["Served"].sel(element=elements).sum(["sector", "step"])
-
-
-def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
+def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Network, shared: SharedTerms) -> None:
     variables = model.variables
     separated = chain.separated_elements
-    factor = chain["metal_factor"].sel(element=separated)
-    recipe = chain["magnet_recipe"].sel(element=separated)
-    arrived = arrivals(model, chain)
     model.add_constraints(
         variables["Mining-production"] - variables["Concentrate-flow"].sum("importer").rename(exporter="country")
         == 0,
         name="Mining-balance",
     )
-    calibrated = variables["Calibration-supply"]
-    stocks = _has_stocks(model)
-    separation_supply = (
-        separation_output(model, chain)
-        + calibrated.sel(element=separated)
-        + variables["Recycling-separation"].sel(element=separated)
-        + _stage_trade(model, arrived, "separation").sel(element=separated)
-    )
-    if stocks:
-        separation_supply = separation_supply + _stock_change(model, "separation").sel(element=separated)
-    separation_use = (
-        variables["Metal-production"].sel(element=separated) / factor
-        + _served(model, separated)
-        + variables["Separation-surplus"]
-    )
-    model.add_constraints(separation_supply - separation_use == 0, name="Separation-balance")
-    metal_supply = (
-        variables["Metal-production"].sel(element=separated)
-        + variables["Recycling-metal"].sel(element=separated)
-        + _stage_trade(model, arrived, "metal").sel(element=separated)
-    )
-    if stocks:
-        metal_supply = metal_supply + _stock_change(model, "metal").sel(element=separated)
+    separation = [shared.separation_output, *_market_terms(model, shared, "separation", separated)]
+    separation += [-variables["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)]
+    separation += [-shared.served.sel(element=separated), -variables["Separation-surplus"]]
+    for name in ("Calibration-supply", "Recycling-separation"):
+        if _exists(model, name):
+            separation.append(variables[name].sel(element=separated).to_linexpr())
+    model.add_constraints(_total(separation) == 0, name="Separation-balance")
+    _add_metal_balance(model, chain, masks, shared)
+    magnet = [variables["Magnet-production"].to_linexpr(), *_market_terms(model, shared, "magnet", MAGNET)]
+    magnet.append(-shared.served.sel(element=MAGNET, drop=True))
+    if _exists(model, "Calibration-supply"):
+        magnet.append(variables["Calibration-supply"].sel(element=MAGNET, drop=True).to_linexpr())
+    model.add_constraints(_total(magnet) == 0, name="Magnet-balance")
+
+
+def _add_metal_balance(model: linopy.Model, chain: SupplyChain, masks: Network, shared: SharedTerms) -> None:
+    """Metal made, recycled and traded goes into magnets: a fixed recipe plus, for Nd and Pr, the pool."""
+    variables = model.variables
+    separated = chain.separated_elements
+    recipe = chain["magnet_recipe"].sel(element=separated)
     pool = chain["magnet_pool"].sel(element=separated)
-    fixed_recipe = recipe * (1 - pool)
     pool_use = variables["Magnet-metal-use"].sel(element=separated)
+    metal = [variables["Metal-production"].sel(element=separated).to_linexpr()]
+    metal += _market_terms(model, shared, "metal", separated)
+    metal += [-(recipe * (1 - pool)) * variables["Magnet-production"], -pool_use]
+    if _exists(model, "Recycling-metal"):
+        metal.append(variables["Recycling-metal"].sel(element=separated).to_linexpr())
+    model.add_constraints(_total(metal) == 0, name="Metal-balance")
+    if not int((pool > 0).sum()):
+        return
+    pool_content = float((recipe * pool).sum())
     model.add_constraints(
-        metal_supply - fixed_recipe * variables["Magnet-production"] - pool_use == 0, name="Metal-balance"
+        pool_use.sum("element") - pool_content * variables["Magnet-production"] == 0,
+        name="Magnet-pool-balance",
+        mask=masks.pool_entries.any("element").broadcast_like(chain.data["period"]),
     )
-    if int((pool > 0).sum()):
-        pool_content = float((recipe * pool).sum())
-        model.add_constraints(
-            pool_use.sum("element") - pool_content * variables["Magnet-production"] == 0,
-            name="Magnet-pool-balance",
-            mask=masks.pool_entries.any("element").broadcast_like(chain.data["period"]),
-        )
-        minimum = chain["magnet_recipe_min"].sel(element=separated)
-        model.add_constraints(
-            pool_use - minimum * variables["Magnet-production"] >= 0,
-            name="Magnet-recipe-lower",
-            mask=_over_periods(masks.pool_entries.sel(element=separated) & (minimum > 0), chain.data["period"]),
-        )
-    magnet_supply = (
-        variables["Magnet-production"]
-        + calibrated.sel(element=MAGNET, drop=True)
-        + _stage_trade(model, arrived, "magnet").sel(element=MAGNET, drop=True)
-    )
-    if stocks:
-        magnet_supply = magnet_supply + _stock_change(model, "magnet").sel(element=MAGNET, drop=True)
+    minimum = chain["magnet_recipe_min"].sel(element=separated)
     model.add_constraints(
-        magnet_supply - _served(model, [MAGNET]).sel(element=MAGNET, drop=True) == 0, name="Magnet-balance"
+        pool_use - minimum * variables["Magnet-production"] >= 0,
+        name="Magnet-recipe-lower",
+        mask=_over_periods(masks.pool_entries.sel(element=separated) & (minimum > 0), chain.data["period"]),
     )
 
 
 def _add_demand_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
-    """Stepwise demand, reduced by substitution that adopts at most `rate` per year and never reverts."""
-    length = chain.period_length
-    demand = chain["demand"] * length
-    served = model.variables["Served"]
+    """Demand net of substitution; substitution adopts at most `rate` per year and never reverts.
+
+    The steps of the demand curve are upper bounds on `Served` (see `_add_variables`).
+    """
+    demand = chain["demand"] * chain.period_length
+    served = model.variables["Served"].sum("step")
+    if not _exists(model, "Substitution-share"):
+        model.add_constraints(served <= demand, name="Demand-total-upper", mask=demand > 0)
+        return
     share = model.variables["Substitution-share"]
-    model.add_constraints(
-        served <= chain["step_share"] * demand, name="Demand-step-upper", mask=masks.demand_entries
-    )
-    model.add_constraints(
-        served.sum("step") + demand * share <= demand, name="Demand-total-upper", mask=demand > 0
-    )
-    rate = chain["substitution_rate"] * length
+    model.add_constraints(served + demand * share <= demand, name="Demand-total-upper", mask=demand > 0)
+    rate = chain["substitution_rate"] * chain.period_length
     adoption = share - share.shift(period=1)
     adopting = _over_periods(masks.substitution_entries, chain.data["period"])
     model.add_constraints(adoption <= rate, name="Substitution-rate-upper", mask=adopting)
@@ -397,7 +382,7 @@ def _add_demand_constraints(model: linopy.Model, chain: SupplyChain, masks: Netw
 def _add_stock_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     """Stock level carried over: level = previous level (or the initial stock) + purchases - releases."""
     variables = model.variables
-    if not _has_stocks(model):
+    if not _exists(model, "Stock-level"):
         return
     level = variables["Stock-level"]
     initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
@@ -418,7 +403,7 @@ def _add_stock_constraints(model: linopy.Model, chain: SupplyChain, masks: Netwo
     )
 
 
-def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
+def _objective(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
     """Cost of production, transport, tariffs, stocks, substitution and recycling minus the value served."""
     variables = model.variables
     cost = chain["operating_cost"]
@@ -428,21 +413,26 @@ def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpressi
         coords={"exporter": chain.countries, "importer": chain.countries},
         dims=("exporter", "importer"),
     )
-    # Substituted demand is met by another material: it earns the value of the lowest demand step.
-    substitution_net_cost = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
     concentrate_transport = transport.sel(stage="mining", drop=True).max("element").where(off_diagonal, 0)
     terms = [
         (cost.sel(stage="mining", drop=True) * variables["Mining-production"]).sum(),
-        (cost.sel(stage="separation", drop=True) * separation_input(model, chain)).sum(),
+        (cost.sel(stage="separation", drop=True) * shared.separation_input).sum(),
         (cost.sel(stage="metal", drop=True) * variables["Metal-production"]).sum(),
         (cost.sel(stage="magnet", drop=True) * variables["Magnet-production"]).sum(),
         (concentrate_transport * variables["Concentrate-flow"]).sum(),
         (transport.sel(stage=list(TRADED_STAGES)) * variables["Flow"]).sum(),
-        (chain["stock_holding_cost"] * variables["Stock-level"]).sum(),
-        (chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * variables["Stock-release"]).sum(),
-        (substitution_net_cost * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum(),
-        (chain["recycling_cost"] * (variables["Recycling-separation"].sum() + variables["Recycling-metal"].sum())),
-        (chain["calibration_cost"] * variables["Calibration-supply"]).sum(),
         -(chain["willingness_to_pay"] * variables["Served"]).sum(),
     ]
-    return functools.reduce(operator.add, terms)
+    if _exists(model, "Stock-level"):
+        terms.append((chain["stock_holding_cost"] * variables["Stock-level"]).sum())
+        terms.append((chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * variables["Stock-release"]).sum())
+    if _exists(model, "Substitution-share"):
+        # Substituted demand is met by another material: it earns the value of the lowest demand step.
+        net_cost = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
+        terms.append((net_cost * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum())
+    for name in ("Recycling-separation", "Recycling-metal"):
+        if _exists(model, name):
+            terms.append(chain["recycling_cost"] * variables[name].sum())
+    if _exists(model, "Calibration-supply"):
+        terms.append((chain["calibration_cost"] * variables["Calibration-supply"]).sum())
+    return _total(terms)

@@ -39,7 +39,7 @@ def solve_model(model: linopy.Model, solver_name: str = "highs") -> None:
     """Solve in place with HiGHS; raise a person-readable error if no optimum is found."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LinopySemanticsWarning)
-        status, condition = model.solve(solver_name=solver_name, progress=False, output_flag=False)
+        status, condition = model.solve(solver_name=solver_name, io_api="direct", progress=False, output_flag=False)
     if status != "ok":
         raise RaremapError(
             f"the equilibrium model was not solved to optimality (status {status}, condition {condition}); "
