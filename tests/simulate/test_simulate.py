@@ -76,3 +76,20 @@ def test_cli_names_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> No
         main(["simulate", "basline"])
     assert exit_info.value.code == 1
     assert "did you mean baseline" in capsys.readouterr().err
+
+
+def test_recycling_on_multi_year_periods_takes_demand_of_the_period_the_magnets_were_bought_in(
+    dataset: object,
+) -> None:
+    scenario = override(load_scenario("baseline"), {
+        "name": "recycling-two-year", "periods": {"start": 2024, "end": 2035, "length": 2},
+        "recycling": [{"country": "IND", "sector": "ev", "collection_rate": 0.5, "recovery_rate": 0.9,
+                       "lifetime_years": 5, "route": "metal"}],
+    })
+    chain = Simulation(scenario, dataset=dataset).validate().supply_chain
+    assert chain is not None
+    # Retired in the period starting 2030, bought in 2025, which lies in the period starting 2024.
+    bought = float(chain["demand"].sel(country="IND", sector="ev", element="NdFeB", period=2024))
+    recovered = float(chain["recycling_to_metal"].sel(country="IND", element="Nd", period=2030))
+    assert bought > 0
+    assert recovered == pytest.approx(bought * 0.5 * 0.9 * float(chain["magnet_recipe"].sel(element="Nd")))

@@ -222,7 +222,8 @@ def _with_recycling(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
     first = chain.periods[0]
     for item in scenario.recycling:
         bought = [max(period - item.lifetime_years, first) for period in chain.periods]
-        retired = demand.sel(period=bought).assign_coords(period=chain.periods)
+        # A purchase year inside a multi-year period takes that period's demand (the label at or before it).
+        retired = demand.sel(period=bought, method="ffill").assign_coords(period=chain.periods)
         where = _pick(chain, "country", [item.country]) & _pick(chain, "sector", [item.sector])
         magnets = (retired * where).sum("sector") * item.collection_rate * item.recovery_rate
         recovered = magnets * chain["magnet_recipe"]
