@@ -71,6 +71,12 @@ def test_unknown_stage_is_refused_with_its_path() -> None:
         validate_document(document)
 
 
+def test_a_stock_whose_element_does_not_fit_its_stage_is_refused() -> None:
+    document = {"name": "x", "stockpiles": [{"holder": "IND", "stage": "magnet", "element": "Nd", "size_t": 100}]}
+    with pytest.raises(ScenarioError, match=r"stockpiles\[0\].*magnet-stage stock holds magnets, not Nd"):
+        validate_document(document)
+
+
 def test_contradictory_disruptions_and_uncovered_periods_are_errors(dataset: object) -> None:
     scenario = validate_document({
         "name": "x",

@@ -162,6 +162,15 @@ class Stockpile(Frozen):
     release: ReleaseRule = ReleaseRule()
     refill: bool = False
 
+    @model_validator(mode="after")
+    def _element_fits_stage(self) -> Stockpile:
+        # A stock enters only its own stage's market: magnets are traded as NdFeB, oxides and metals by element.
+        if self.stage == "magnet" and self.element != "NdFeB":
+            raise ValueError(f"a magnet-stage stock holds magnets, not {self.element}; use element: NdFeB or stage: metal")
+        if self.stage != "magnet" and self.element == "NdFeB":
+            raise ValueError(f"NdFeB is held at the magnet stage, not {self.stage}; use stage: magnet")
+        return self
+
 
 class Substitution(Frozen):
     """The largest share of a sector's demand for an element that can switch away per year, and its cost."""
