@@ -165,54 +165,54 @@ def _name(*parts: Any) -> str:
     return "_".join(str(part) for part in parts)
 
 
-def add_variables(data: Inputs) -> dict[str, VariableDict]:
+def add_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
     """Every variable of the model, only where its entry exists, with its simple bounds."""
     return {
-        **_production_variables(data),
-        **_trade_variables(data),
-        **_demand_variables(data),
-        **_extra_supply_variables(data),
-        **_stock_variables(data),
+        **_production_variables(problem, data),
+        **_trade_variables(problem, data),
+        **_demand_variables(problem, data),
+        **_extra_supply_variables(problem, data),
+        **_stock_variables(problem, data),
     }
 
 
-def _production_variables(data: Inputs) -> dict[str, VariableDict]:
+def _production_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
     """Mining and magnet output (capacity as the upper bound), metal output and NdPr pool use."""
     capacity, length, periods = data.tables["capacity"], data.length, data.periods
     return {
         "Mining-production": {
-            (country, period): pulp.LpVariable(
+            (country, period): problem.add_variable(
                 _name("Mining", country, period), lowBound=0, upBound=capacity["mining", country, period] * length
             )
             for country in data.miners
             for period in periods
         },
         "Metal-production": {
-            (country, element, period): pulp.LpVariable(_name("Metal", country, element, period), lowBound=0)
+            (country, element, period): problem.add_variable(_name("Metal", country, element, period), lowBound=0)
             for country, element in data.metal_plants
             for period in periods
         },
         "Magnet-production": {
-            (country, period): pulp.LpVariable(
+            (country, period): problem.add_variable(
                 _name("Magnet", country, period), lowBound=0, upBound=capacity["magnet", country, period] * length
             )
             for country in data.magnet_plants
             for period in periods
         },
         "Magnet-metal-use": {
-            (country, element, period): pulp.LpVariable(_name("Pool", country, element, period), lowBound=0)
+            (country, element, period): problem.add_variable(_name("Pool", country, element, period), lowBound=0)
             for country, element in data.pool_entries
             for period in periods
         },
     }
 
 
-def _trade_variables(data: Inputs) -> dict[str, VariableDict]:
+def _trade_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
     """Concentrate and product flows on existing edges; bans and per-edge quotas are their upper bounds."""
     flow_upper, length, periods = data.tables["flow_upper"], data.length, data.periods
     return {
         "Concentrate-flow": {
-            (exporter, importer, period): pulp.LpVariable(
+            (exporter, importer, period): problem.add_variable(
                 _name("Concentrate", exporter, importer, period),
                 lowBound=0,
                 upBound=_upper(
@@ -223,7 +223,7 @@ def _trade_variables(data: Inputs) -> dict[str, VariableDict]:
             for period in periods
         },
         "Flow": {
-            (stage, exporter, importer, element, period): pulp.LpVariable(
+            (stage, exporter, importer, element, period): problem.add_variable(
                 _name("Flow", stage, exporter, importer, element, period),
                 lowBound=0,
                 upBound=_upper(flow_upper[stage, exporter, importer, element, period] * length),
@@ -234,12 +234,12 @@ def _trade_variables(data: Inputs) -> dict[str, VariableDict]:
     }
 
 
-def _demand_variables(data: Inputs) -> dict[str, VariableDict]:
+def _demand_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
     """Demand served per step (at most the step's share of demand) and the substituted share."""
     demand, step_share = data.tables["demand"], data.tables["step_share"]
     return {
         "Served": {
-            (country, sector, element, step, period): pulp.LpVariable(
+            (country, sector, element, step, period): problem.add_variable(
                 _name("Served", country, sector, element, step, period),
                 lowBound=0,
                 upBound=step_share[step] * demand[country, sector, element, period] * data.length,
@@ -247,7 +247,7 @@ def _demand_variables(data: Inputs) -> dict[str, VariableDict]:
             for country, sector, element, step, period in data.demand_entries
         },
         "Substitution-share": {
-            (country, sector, element, period): pulp.LpVariable(
+            (country, sector, element, period): problem.add_variable(
                 _name("Substitution", country, sector, element, period), lowBound=0, upBound=1
             )
             for country, sector, element in data.substitution_entries
@@ -256,12 +256,12 @@ def _demand_variables(data: Inputs) -> dict[str, VariableDict]:
     }
 
 
-def _extra_supply_variables(data: Inputs) -> dict[str, VariableDict]:
+def _extra_supply_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
     """Calibration supply and recycling, each bounded by the tonnage available."""
     tables, length, periods = data.tables, data.length, data.periods
     variables = {
         "Calibration-supply": {
-            (country, element, period): pulp.LpVariable(
+            (country, element, period): problem.add_variable(
                 _name("Calibration", country, element, period),
                 lowBound=0,
                 upBound=tables["calibration_supply"][country, element] * length,
@@ -273,7 +273,7 @@ def _extra_supply_variables(data: Inputs) -> dict[str, VariableDict]:
     for route in ("separation", "metal"):
         available = tables[f"recycling_to_{route}"]
         variables[f"Recycling-{route}"] = {
-            (country, element, period): pulp.LpVariable(
+            (country, element, period): problem.add_variable(
                 _name("Recycling", route, country, element, period),
                 lowBound=0,
                 upBound=available[country, element, period] * length,
@@ -286,20 +286,20 @@ def _extra_supply_variables(data: Inputs) -> dict[str, VariableDict]:
     return variables
 
 
-def _stock_variables(data: Inputs) -> dict[str, VariableDict]:
+def _stock_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
     """Stock level, release (at most the release limit) and purchase (only where refill is allowed)."""
     tables, length, periods = data.tables, data.length, data.periods
     refilled = [entry for entry in data.stock_entries if tables["stock_refill"][entry] > 0]
     return {
         "Stock-level": {
-            (stage, country, element, period): pulp.LpVariable(
+            (stage, country, element, period): problem.add_variable(
                 _name("Stock_level", stage, country, element, period), lowBound=0
             )
             for stage, country, element in data.stock_entries
             for period in periods
         },
         "Stock-release": {
-            (stage, country, element, period): pulp.LpVariable(
+            (stage, country, element, period): problem.add_variable(
                 _name("Stock_release", stage, country, element, period),
                 lowBound=0,
                 upBound=_upper(tables["stock_release_limit"][stage, country, element] * length),
@@ -308,7 +308,7 @@ def _stock_variables(data: Inputs) -> dict[str, VariableDict]:
             for period in periods
         },
         "Stock-purchase": {
-            (stage, country, element, period): pulp.LpVariable(
+            (stage, country, element, period): problem.add_variable(
                 _name("Stock_purchase", stage, country, element, period), lowBound=0
             )
             for stage, country, element in refilled
@@ -500,7 +500,7 @@ def add_separation_balance(model: Model) -> None:
                 use = model.optional("Metal-production", key, 1.0 / factor[element])
                 use += [(1.0, served) for served in model.served_by_element.get(key, [])]
                 if any(coefficient != 0 for coefficient, _ in supply):
-                    surplus[key] = pulp.LpVariable(_name("Surplus", *key), 0)
+                    surplus[key] = model.problem.add_variable(_name("Surplus", *key), 0)
                     use.append((1.0, surplus[key]))
                 model.add(_expression(supply) - _expression(use) == 0, _name("Separation_balance", *key))
 
@@ -647,7 +647,7 @@ def build_pulp(chain: SupplyChain) -> tuple[pulp.LpProblem, dict[str, VariableDi
     """The welfare-maximising LP of `chain` in PuLP (minimising cost minus value), and its variables."""
     data = read_inputs(chain)
     problem = pulp.LpProblem("raremap", pulp.LpMinimize)
-    variables = add_variables(data)
+    variables = add_variables(problem, data)
     model = _model(problem, data, variables)
     add_capacity_constraints(model)
     add_quota_constraints(model)
@@ -663,9 +663,14 @@ def build_pulp(chain: SupplyChain) -> tuple[pulp.LpProblem, dict[str, VariableDi
     return problem, variables
 
 
+def cbc() -> pulp.COIN_CMD:
+    """The CBC binary bundled with PuLP 3 (what PULP_CBC_CMD runs, without its PuLP 4 deprecation warning)."""
+    return pulp.COIN_CMD(path=pulp.apis.coin_api.pulp_cbc_path, msg=False)
+
+
 def solve_pulp(problem: pulp.LpProblem) -> float:
     """Solve with PuLP's bundled CBC; the optimal objective (raises unless the status is Optimal)."""
-    status = problem.solve(pulp.PULP_CBC_CMD(msg=False))
+    status = problem.solve(cbc())
     if pulp.LpStatus[status] != "Optimal":
         raise RuntimeError(f"PuLP/CBC did not solve the LP to optimality: status {pulp.LpStatus[status]}")
     return float(pulp.value(problem.objective))

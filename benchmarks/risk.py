@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pulp_peer import cbc
 
 import raremap
 from raremap.risk.engine import RunOptions, prepare, run_risk
@@ -113,7 +114,7 @@ def pulp_cbc_rate(draws: list[tuple[Any, int, tuple[Any, ...]]], folder: Path) -
         path = folder / f"draw-{index}.mps"
         _with_bounds(base, bounds, lambda solver, path=path: solver.writeModel(str(path)))
         _, problem = pulp.LpProblem.fromMPS(str(path), sense=pulp.LpMinimize)
-        problem.solve(pulp.PULP_CBC_CMD(msg=False))
+        problem.solve(cbc())
         objectives.append(float(pulp.value(problem.objective)))
     seconds = time.perf_counter() - began
     return {"draws": len(draws), "draws_per_second": len(draws) / seconds, "objectives": objectives}
@@ -143,7 +144,7 @@ def pulp_cbc_from_scratch_rate(evaluator: DrawEvaluator, sample: int, folder: Pa
         path = folder / f"scratch-{index}.mps"
         model.to_file(path)
         _, problem = pulp.LpProblem.fromMPS(str(path), sense=pulp.LpMinimize)
-        problem.solve(pulp.PULP_CBC_CMD(msg=False))
+        problem.solve(cbc())
     seconds = time.perf_counter() - began
     return {"draws": len(patterns), "draws_per_second": len(patterns) / seconds}
 

@@ -36,10 +36,20 @@ class Solution:
 
 
 def solve_model(model: linopy.Model, solver_name: str = "highs") -> None:
-    """Solve in place with HiGHS; raise a person-readable error if no optimum is found."""
+    """Solve in place with HiGHS; raise a person-readable error if no optimum is found.
+
+    The model comes from `build_model`, which has already sanitised it, so the solve does not again.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LinopySemanticsWarning)
-        status, condition = model.solve(solver_name=solver_name, io_api="direct", progress=False, output_flag=False)
+        status, condition = model.solve(
+            solver_name=solver_name,
+            io_api="direct",
+            sanitize_zeros=False,
+            sanitize_infinities=False,
+            progress=False,
+            output_flag=False,
+        )
     if status != "ok":
         raise RaremapError(
             f"the equilibrium model was not solved to optimality (status {status}, condition {condition}); "
