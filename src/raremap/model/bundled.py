@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from raremap.errors import RaremapError
+from raremap.model.calibration import calibrated
 from raremap.model.supply_chain import (
     MAGNET,
     STAGES,
@@ -66,14 +66,6 @@ NDPR_POOL = ("Nd", "Pr")
 """Elements interchangeable in NdFeB magnets (didymium practice): their total content is fixed by
 the recipe; Pr may replace none of Nd's share and Nd may replace all of Pr's (Pr share of the pool
 from 0 to the recipe's)."""
-
-CALIBRATION_COUNTRY = "CHN"
-"""Where the calibration supply sits: USGS's China mine figures are production quotas that exclude
-undocumented output (and China's separation and magnet figures are estimates)."""
-CALIBRATION_SIZING_COST = 1000.0
-"""USD/kg of calibration in the sizing solve: far above any documented path, so it is a last resort."""
-CALIBRATION_SIZING_VALUE_MULTIPLE = 100.0
-"""The sizing solve multiplies willingness to pay by this, so all demand is served where possible."""
 
 DEFAULT_METAL_FACTOR = 0.85
 DEFAULT_OXIDE_VALUE = 50.0
@@ -173,93 +165,6 @@ def magnet_pool(recipe: pd.Series, elements: Sequence[str], enabled: bool) -> di
     minimum = pool * 0.0
     minimum.loc["Nd"] = float(recipe["Nd"])
     return {"magnet_pool": pool, "magnet_recipe_min": minimum}
-
-
-def calibration_costs(chain: SupplyChain, costs: xr.DataArray) -> xr.DataArray:
-    """USD/kg of calibration supply: oxide at the country's mining + separation cost per t REO; magnets
-    at its magnet cost plus the recipe's metal at metal + mining + separation cost."""
-    country_costs = costs.sel(country=CALIBRATION_COUNTRY) if CALIBRATION_COUNTRY in chain.countries else costs.mean("country")
-    oxide = float(country_costs.sel(stage="mining") + country_costs.sel(stage="separation"))
-    content = float(chain["magnet_recipe"].sum())
-    magnet = float(country_costs.sel(stage="magnet")) + content * (oxide + float(country_costs.sel(stage="metal")))
-    return xr.DataArray(
-        [magnet if element == MAGNET else oxide for element in chain.elements],
-        coords={"element": chain.elements},
-        dims="element",
-    )
-
-
-def calibrated(chain: SupplyChain, costs: xr.DataArray) -> SupplyChain:
-    """The chain with the calibration supply that lets the base year serve its demand in full.
-
-    A sizing solve of the base year alone offers unlimited oxide (and magnets) in the calibration
-    country at a prohibitive cost against a willingness to pay raised so that all demand is served:
-    it uses the least calibration that closes the base-year gap. That tonnage per element is then
-    offered every year of the horizon (constant), at the country's own cost.
-    """
-    if CALIBRATION_COUNTRY not in chain.countries:
-        return chain
-    base = SupplyChain(chain.data.isel(period=[0]))
-    unlimited = xr.where(base.data["country"] == CALIBRATION_COUNTRY, 1e7, 0.0) * xr.ones_like(base["calibration_cost"])
-    sizing = base.replace(
-        calibration_supply=unlimited.transpose("country", "element"),
-        calibration_cost=xr.full_like(base["calibration_cost"], CALIBRATION_SIZING_COST),
-        willingness_to_pay=base["willingness_to_pay"] * CALIBRATION_SIZING_VALUE_MULTIPLE,
-    )
-    least = _solved_values(sizing)["Calibration-supply"].isel(period=0, drop=True) / chain.period_length
-    least = xr.where(least > 1e-6, least, 0.0).transpose("country", "element")
-    cost = calibration_costs(chain, costs)
-    if float(least.sum()) == 0.0:
-        return chain
-
-    trial = base.replace(calibration_supply=least, calibration_cost=cost)
-    model = _model_of(trial)
-    bound = model.variables["Calibration-supply"].upper.copy()
-    demand = trial["demand"].isel(period=0) * trial.period_length
-
-    def clears(scale: float) -> bool:
-        from raremap.model.solution import solve_model
-        from raremap.simulate.run import quiet_stdout
-
-        model.variables["Calibration-supply"].update(upper=bound * scale)
-        with quiet_stdout():
-            solve_model(model)
-        served = model.variables["Served"].solution.fillna(0.0).sum("step").isel(period=0)
-        return float((demand - served).max()) <= CALIBRATION_TOLERANCE_T
-
-    # The least tonnage makes the base year feasible; at the model's own values some of it may still
-    # be uneconomic to deliver (the marginal documented supply costs more than buyers' lowest step),
-    # so scale it up by the smallest factor (to 2 %) that lets the base year clear without shortfall.
-    low, high = 1.0, 1.0
-    while not clears(high):
-        low, high = high, high * 1.5
-        if high > 20:
-            raise RaremapError("calibration failed: the base year cannot be cleared; check the demand and capacity data")
-    while high - low > 0.02 and low != high:
-        middle = (low + high) / 2
-        low, high = (low, middle) if clears(middle) else (middle, high)
-    return chain.replace(calibration_supply=least * high, calibration_cost=cost)
-
-
-CALIBRATION_TOLERANCE_T = 1e-3
-"""Tonnes of base-year shortfall per entry below which the base year counts as cleared."""
-
-
-def _model_of(chain: SupplyChain) -> Any:
-    from raremap.model.equilibrium import build_model
-
-    return build_model(chain)
-
-
-def _solved_values(chain: SupplyChain) -> dict[str, xr.DataArray]:
-    from raremap.model.equilibrium import build_model
-    from raremap.model.solution import read_solution, solve_model
-    from raremap.simulate.run import quiet_stdout
-
-    model = build_model(chain)
-    with quiet_stdout():
-        solve_model(model)
-    return read_solution(model).values
 
 
 class _Tables:
