@@ -239,6 +239,10 @@ class SharedTerms:
 
 
 def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
+    """Arrivals net of shipments per stage, separation feed and output, and served demand.
+
+    Each linopy operation costs milliseconds whatever its size, so these are formed once, not per use.
+    """
     variables = model.variables
     concentrate = _delayed(variables["Concentrate-flow"], chain["delay_share"].sel(stage="mining", drop=True).max("element"))
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
