@@ -35,37 +35,36 @@ Key = tuple[Any, ...]
 Terms = list[tuple[float, pulp.LpVariable]]
 VariableDict = dict[Key, pulp.LpVariable]
 
-_EDGE = ("stage", "exporter", "importer", "element", "period")
-_DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "capacity": ("stage", "country", "period"),
-    "operating_cost": ("stage", "country"),
-    "transport_cost": ("stage",),
-    "route_cost": ("stage", "exporter", "importer"),
-    "composition": ("country", "element"),
-    "metal_factor": ("element",),
-    "magnet_recipe": ("element",),
-    "magnet_pool": ("element",),
-    "magnet_recipe_min": ("element",),
-    "demand": ("country", "sector", "element", "period"),
-    "willingness_to_pay": ("country", "sector", "element", "step"),
-    "step_share": ("step",),
-    "flow_upper": _EDGE,
-    "delay_share": _EDGE,
-    "tariff": _EDGE,
-    "substitution_rate": ("country", "sector", "element", "period"),
-    "substitution_cost": ("country", "sector", "element"),
-    "recycling_to_separation": ("country", "element", "period"),
-    "recycling_to_metal": ("country", "element", "period"),
-    "recycling_cost": (),
-    "stock_initial": ("stage", "country", "element"),
-    "stock_release_cost": ("stage", "country", "element"),
-    "stock_release_limit": ("stage", "country", "element"),
-    "stock_refill": ("stage", "country", "element"),
-    "stock_holding_cost": (),
-    "calibration_supply": ("country", "element"),
-    "calibration_cost": ("element",),
-}
-"""The SupplyChain arrays the LP reads, with the dimension order they are looked up in."""
+_INPUTS = (
+    "capacity",
+    "operating_cost",
+    "transport_cost",
+    "route_cost",
+    "composition",
+    "metal_factor",
+    "magnet_recipe",
+    "magnet_pool",
+    "magnet_recipe_min",
+    "demand",
+    "willingness_to_pay",
+    "step_share",
+    "flow_upper",
+    "delay_share",
+    "tariff",
+    "substitution_rate",
+    "substitution_cost",
+    "recycling_to_separation",
+    "recycling_to_metal",
+    "recycling_cost",
+    "stock_initial",
+    "stock_release_cost",
+    "stock_release_limit",
+    "stock_refill",
+    "stock_holding_cost",
+    "calibration_supply",
+    "calibration_cost",
+)
+"""The SupplyChain arrays the LP reads; each is looked up in its own (the schema's) dimension order."""
 
 
 class Table:
@@ -124,7 +123,7 @@ def _entries(mask: xr.DataArray, dimensions: Sequence[str]) -> list[Key]:
 def read_inputs(chain: SupplyChain) -> Inputs:
     """Read the chain's arrays into numpy lookups and the network's masks into lists of entries."""
     masks = network(chain)
-    tables = {name: Table(chain[name], dimensions) for name, dimensions in _DIMENSIONS.items()}
+    tables = {name: Table(chain[name], [str(dimension) for dimension in chain[name].dims]) for name in _INPUTS}
     quotas: list[str] = []
     if "quota" in chain.data.dims and chain.data.sizes["quota"] > 0:
         quotas = [str(quota) for quota in chain.data["quota"].values]

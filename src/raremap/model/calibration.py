@@ -17,7 +17,7 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import build_model
-from raremap.model.solution import read_solution, solve_model
+from raremap.model.solution import read_solution, solve_model, solver_positions
 from raremap.model.supply_chain import MAGNET, SupplyChain
 
 CALIBRATION_COUNTRY = "CHN"
@@ -94,7 +94,7 @@ class BaseYearClearing:
         self.calibration_columns = positions[calibration.labels.values[present]].astype(np.int32)
         self.calibration_upper = np.asarray(calibration.upper.values[present], dtype=float)
         served = model.variables["Served"].labels.isel(period=0).transpose("country", "sector", "element", "step")
-        self.served_columns = np.where(served.values >= 0, positions[np.maximum(served.values, 0)], -1)
+        self.served_columns = solver_positions(positions, served.values)
         demand = trial["demand"].isel(period=0).transpose("country", "sector", "element")
         self.demand = np.asarray(demand.values, dtype=float) * trial.period_length
         with quiet_stdout():

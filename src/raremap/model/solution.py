@@ -57,6 +57,14 @@ def solve_model(model: linopy.Model, solver_name: str = "highs") -> None:
         )
 
 
+def solver_positions(label_to_position: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Solver column or row index of each linopy label (-1 where the entry does not exist)."""
+    positions = np.full(labels.shape, -1, dtype=np.int64)
+    present = labels >= 0
+    positions[present] = label_to_position[labels[present]]
+    return positions
+
+
 def read_solution(model: linopy.Model) -> Solution:
     """Copy values and duals out of a solved model, replacing absent entries by zero."""
     values = {name: model.variables[name].solution.fillna(0.0) for name in model.variables}

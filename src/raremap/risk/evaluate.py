@@ -35,6 +35,7 @@ from linopy.config import LinopySemanticsWarning
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import build_model
+from raremap.model.solution import solver_positions
 from raremap.model.supply_chain import SupplyChain
 from raremap.risk.resolve import ResolvedRisk
 from raremap.risk.sampling import Pattern
@@ -80,14 +81,6 @@ class BlockOutcome:
 
     shortfall: np.ndarray
     welfare_usd: float
-
-
-def _positions(label_to_position: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Solver column or row index of each linopy label (-1 where the entry does not exist)."""
-    positions = np.full(labels.shape, -1, dtype=np.int64)
-    present = labels >= 0
-    positions[present] = label_to_position[labels[present]]
-    return positions
 
 
 def periods_are_independent(chain: SupplyChain) -> bool:
@@ -242,15 +235,15 @@ class DrawEvaluator:
         rows = np.full((len(self.risk.processes), len(chain.periods)), -1, dtype=np.int64)
         for index, process in enumerate(self.risk.processes):
             labels = model.constraints[CAPACITY_CONSTRAINTS[process.stage]].labels.sel(country=process.country)
-            rows[index] = _positions(constraints.label_to_pos, labels.transpose("period").values)
+            rows[index] = solver_positions(constraints.label_to_pos, labels.transpose("period").values)
         importer = self.risk.scenario.importer
         served = model.variables["Served"].labels.sel(country=importer, element=self.elements)
         share = model.variables["Substitution-share"].labels.sel(country=importer, element=self.elements)
         return {
             "capacity_rows": rows,
             "control_columns": self._control_columns(model, chain, variables.label_to_pos),
-            "served_columns": _positions(variables.label_to_pos, served.transpose("sector", "element", "step", "period").values),
-            "share_columns": _positions(variables.label_to_pos, share.transpose("sector", "element", "period").values),
+            "served_columns": solver_positions(variables.label_to_pos, served.transpose("sector", "element", "step", "period").values),
+            "share_columns": solver_positions(variables.label_to_pos, share.transpose("sector", "element", "period").values),
         }
 
     def _control_columns(self, model: linopy.Model, chain: SupplyChain, label_to_position: np.ndarray) -> np.ndarray:
@@ -262,7 +255,7 @@ class DrawEvaluator:
         if "all" not in settings.destinations:
             labels = labels.sel(importer=[country for country in settings.destinations if country in chain.countries])
         ordered = labels.transpose("period", ...).values.reshape(len(chain.periods), -1)
-        return _positions(label_to_position, ordered)
+        return solver_positions(label_to_position, ordered)
 
     def block(self, level: int, group: int) -> Block:
         """The model of one demand level and period group, built and solved on first use."""
