@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +137,7 @@ def pulp_cbc_from_scratch_rate(evaluator: DrawEvaluator, sample: int, folder: Pa
                 capacity.sel(stage=process.stage, country=process.country).values * kept
             )
         demand = chain["demand"] * risk.model.demand.levels[pattern.demand_level]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = build_model(chain.replace(capacity=capacity, demand=demand))
+        model = build_model(chain.replace(capacity=capacity, demand=demand))
         path = folder / f"scratch-{index}.mps"
         model.to_file(path)
         _, problem = pulp.LpProblem.fromMPS(str(path), sense=pulp.LpMinimize)

@@ -11,13 +11,13 @@ Every variable and constraint is added once, vectorised over its named dimension
 marking the entries that exist. Names read as English: ``Metal-capacity-upper``,
 ``Separation-balance``, ``Flow-quota-upper``.
 
-Masked slots contribute zero to sums (linopy's legacy semantics); that is exactly what an absent
-edge means here, so the semantics warning is silenced inside ``build_model`` only.
+An absent slot (no edge, no plant) contributes zero to every sum. That is written out, through
+`Terms`, rather than left to linopy's default, so the model is the same under linopy's legacy and
+v1 arithmetic and no semantics warning is raised (silencing one is not thread-safe).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +25,6 @@ import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
-from linopy.config import LinopySemanticsWarning
 
 from raremap.model.supply_chain import MAGNET, TRADED_STAGES, SupplyChain
 
@@ -110,22 +109,21 @@ def network(chain: SupplyChain) -> Network:
 
 def build_model(chain: SupplyChain) -> linopy.Model:
     """The welfare-maximising LP of `chain` (as a minimisation of cost minus value)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LinopySemanticsWarning)
-        model = linopy.Model(force_dim_names=True)
-        masks = network(chain)
-        _add_variables(model, chain, masks)
-        shared = shared_terms(model, chain)
-        _add_capacity_constraints(model, chain, shared)
-        _add_quota_constraints(model, chain)
-        _add_balance_constraints(model, chain, masks, shared)
-        _add_demand_constraints(model, chain, masks)
-        _add_stock_constraints(model, chain, masks)
-        model.add_objective(_objective(model, chain, shared))
-        # Drop zero coefficients and rows with an infinite bound now, as the solve would: the model
-        # then has the same rows whether it is solved, exported (--export-mps) or read as matrices.
-        model.constraints.sanitize_zeros()
-        model.constraints.sanitize_infinities()
+    model = linopy.Model(force_dim_names=True)
+    masks = network(chain)
+    _add_variables(model, chain, masks)
+    terms = Terms(model)
+    shared = shared_terms(terms, chain)
+    _add_capacity_constraints(model, terms, chain, shared)
+    _add_quota_constraints(model, terms, chain)
+    _add_balance_constraints(model, terms, chain, masks, shared)
+    _add_demand_constraints(model, terms, chain, masks)
+    _add_stock_constraints(model, terms, chain, masks)
+    model.add_objective(_objective(terms, chain, shared))
+    # Drop zero coefficients and rows with an infinite bound now, as the solve would: the model
+    # then has the same rows whether it is solved, exported (--export-mps) or read as matrices.
+    model.constraints.sanitize_zeros()
+    model.constraints.sanitize_infinities()
     return model
 
 
@@ -211,16 +209,40 @@ def _over_periods(mask: xr.DataArray, period: xr.DataArray) -> xr.DataArray:
     return mask.broadcast_like(period).transpose(*mask.dims, "period")
 
 
-def _delayed(flow: linopy.Variable, delay: xr.DataArray) -> linopy.LinearExpression:
+class Terms:
+    """Each variable family as an expression in which an absent slot adds 0, formed once per family.
+
+    ``fillna(0)`` is linopy's way to say so under both its legacy and v1 semantics; under v1 an absent
+    slot would otherwise make a whole sum absent and drop its constraint. Each linopy operation costs
+    milliseconds whatever its size, hence the cache.
+    """
+
+    def __init__(self, model: linopy.Model):
+        self.model = model
+        self._formed: dict[str, linopy.LinearExpression] = {}
+
+    def __getitem__(self, name: str) -> linopy.LinearExpression:
+        if name not in self._formed:
+            present = self.model.variables[name].fillna(0)
+            assert isinstance(present, linopy.LinearExpression)  # a number fills with a constant
+            self._formed[name] = present
+        return self._formed[name]
+
+    def exists(self, name: str) -> bool:
+        """Whether a family has any entry (one without adds nothing to any sum, so is skipped)."""
+        return bool((self.model.variables[name].labels >= 0).any())
+
+
+def _previous(expression: linopy.LinearExpression) -> linopy.LinearExpression:
+    """The expression one period earlier; before the first period there is nothing (0)."""
+    return expression.shift(period=1).fillna(0)
+
+
+def _delayed(flow: linopy.LinearExpression, delay: xr.DataArray) -> linopy.LinearExpression:
     """What arrives of a flow: the undelayed part now, the part held by a licence delay next period."""
     if not bool((delay > 0).any()):
-        return flow.to_linexpr()
-    return (1 - delay) * flow + (delay * flow).shift(period=1)
-
-
-def _exists(model: linopy.Model, name: str) -> bool:
-    """Whether a variable has any entry (a family without one adds nothing to any sum, so is skipped)."""
-    return bool((model.variables[name].labels >= 0).any())
+        return flow
+    return (1 - delay) * flow + _previous(delay * flow)
 
 
 def _total(terms: Sequence[linopy.LinearExpression]) -> linopy.LinearExpression:
@@ -238,15 +260,14 @@ class SharedTerms:
     served: linopy.LinearExpression  # demand served over sectors and steps [country, element, period]
 
 
-def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
+def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
     """Arrivals net of shipments per stage, separation feed and output, and served demand.
 
     Each linopy operation costs milliseconds whatever its size, so these are formed once, not per use.
     """
-    variables = model.variables
-    concentrate = _delayed(variables["Concentrate-flow"], chain["delay_share"].sel(stage="mining", drop=True).max("element"))
+    concentrate = _delayed(terms["Concentrate-flow"], chain["delay_share"].sel(stage="mining", drop=True).max("element"))
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
-    flow = variables["Flow"]
+    flow = terms["Flow"]
     arrived = _delayed(flow, chain["delay_share"].sel(stage=list(TRADED_STAGES)))
     imports = arrived.sum("exporter").rename(importer="country")
     exports = flow.sum("importer").rename(exporter="country")
@@ -254,35 +275,34 @@ def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
         separation_input=concentrate.sum("exporter").rename(importer="country"),
         separation_output=(composition * concentrate).sum("exporter").rename(importer="country"),
         net_imports=imports - exports,
-        served=variables["Served"].sum(["sector", "step"]),
+        served=terms["Served"].sum(["sector", "step"]),
     )
 
 
-def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> None:
+def _add_capacity_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, shared: SharedTerms) -> None:
     capacity = chain["capacity"] * chain.period_length
     # A plant's limit applies wherever its variable exists, which is where it has capacity in any
     # period (see `network`); a period in which that capacity is 0 must bind at 0, not vanish.
     plant_exists = (chain["capacity"].max("period") > 0).broadcast_like(capacity)
-    variables = model.variables
     model.add_constraints(
-        variables["Mining-production"] <= capacity.sel(stage="mining", drop=True), name="Mining-capacity-upper"
+        terms["Mining-production"] <= capacity.sel(stage="mining", drop=True), name="Mining-capacity-upper"
     )
     model.add_constraints(
         shared.separation_input <= capacity.sel(stage="separation", drop=True), name="Separation-capacity-upper"
     )
     model.add_constraints(
-        variables["Metal-production"].sum("element") <= capacity.sel(stage="metal", drop=True),
+        terms["Metal-production"].sum("element") <= capacity.sel(stage="metal", drop=True),
         name="Metal-capacity-upper",
         mask=plant_exists.sel(stage="metal", drop=True),
     )
     model.add_constraints(
-        variables["Magnet-production"] <= capacity.sel(stage="magnet", drop=True),
+        terms["Magnet-production"] <= capacity.sel(stage="magnet", drop=True),
         name="Magnet-capacity-upper",
         mask=plant_exists.sel(stage="magnet", drop=True),
     )
 
 
-def _add_quota_constraints(model: linopy.Model, chain: SupplyChain) -> None:
+def _add_quota_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain) -> None:
     """Tonnage quotas: the sum over the edges a control covers stays within its limit.
 
     Bans and per-edge quotas are upper bounds on the flow variables (see `_add_variables`).
@@ -290,126 +310,123 @@ def _add_quota_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     if "quota" not in chain.data.dims or chain.data.sizes["quota"] == 0:
         return
     member = chain["quota_member"]
-    traded = (model.variables["Flow"] * member.sel(stage=list(TRADED_STAGES))).sum(
-        ["stage", "exporter", "importer", "element"]
+    traded = (terms["Flow"] * member.sel(stage=list(TRADED_STAGES))).sum(["stage", "exporter", "importer", "element"])
+    concentrate = (terms["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")).sum(
+        ["exporter", "importer"]
     )
-    concentrate = (
-        model.variables["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")
-    ).sum(["exporter", "importer"])
     limit = chain["quota_limit"] * chain.period_length
     model.add_constraints(traded + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
 
 
 def _market_terms(
-    model: linopy.Model, shared: SharedTerms, stage: str, elements: list[str] | str
+    terms: Terms, shared: SharedTerms, stage: str, elements: list[str] | str
 ) -> list[linopy.LinearExpression]:
     """What enters a stage's market besides production: net imports, and stock released minus bought."""
-    terms = [shared.net_imports.sel(stage=stage, element=elements, drop=True)]
-    if _exists(model, "Stock-level"):
-        release = model.variables["Stock-release"].sel(stage=stage, element=elements, drop=True)
-        purchase = model.variables["Stock-purchase"].sel(stage=stage, element=elements, drop=True)
-        terms += [release.to_linexpr(), -purchase]
-    return terms
+    market = [shared.net_imports.sel(stage=stage, element=elements, drop=True)]
+    if terms.exists("Stock-level"):
+        release = terms["Stock-release"].sel(stage=stage, element=elements, drop=True)
+        purchase = terms["Stock-purchase"].sel(stage=stage, element=elements, drop=True)
+        market += [release, -purchase]
+    return market
 
 
-def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Network, shared: SharedTerms) -> None:
-    variables = model.variables
+def _add_balance_constraints(
+    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
+) -> None:
     separated = chain.separated_elements
     model.add_constraints(
-        variables["Mining-production"] - variables["Concentrate-flow"].sum("importer").rename(exporter="country")
-        == 0,
+        terms["Mining-production"] - terms["Concentrate-flow"].sum("importer").rename(exporter="country") == 0,
         name="Mining-balance",
     )
-    separation = [shared.separation_output, *_market_terms(model, shared, "separation", separated)]
-    separation += [-variables["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)]
-    separation += [-shared.served.sel(element=separated), -variables["Separation-surplus"]]
+    separation = [shared.separation_output, *_market_terms(terms, shared, "separation", separated)]
+    separation += [-terms["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)]
+    separation += [-shared.served.sel(element=separated), -terms["Separation-surplus"]]
     for name in ("Calibration-supply", "Recycling-separation"):
-        if _exists(model, name):
-            separation.append(variables[name].sel(element=separated).to_linexpr())
+        if terms.exists(name):
+            separation.append(terms[name].sel(element=separated))
     model.add_constraints(_total(separation) == 0, name="Separation-balance")
-    _add_metal_balance(model, chain, masks, shared)
-    magnet = [variables["Magnet-production"].to_linexpr(), *_market_terms(model, shared, "magnet", MAGNET)]
+    _add_metal_balance(model, terms, chain, masks, shared)
+    magnet = [terms["Magnet-production"], *_market_terms(terms, shared, "magnet", MAGNET)]
     magnet.append(-shared.served.sel(element=MAGNET, drop=True))
-    if _exists(model, "Calibration-supply"):
-        magnet.append(variables["Calibration-supply"].sel(element=MAGNET, drop=True).to_linexpr())
+    if terms.exists("Calibration-supply"):
+        magnet.append(terms["Calibration-supply"].sel(element=MAGNET, drop=True))
     model.add_constraints(_total(magnet) == 0, name="Magnet-balance")
 
 
-def _add_metal_balance(model: linopy.Model, chain: SupplyChain, masks: Network, shared: SharedTerms) -> None:
+def _add_metal_balance(
+    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
+) -> None:
     """Metal made, recycled and traded goes into magnets: a fixed recipe plus, for Nd and Pr, the pool."""
-    variables = model.variables
     separated = chain.separated_elements
     recipe = chain["magnet_recipe"].sel(element=separated)
     pool = chain["magnet_pool"].sel(element=separated)
-    pool_use = variables["Magnet-metal-use"].sel(element=separated)
-    metal = [variables["Metal-production"].sel(element=separated).to_linexpr()]
-    metal += _market_terms(model, shared, "metal", separated)
-    metal += [-(recipe * (1 - pool)) * variables["Magnet-production"], -pool_use]
-    if _exists(model, "Recycling-metal"):
-        metal.append(variables["Recycling-metal"].sel(element=separated).to_linexpr())
+    pool_use = terms["Magnet-metal-use"].sel(element=separated)
+    magnets = terms["Magnet-production"]
+    metal = [terms["Metal-production"].sel(element=separated)]
+    metal += _market_terms(terms, shared, "metal", separated)
+    metal += [-(recipe * (1 - pool)) * magnets, -pool_use]
+    if terms.exists("Recycling-metal"):
+        metal.append(terms["Recycling-metal"].sel(element=separated))
     model.add_constraints(_total(metal) == 0, name="Metal-balance")
     if not int((pool > 0).sum()):
         return
     pool_content = float((recipe * pool).sum())
     model.add_constraints(
-        pool_use.sum("element") - pool_content * variables["Magnet-production"] == 0,
+        pool_use.sum("element") - pool_content * magnets == 0,
         name="Magnet-pool-balance",
         mask=masks.pool_entries.any("element").broadcast_like(chain.data["period"]),
     )
     minimum = chain["magnet_recipe_min"].sel(element=separated)
     model.add_constraints(
-        pool_use - minimum * variables["Magnet-production"] >= 0,
+        pool_use - minimum * magnets >= 0,
         name="Magnet-recipe-lower",
         mask=_over_periods(masks.pool_entries.sel(element=separated) & (minimum > 0), chain.data["period"]),
     )
 
 
-def _add_demand_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
+def _add_demand_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
     """Demand net of substitution; substitution adopts at most `rate` per year and never reverts.
 
     The steps of the demand curve are upper bounds on `Served` (see `_add_variables`).
     """
     demand = chain["demand"] * chain.period_length
-    served = model.variables["Served"].sum("step")
-    if not _exists(model, "Substitution-share"):
+    served = terms["Served"].sum("step")
+    if not terms.exists("Substitution-share"):
         model.add_constraints(served <= demand, name="Demand-total-upper", mask=demand > 0)
         return
-    share = model.variables["Substitution-share"]
+    share = terms["Substitution-share"]
     model.add_constraints(served + demand * share <= demand, name="Demand-total-upper", mask=demand > 0)
     rate = chain["substitution_rate"] * chain.period_length
-    adoption = share - share.shift(period=1)
+    adoption = share - _previous(share)
     adopting = _over_periods(masks.substitution_entries, chain.data["period"])
     model.add_constraints(adoption <= rate, name="Substitution-rate-upper", mask=adopting)
     model.add_constraints(adoption >= 0, name="Substitution-irreversible-lower", mask=adopting)
 
 
-def _add_stock_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
+def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
     """Stock level carried over: level = previous level (or the initial stock) + purchases - releases."""
-    variables = model.variables
-    if not _exists(model, "Stock-level"):
+    if not terms.exists("Stock-level"):
         return
-    level = variables["Stock-level"]
+    level = terms["Stock-level"]
     initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
     first = xr.DataArray(
         [index == 0 for index in range(len(chain.periods))], coords={"period": chain.periods}, dims="period"
     )
-    carried = level.shift(period=1)
     model.add_constraints(
-        level - carried - variables["Stock-purchase"] + variables["Stock-release"] == initial.where(first, 0),
+        level - _previous(level) - terms["Stock-purchase"] + terms["Stock-release"] == initial.where(first, 0),
         name="Stock-balance",
         mask=_over_periods(masks.stock_entries, chain.data["period"]),
     )
     limit = chain["stock_release_limit"].sel(stage=list(TRADED_STAGES)) * chain.period_length
     model.add_constraints(
-        variables["Stock-release"] <= limit.where(np.isfinite(limit), 0),
+        terms["Stock-release"] <= limit.where(np.isfinite(limit), 0),
         name="Stock-release-upper",
         mask=np.isfinite(limit) & _over_periods(masks.stock_entries, chain.data["period"]),
     )
 
 
-def _objective(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
+def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
     """Cost of production, transport, tariffs, stocks, substitution and recycling minus the value served."""
-    variables = model.variables
     cost = chain["operating_cost"]
     transport = chain["transport_cost"] + chain["route_cost"] + chain["tariff"]
     off_diagonal = xr.DataArray(
@@ -418,25 +435,25 @@ def _objective(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> 
         dims=("exporter", "importer"),
     )
     concentrate_transport = transport.sel(stage="mining", drop=True).max("element").where(off_diagonal, 0)
-    terms = [
-        (cost.sel(stage="mining", drop=True) * variables["Mining-production"]).sum(),
+    costs = [
+        (cost.sel(stage="mining", drop=True) * terms["Mining-production"]).sum(),
         (cost.sel(stage="separation", drop=True) * shared.separation_input).sum(),
-        (cost.sel(stage="metal", drop=True) * variables["Metal-production"]).sum(),
-        (cost.sel(stage="magnet", drop=True) * variables["Magnet-production"]).sum(),
-        (concentrate_transport * variables["Concentrate-flow"]).sum(),
-        (transport.sel(stage=list(TRADED_STAGES)) * variables["Flow"]).sum(),
-        -(chain["willingness_to_pay"] * variables["Served"]).sum(),
+        (cost.sel(stage="metal", drop=True) * terms["Metal-production"]).sum(),
+        (cost.sel(stage="magnet", drop=True) * terms["Magnet-production"]).sum(),
+        (concentrate_transport * terms["Concentrate-flow"]).sum(),
+        (transport.sel(stage=list(TRADED_STAGES)) * terms["Flow"]).sum(),
+        -(chain["willingness_to_pay"] * terms["Served"]).sum(),
     ]
-    if _exists(model, "Stock-level"):
-        terms.append((chain["stock_holding_cost"] * variables["Stock-level"]).sum())
-        terms.append((chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * variables["Stock-release"]).sum())
-    if _exists(model, "Substitution-share"):
+    if terms.exists("Stock-level"):
+        costs.append((chain["stock_holding_cost"] * terms["Stock-level"]).sum())
+        costs.append((chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * terms["Stock-release"]).sum())
+    if terms.exists("Substitution-share"):
         # Substituted demand is met by another material: it earns the value of the lowest demand step.
         net_cost = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
-        terms.append((net_cost * chain["demand"] * chain.period_length * variables["Substitution-share"]).sum())
+        costs.append((net_cost * chain["demand"] * chain.period_length * terms["Substitution-share"]).sum())
     for name in ("Recycling-separation", "Recycling-metal"):
-        if _exists(model, name):
-            terms.append(chain["recycling_cost"] * variables[name].sum())
-    if _exists(model, "Calibration-supply"):
-        terms.append((chain["calibration_cost"] * variables["Calibration-supply"]).sum())
-    return _total(terms)
+        if terms.exists(name):
+            costs.append(chain["recycling_cost"] * terms[name].sum())
+    if terms.exists("Calibration-supply"):
+        costs.append((chain["calibration_cost"] * terms["Calibration-supply"]).sum())
+    return _total(costs)

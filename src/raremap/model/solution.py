@@ -6,13 +6,11 @@ from linopy's constraint objects, so a wrongly written constraint cannot hide it
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import linopy
 import numpy as np
 import xarray as xr
-from linopy.config import LinopySemanticsWarning
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import BALANCE_CONSTRAINTS
@@ -40,16 +38,14 @@ def solve_model(model: linopy.Model, solver_name: str = "highs") -> None:
 
     The model comes from `build_model`, which has already sanitised it, so the solve does not again.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LinopySemanticsWarning)
-        status, condition = model.solve(
-            solver_name=solver_name,
-            io_api="direct",
-            sanitize_zeros=False,
-            sanitize_infinities=False,
-            progress=False,
-            output_flag=False,
-        )
+    status, condition = model.solve(
+        solver_name=solver_name,
+        io_api="direct",
+        sanitize_zeros=False,
+        sanitize_infinities=False,
+        progress=False,
+        output_flag=False,
+    )
     if status != "ok":
         raise RaremapError(
             f"the equilibrium model was not solved to optimality (status {status}, condition {condition}); "

@@ -23,7 +23,6 @@ feasible and, the feasible set having only shrunk, optimal; such a block is not 
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,6 @@ from typing import Any
 import highspy
 import linopy
 import numpy as np
-from linopy.config import LinopySemanticsWarning
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import build_model
@@ -200,10 +198,8 @@ class DrawEvaluator:
         if level not in self._matrices:
             multiplier = self.risk.model.demand.levels[level]
             chain = self.chain.replace(demand=self.chain["demand"] * multiplier)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", LinopySemanticsWarning)
-                model = build_model(chain)
-                self._matrices[level] = self._level_matrices(model, chain)
+            model = build_model(chain)
+            self._matrices[level] = self._level_matrices(model, chain)
             if self.independent and not self._matrices[level].is_block_diagonal():
                 self.independent = False
         return self._matrices[level]
