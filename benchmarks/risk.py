@@ -33,10 +33,10 @@ import numpy as np
 from pulp_peer import cbc
 
 import raremap
+from raremap.model.quiet import quiet_stdout
 from raremap.risk.engine import RunOptions, prepare, run_risk
 from raremap.risk.evaluate import DEVEX_PRICING, DrawEvaluator
 from raremap.risk.sampling import draw_pattern
-from raremap.simulate.run import quiet_stdout
 
 RISK_FILE = "default"
 

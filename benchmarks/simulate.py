@@ -36,8 +36,8 @@ import pulp
 from pulp_peer import build_pulp, cbc, solve_pulp
 
 import raremap
+from raremap.model.quiet import quiet_stdout
 from raremap.simulate import Simulation
-from raremap.simulate.run import quiet_stdout
 
 
 def ours(dataset: raremap.Dataset, scenario: str) -> tuple[Simulation, dict[str, float]]:

@@ -17,6 +17,7 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import build_model
+from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import read_solution, solve_model, solver_positions
 from raremap.model.supply_chain import MAGNET, SupplyChain
 
@@ -62,8 +63,6 @@ def calibrated(chain: SupplyChain, costs: xr.DataArray) -> SupplyChain:
 
 def _least_calibration(base: SupplyChain) -> xr.DataArray:
     """The sizing solve: unlimited calibration at a prohibitive cost, against raised willingness to pay."""
-    from raremap.simulate.run import quiet_stdout
-
     unlimited = xr.where(base.data["country"] == CALIBRATION_COUNTRY, 1e7, 0.0) * xr.ones_like(base["calibration_cost"])
     sizing = base.replace(
         calibration_supply=unlimited.transpose("country", "element"),
@@ -85,8 +84,6 @@ class BaseYearClearing:
     """
 
     def __init__(self, trial: SupplyChain):
-        from raremap.simulate.run import quiet_stdout
-
         model = build_model(trial)
         positions = model.variables.label_index.label_to_pos
         calibration = model.variables["Calibration-supply"]

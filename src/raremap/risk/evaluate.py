@@ -33,11 +33,11 @@ import numpy as np
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import build_model
+from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import solver_positions
 from raremap.model.supply_chain import SupplyChain
 from raremap.risk.resolve import ResolvedRisk
 from raremap.risk.sampling import Pattern
-from raremap.simulate.run import quiet_stdout
 
 CAPACITY_CONSTRAINTS = {
     "mining": "Mining-capacity-upper",

@@ -6,12 +6,8 @@ before the step it needs raises a clear error naming the missing step.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ import pandas as pd
 from raremap.errors import RaremapError
 from raremap.model.bundled import BuildOptions, supply_chain_from_dataset
 from raremap.model.equilibrium import build_model
+from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import Solution, check_mass_balance, read_solution, solve_model
 from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.loading import load_scenario
@@ -121,25 +118,6 @@ def supply_chain_for(dataset: Any, scenario: Scenario) -> SupplyChain:
     if key not in _CHAIN_CACHE:
         _CHAIN_CACHE[key] = supply_chain_from_dataset(dataset, options)
     return _CHAIN_CACHE[key]
-
-
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Send the solver's own console banner away from stdout (it would corrupt --json output)."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:
-        yield
-        return
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 class Simulation:
