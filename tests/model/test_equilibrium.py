@@ -139,6 +139,22 @@ def test_magnet_price_at_the_buyer_exceeds_the_price_at_the_maker_by_transport()
     assert magnet["USR"] - magnet["SEP"] == pytest.approx(100.0)
 
 
+def test_prices_are_listed_only_for_markets_that_exist() -> None:
+    # Only MIN mines, only SEP separates and makes metal, SEP makes and USR buys magnets; Ce is in no
+    # recipe, so it has an oxide market at SEP (a co-product disposed of, worth 0) but no metal market.
+    prices = run(tiny_chain()).prices.query("period == 2024")
+    markets = set(prices[["stage", "country", "element"]].itertuples(index=False, name=None))
+    assert markets == {
+        ("mining", "MIN", "REO"),
+        ("separation", "SEP", "Ce"),
+        ("separation", "SEP", "Nd"),
+        ("metal", "SEP", "Nd"),
+        ("magnet", "SEP", "NdFeB"),
+        ("magnet", "USR", "NdFeB"),
+    }
+    assert prices.query("stage == 'separation' and element == 'Ce'")["usd_per_t"].item() == 0.0
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     banned=st.sets(st.sampled_from(["ALT", "USR"]), min_size=1),

@@ -40,6 +40,7 @@ BALANCE_CONSTRAINTS = {
 class Network:
     """The masks that say which edges, plants and demand entries exist (derived from a SupplyChain)."""
 
+    mines: xr.DataArray
     concentrate_edges: xr.DataArray
     flow_edges: xr.DataArray
     metal_plants: xr.DataArray
@@ -95,6 +96,7 @@ def network(chain: SupplyChain) -> Network:
     demand_entries = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
     substitution_entries = (chain["substitution_rate"].max("period") > 0) & demand_present
     return Network(
+        mines=capacity.sel(stage="mining", drop=True),
         concentrate_edges=concentrate_edges,
         flow_edges=flow_edges,
         metal_plants=capacity.sel(stage="metal", drop=True) & separated & in_magnets,
@@ -132,7 +134,9 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
     data = {str(dimension): _index(chain, str(dimension)) for dimension in chain.data.dims}
     period = chain.data["period"]
     traded = pd.Index(list(TRADED_STAGES), name="stage")
-    model.add_variables(0, coords=[data["country"], data["period"]], name="Mining-production")
+    model.add_variables(
+        0, coords=[data["country"], data["period"]], name="Mining-production", mask=_over_periods(masks.mines, period)
+    )
     # Export controls (bans, per-edge quotas) are upper bounds on the edges they cover.
     flow_upper = chain["flow_upper"] * length
     model.add_variables(
@@ -285,7 +289,9 @@ def _add_capacity_constraints(model: linopy.Model, terms: Terms, chain: SupplyCh
     # period (see `network`); a period in which that capacity is 0 must bind at 0, not vanish.
     plant_exists = (chain["capacity"].max("period") > 0).broadcast_like(capacity)
     model.add_constraints(
-        terms["Mining-production"] <= capacity.sel(stage="mining", drop=True), name="Mining-capacity-upper"
+        terms["Mining-production"] <= capacity.sel(stage="mining", drop=True),
+        name="Mining-capacity-upper",
+        mask=plant_exists.sel(stage="mining", drop=True),
     )
     model.add_constraints(
         shared.separation_input <= capacity.sel(stage="separation", drop=True), name="Separation-capacity-upper"

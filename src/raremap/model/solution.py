@@ -62,14 +62,28 @@ def solver_positions(label_to_position: np.ndarray, labels: np.ndarray) -> np.nd
 
 
 def read_solution(model: linopy.Model) -> Solution:
-    """Copy values and duals out of a solved model, replacing absent entries by zero."""
+    """Copy values and duals out of a solved model.
+
+    An absent variable entry reads 0. A balance with no variable in it (a market nobody can supply
+    or use, such as metal of an element no recipe needs) has no price, so its dual reads NaN rather
+    than a 0 that would look like a free product.
+    """
     values = {name: model.variables[name].solution.fillna(0.0) for name in model.variables}
-    duals = {
-        stage: model.constraints[name].dual.fillna(0.0)
-        for stage, name in BALANCE_CONSTRAINTS.items()
-        if name in model.constraints
-    }
+    duals = {stage: _market_price(model, name) for stage, name in BALANCE_CONSTRAINTS.items() if name in model.constraints}
     return Solution(values=values, duals=duals, objective=float(model.objective.value or 0.0))
+
+
+def _market_price(model: linopy.Model, balance_name: str) -> xr.DataArray:
+    """The dual of each balance row with a supplier or user in it; NaN for a market that does not exist.
+
+    Disposal of separation surplus is not a participant: every country may dispose of oxide, but where
+    nothing can be separated or bought there is no oxide market to price.
+    """
+    balance = model.constraints[balance_name]
+    terms = balance.vars.values
+    participant = (terms >= 0) & ~np.isin(terms, model.variables["Separation-surplus"].labels.values)
+    has_participant = xr.DataArray(participant.any(axis=-1), coords=balance.dual.coords)
+    return (balance.dual.fillna(0.0) + 0.0).where(has_participant)  # + 0.0 turns -0.0 into 0.0
 
 
 def _delayed_arrivals(flow: xr.DataArray, delay: xr.DataArray) -> xr.DataArray:

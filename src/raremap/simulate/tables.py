@@ -74,14 +74,17 @@ def utilisation_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
 
 
 def prices_table(solution: Solution) -> pd.DataFrame:
-    """Marginal values of the balance constraints in USD per tonne (REO at mining, magnets at magnet)."""
+    """Marginal values of the balance constraints in USD per tonne (REO at mining, magnets at magnet).
+
+    Only markets that exist are listed: a balance with no supplier or user has no price.
+    """
     frames = []
     for stage, dual in solution.duals.items():
         if stage == "mining":
             dual = dual.expand_dims(element=["REO"])
         elif stage == "magnet":
             dual = dual.expand_dims(element=[MAGNET])
-        frame = (dual * 1000.0).rename("usd_per_t").to_dataframe().reset_index()
+        frame = (dual * 1000.0).rename("usd_per_t").to_dataframe().reset_index().dropna(subset=["usd_per_t"])
         frame["stage"] = stage
         frames.append(frame[["stage", "country", "element", "period", "usd_per_t"]])
     return pd.concat(frames, ignore_index=True)
