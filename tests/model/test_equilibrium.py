@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raremap.model.solution import MassBalanceError, Solution, check_mass_balance
-from raremap.scenario.spec import Disruption, ExportControl, Stockpile, Substitution
+from raremap.scenario.spec import Disruption, ExportControl, Scenario, Stockpile, Substitution
+from raremap.simulate.run import Simulation
 from tests.model.tiny import run, shortfall, tiny_chain
 
 BAN_SEP_TO_USR = ExportControl(
@@ -79,14 +80,44 @@ def test_licence_delay_holds_back_part_of_the_first_year_only() -> None:
     assert shortfall(result, 2025) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_linked_periods_are_solved_with_a_run_out_period_that_no_result_reports() -> None:
+    delay = control(form="licence_delay", delay_days=73.0)
+    simulation = Simulation(Scenario(name="tiny", export_controls=(delay,)), supply_chain=tiny_chain(magnet_sep=10.0))
+    result = simulation.run()
+    assert simulation.model_chain is not None and simulation.model_chain.periods == [2024, 2025, 2026, 2027]
+    assert result.periods == (2024, 2025, 2026)
+    for name in ("flows", "production", "prices", "shortfall"):
+        assert set(getattr(result, name)["period"]) == {2024, 2025, 2026}, name
+    # Reported welfare is the reported periods' share of the LP's objective, which covers the run-out too.
+    assert simulation.model is not None
+    assert 0.0 < result.welfare_usd < -float(simulation.model.objective.value or 0.0) * 1000.0
+    unlinked = Simulation(Scenario(name="tiny"), supply_chain=tiny_chain())
+    unlinked.run()
+    assert unlinked.model_chain is not None and unlinked.model_chain.periods == [2024, 2025, 2026]
+
+
 def test_stockpile_reduces_shortfall_when_supply_stops() -> None:
+    # A cost of holding makes the stock go out at the first shortage (2025), not later.
     stop = control(start=2025)
     stockpile = Stockpile(holder="USR", stage="magnet", element="NdFeB", size_t=4.0)
     without = run(tiny_chain(), export_controls=(stop,))
-    with_stock = run(tiny_chain(), export_controls=(stop,), stockpiles=(stockpile,))
+    with_stock = run(tiny_chain(stock_holding_cost=0.1), export_controls=(stop,), stockpiles=(stockpile,))
     assert shortfall(without) == pytest.approx(20.0)
+    assert shortfall(with_stock, 2025) == pytest.approx(6.0)
     assert shortfall(with_stock) == pytest.approx(16.0)
     assert with_stock.stocks["release_t"].sum() == pytest.approx(4.0)
+
+
+def test_a_costless_stock_may_be_kept_past_the_horizon_but_never_dumped_before_its_end() -> None:
+    # The LP looks one period past the horizon (the run-out), so a stock is not worthless at the
+    # end of the last reported period; whatever it keeps is still in the stock table's last level.
+    stop = control(start=2025)
+    stockpile = Stockpile(holder="USR", stage="magnet", element="NdFeB", size_t=4.0)
+    result = run(tiny_chain(), export_controls=(stop,), stockpiles=(stockpile,))
+    last = result.stocks.query("period == 2026")
+    released = float(result.stocks["release_t"].sum())
+    assert released + float(last["level_t"].sum()) == pytest.approx(4.0)
+    assert shortfall(result) == pytest.approx(20.0 - released)
 
 
 def test_substitution_adopts_at_most_its_rate_each_year() -> None:

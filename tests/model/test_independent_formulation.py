@@ -43,10 +43,10 @@ def control(**changes: Any) -> ExportControl:
 
 def assert_same_optimum(simulation: Simulation) -> None:
     simulation.validate().build().solve()
-    assert simulation.solution is not None and simulation.supply_chain is not None
-    problem, _ = build_pulp(simulation.supply_chain)
+    assert simulation.model is not None and simulation.model_chain is not None
+    problem, _ = build_pulp(simulation.model_chain)  # with its run-out period, if it has one
     theirs = solve_pulp(problem)
-    ours = simulation.solution.objective
+    ours = float(simulation.model.objective.value or 0.0)
     assert abs(ours - theirs) <= RELATIVE_TOLERANCE * max(1.0, abs(ours)), (ours, theirs)
 
 

@@ -10,6 +10,7 @@ import pytest
 from raremap.risk.engine import prepare
 from raremap.risk.evaluate import EVALUATION_BASE, EVALUATION_CACHED, EVALUATION_SOLVED, DrawEvaluator
 from raremap.risk.sampling import Pattern, draw_pattern
+from raremap.simulate.run import Simulation
 from tests.risk.conftest import write_risk_file
 
 
@@ -130,3 +131,21 @@ def test_excess_is_the_shortfall_beyond_the_base_cell_by_cell(evaluator: DrawEva
         expected[expected < 1e-6] = 0.0
         np.testing.assert_array_equal(outcome.excess, expected)
         assert outcome.excess.sum() > 0
+
+
+def test_a_base_that_links_periods_gives_the_simulator_results_without_its_run_out(tmp_path: Path, dataset) -> None:
+    """With a licence delay in the base, the evaluator solves one more period, as the simulator does, and
+    an undisrupted draw at demand level 1.0 reports the simulator's shortfall and welfare."""
+    changes = {"base": "china-2025-controls", "demand": {"levels": [1.0], "probabilities": [1.0]}}
+    risk, chain = prepare(write_risk_file(tmp_path, changes), dataset)
+    evaluator = DrawEvaluator(risk, chain)
+    assert not evaluator.independent and len(evaluator.chain.periods) == len(risk.periods) + 1
+    processes, periods = len(risk.processes), len(risk.periods)
+    outcome = evaluator.evaluate(Pattern(0, np.zeros((processes, periods), np.uint8), np.zeros(periods, np.uint8)))
+    simulation = Simulation(risk.scenario, supply_chain=chain)
+    result = simulation.run()
+    table = result.shortfall.query("country == @risk.scenario.importer").set_index(["sector", "element", "period"])
+    expected = np.array([[[table["tonnes"].get((sector, element, period), 0.0) for period in risk.periods]
+                          for element in evaluator.elements] for sector in evaluator.sectors])
+    np.testing.assert_allclose(outcome.shortfall, expected, atol=1e-6)
+    assert outcome.welfare_usd == pytest.approx(result.welfare_usd, rel=1e-9)

@@ -32,6 +32,14 @@ class Solution:
     duals: dict[str, xr.DataArray]
     objective: float
 
+    def for_periods(self, periods: list[int], objective: float) -> Solution:
+        """The part of the solution in `periods`, whose share of the objective is `objective`."""
+        return Solution(
+            values={name: value.sel(period=periods) for name, value in self.values.items()},
+            duals={stage: dual.sel(period=periods) for stage, dual in self.duals.items()},
+            objective=objective,
+        )
+
 
 def solve_model(model: linopy.Model, solver_name: str = "highs") -> None:
     """Solve in place with HiGHS; raise a person-readable error if no optimum is found.
@@ -71,6 +79,28 @@ def read_solution(model: linopy.Model) -> Solution:
     values = {name: model.variables[name].solution.fillna(0.0) for name in model.variables}
     duals = {stage: _market_price(model, name) for stage, name in BALANCE_CONSTRAINTS.items() if name in model.constraints}
     return Solution(values=values, duals=duals, objective=float(model.objective.value or 0.0))
+
+
+def objective_of_periods(model: linopy.Model, periods: list[int]) -> float:
+    """The part of a solved model's objective that comes from variables of `periods`.
+
+    Every variable has a period, so every objective term belongs to exactly one period.
+    """
+    labels = np.concatenate([model.variables[name].labels.values.ravel() for name in model.variables])
+    value = np.zeros(int(labels.max()) + 1)
+    in_periods = np.zeros(len(value), dtype=bool)
+    for name in model.variables:
+        variable = model.variables[name]
+        assert "period" in variable.labels.dims, f"{name} has no period"
+        own = variable.labels.values
+        present = own >= 0
+        value[own[present]] = variable.solution.values[present]
+        chosen = variable.labels["period"].isin(periods).broadcast_like(variable.labels).values
+        in_periods[own[present & chosen]] = True
+    expression = model.objective.expression
+    terms, coefficients = expression.vars.values.ravel(), expression.coeffs.values.ravel()
+    kept = (terms >= 0) & in_periods[np.where(terms >= 0, terms, 0)]
+    return float(coefficients[kept] @ value[terms[kept]])
 
 
 def _market_price(model: linopy.Model, balance_name: str) -> xr.DataArray:

@@ -175,6 +175,28 @@ class SupplyChain:
     def period_length(self) -> int:
         return int(self.data.attrs["period_length"])
 
+    @property
+    def links_periods(self) -> bool:
+        """Whether anything carries over from one period to the next: licence delays, stocks, substitution."""
+        return (
+            float(abs(self.data["delay_share"]).max()) > 0.0
+            or float(self.data["stock_initial"].max()) > 0.0
+            or float(self.data["stock_refill"].max()) > 0.0
+            or float(self.data["substitution_rate"].max()) > 0.0
+        )
+
+    def with_run_out(self) -> SupplyChain:
+        """The chain with one more period after the last, a copy of it, for the LP to look ahead to.
+
+        Without it the horizon's end distorts whatever links periods: shipments held by a licence
+        delay in the last period would never arrive, stocks would be worth nothing, and substitution
+        adopted late would not pay. The run-out period is solved, then left out of every result.
+        """
+        last = self.data.isel(period=[-1]).assign_coords(period=[self.periods[-1] + self.period_length])
+        extended = xr.concat([self.data, last], dim="period", data_vars="minimal", coords="minimal", join="exact")
+        extended.attrs = dict(self.data.attrs)
+        return SupplyChain(extended)
+
     def replace(self, **arrays: xr.DataArray) -> SupplyChain:
         """A new SupplyChain with some arrays replaced (aligned to the existing coordinates)."""
         data = self.data.copy()

@@ -90,13 +90,7 @@ def periods_are_independent(chain: SupplyChain) -> bool:
     capacity, demand = chain["capacity"] > 0, chain["demand"] > 0
     same_plants = bool((capacity.all("period") | ~capacity.any("period")).all())
     same_buyers = bool((demand.all("period") | ~demand.any("period")).all())
-    no_links = (
-        float(abs(chain["delay_share"]).max()) == 0.0
-        and float(chain["stock_initial"].max()) == 0.0
-        and float(chain["stock_refill"].max()) == 0.0
-        and float(chain["substitution_rate"].max()) == 0.0
-    )
-    return same_plants and same_buyers and no_links
+    return same_plants and same_buyers and not chain.links_periods
 
 
 def _period_of_entries(items: Any, label_to_position: np.ndarray, size: int, periods: list[int]) -> np.ndarray:
@@ -154,6 +148,7 @@ class Block:
     control_columns: np.ndarray
     served_columns: np.ndarray
     share_columns: np.ndarray
+    run_out_cost: np.ndarray  # objective coefficients of the run-out period's columns, 0 elsewhere
     base: BlockOutcome
 
 
@@ -170,7 +165,11 @@ class DrawEvaluator:
 
     def __init__(self, risk: ResolvedRisk, chain: SupplyChain):
         self.risk = risk
-        self.chain = chain
+        # Where periods link, the LP looks one period past the horizon, as the simulator does
+        # (SupplyChain.with_run_out); draws repeat their last period there, and no result reports it.
+        self.reported_periods = len(chain.periods)
+        self.chain = chain.with_run_out() if chain.links_periods else chain
+        chain = self.chain
         importer = chain["demand"].sel(country=risk.scenario.importer)
         self.sectors = [str(sector) for sector in importer["sector"].values]
         self.elements = [str(element) for element in importer["element"].values if float(importer.sel(element=element).max()) > 0]
@@ -182,6 +181,11 @@ class DrawEvaluator:
         self._cache: OrderedDict[bytes, BlockOutcome] = OrderedDict()
         self._base_shortfall: dict[int, np.ndarray] = {}
         self.solved = 0
+
+    @property
+    def reported_demand(self) -> np.ndarray:
+        """The importer's base demand (sector x element x period, tonnes) over the reported periods."""
+        return self.base_demand[:, :, : self.reported_periods]
 
     @property
     def groups(self) -> list[np.ndarray]:
@@ -282,6 +286,7 @@ class DrawEvaluator:
             control_columns=_local(whole.control_columns[periods], local_column),
             served_columns=_local(whole.served_columns[..., periods], local_column),
             share_columns=_local(whole.share_columns[..., periods], local_column),
+            run_out_cost=np.where(whole.column_period[columns] >= self.reported_periods, whole.cost[columns], 0.0),
             base=BlockOutcome(np.empty(0), 0.0),
         )
         block.base = self._block_outcome(block, block.column_values, level)
@@ -305,7 +310,8 @@ class DrawEvaluator:
         served = values[block.served_columns].sum(axis=2)
         shortfall = np.clip(demand - served - demand * values[block.share_columns], 0.0, None)
         shortfall[shortfall < SMALL_SHORTFALL] = 0.0
-        return BlockOutcome(shortfall, -float(block.solver.getInfo().objective_function_value) * 1000.0)
+        objective = float(block.solver.getInfo().objective_function_value) - float(block.run_out_cost @ columns)
+        return BlockOutcome(shortfall, -objective * 1000.0)
 
     def tightened(self, block: Block, capacity_steps: np.ndarray, control_steps: np.ndarray) -> tuple[np.ndarray, ...]:
         """Rows with their new upper bounds and columns with their new upper bounds, for one block."""
@@ -332,25 +338,35 @@ class DrawEvaluator:
     def evaluate(self, pattern: Pattern) -> Outcome:
         """The outcome of one draw: each period block reused from the base or the cache where sound, else solved."""
         parts, evaluation = [], 0
+        capacity_steps, control_steps = self._over_model_periods(pattern)
         for group, periods in enumerate(self.groups):
-            part, how = self._evaluate_block(pattern.demand_level, group, pattern.capacity_steps[:, periods],
-                                             pattern.control_steps[periods])
+            part, how = self._evaluate_block(pattern.demand_level, group, capacity_steps[:, periods], control_steps[periods])
             parts.append((periods, part))
             evaluation = max(evaluation, how)
         shortfall = np.zeros(self.base_demand.shape)
         for periods, part in parts:
             shortfall[:, :, periods] = part.shortfall
+        shortfall = shortfall[:, :, : self.reported_periods]
         excess = np.clip(shortfall - self.base_shortfall(pattern.demand_level), 0.0, None)
         excess[excess < SMALL_SHORTFALL] = 0.0
         return Outcome(shortfall, float(sum(part.welfare_usd for _, part in parts)), evaluation, excess)
 
+    def _over_model_periods(self, pattern: Pattern) -> tuple[np.ndarray, np.ndarray]:
+        """The draw's steps per model period: the run-out period, if any, repeats the last one."""
+        extra = len(self.chain.periods) - self.reported_periods
+        capacity, control = pattern.capacity_steps, pattern.control_steps
+        if extra:
+            capacity = np.concatenate([capacity, np.repeat(capacity[:, -1:], extra, axis=1)], axis=1)
+            control = np.concatenate([control, np.repeat(control[-1:], extra)])
+        return capacity, control
+
     def base_shortfall(self, level: int) -> np.ndarray:
-        """The undisrupted shortfall (sector x element x period) of a demand level: its blocks' base solutions."""
+        """The undisrupted shortfall (sector x element x reported period) of a demand level, from its blocks."""
         if level not in self._base_shortfall:
             shortfall = np.zeros(self.base_demand.shape)
             for group, periods in enumerate(self.groups):
                 shortfall[:, :, periods] = self.block(level, group).base.shortfall
-            self._base_shortfall[level] = shortfall
+            self._base_shortfall[level] = shortfall[:, :, : self.reported_periods]
         return self._base_shortfall[level]
 
     def _evaluate_block(self, level: int, group: int, capacity_steps: np.ndarray, control_steps: np.ndarray) -> tuple[BlockOutcome, int]:

@@ -116,7 +116,7 @@ def _table(evaluator: DrawEvaluator, risk: ResolvedRisk, columns: dict[str, list
     demand_level = np.asarray(features["demand level"])
     for position, sector in enumerate(evaluator.sectors):
         arrays[f"total_shortfall_t:{sector}"] = pa.array(cells[:, position, :].sum(axis=1))
-        sector_demand = float(evaluator.base_demand[position].sum())
+        sector_demand = float(evaluator.reported_demand[position].sum())
         arrays[f"demand_t:{sector}"] = pa.array(demand_level * sector_demand)
         arrays[f"total_excess_t:{sector}"] = pa.array(excesses[:, position], pa.float64())
     for position, name in enumerate(shortfall_columns(evaluator, risk.periods)):

@@ -19,7 +19,13 @@ from raremap.errors import RaremapError
 from raremap.model.bundled import BuildOptions, supply_chain_from_dataset
 from raremap.model.equilibrium import build_model
 from raremap.model.quiet import quiet_stdout
-from raremap.model.solution import Solution, check_mass_balance, read_solution, solve_model
+from raremap.model.solution import (
+    Solution,
+    check_mass_balance,
+    objective_of_periods,
+    read_solution,
+    solve_model,
+)
 from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.loading import load_scenario
 from raremap.scenario.spec import Scenario
@@ -131,6 +137,7 @@ class Simulation:
         self._scenario_reference = scenario
         self.scenario: Scenario | None = scenario if isinstance(scenario, Scenario) else None
         self.supply_chain: SupplyChain | None = None
+        self.model_chain: SupplyChain | None = None  # what the LP is built on: + a run-out period if periods link
         self.model: linopy.Model | None = None
         self.solution: Solution | None = None
         self.build_seconds = 0.0
@@ -167,7 +174,9 @@ class Simulation:
         self._require("build")
         assert self.supply_chain is not None
         started = time.perf_counter()
-        self.model = build_model(self.supply_chain)
+        chain = self.supply_chain
+        self.model_chain = chain.with_run_out() if chain.links_periods else chain
+        self.model = build_model(self.model_chain)
         self.build_seconds = time.perf_counter() - started
         self._done.add("build")
         return self
@@ -175,13 +184,17 @@ class Simulation:
     def solve(self) -> Simulation:
         """Solve with HiGHS and check the mass balance of the solution."""
         self._require("solve")
-        assert self.model is not None and self.supply_chain is not None
+        assert self.model is not None and self.supply_chain is not None and self.model_chain is not None
         started = time.perf_counter()
         with quiet_stdout():
             solve_model(self.model)
         self.solve_seconds = time.perf_counter() - started
-        self.solution = read_solution(self.model)
-        self.mass_balance_max_residual = check_mass_balance(self.supply_chain, self.solution)
+        solution = read_solution(self.model)
+        self.mass_balance_max_residual = check_mass_balance(self.model_chain, solution)
+        periods = self.supply_chain.periods
+        if self.model_chain.periods != periods:  # leave the run-out period out of every result
+            solution = solution.for_periods(periods, objective_of_periods(self.model, periods))
+        self.solution = solution
         self._done.add("solve")
         return self
 
