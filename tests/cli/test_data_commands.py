@@ -114,6 +114,9 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
         "china-2025-controls",
         "india-magnet-scheme",
     ]
+    baseline, _, scheme = overview["scenarios"]
+    # The scheme's plants add magnets to the world market: world shortfall falls, if only a little.
+    assert scheme["world kt"] < baseline["world kt"]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "china-2025-controls" in report and "<script" in report
     assert (out / "report.html").stat().st_mode & 0o044, (

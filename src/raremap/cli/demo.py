@@ -56,6 +56,8 @@ def _run_scenarios(dataset: Dataset, importer: str, store_path: Path) -> pd.Data
                 str(min(result.periods)): float(mine.get(min(result.periods), 0.0)),
                 "2030": float(mine.get(2030, 0.0)),
                 str(max(result.periods)): float(mine.get(max(result.periods), 0.0)),
+                # The importer's shortfall follows the world's: a shortage is shared between buyers.
+                "world kt": float(shortfall["tonnes"].sum()) / 1000.0,
                 "welfare USD bn": result.welfare_usd / 1e9,
             }
         )
@@ -83,7 +85,10 @@ def demo(
     store_path = directory / "raremap.duckdb"
     scenarios = _run_scenarios(dataset, importer, store_path)
     console.print(
-        rich_table(scenarios.drop(columns="run"), title=f"{importer} shortfall by year (t, all sectors and products)")
+        rich_table(
+            scenarios.drop(columns="run"),
+            title=f"{importer} shortfall by year (t) and the world's over the horizon (kt), all sectors and products",
+        )
     )
 
     write_text_atomic(directory / "overview.csv", overview.to_csv(index=False, lineterminator="\n"))

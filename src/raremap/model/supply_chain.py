@@ -191,8 +191,12 @@ class SupplyChain:
         Without it the horizon's end distorts whatever links periods: shipments held by a licence
         delay in the last period would never arrive, stocks would be worth nothing, and substitution
         adopted late would not pay. The run-out period is solved, then left out of every result.
+        Nothing is held in the run-out period itself (its shipments arrive within it): held there,
+        they would be lost in turn, and the LP would ship extra in the last reported period to land
+        the held share in the run-out, which moves the distortion back instead of removing it.
         """
         last = self.data.isel(period=[-1]).assign_coords(period=[self.periods[-1] + self.period_length])
+        last["delay_share"] = xr.zeros_like(last["delay_share"])
         extended = xr.concat([self.data, last], dim="period", data_vars="minimal", coords="minimal", join="exact")
         extended.attrs = dict(self.data.attrs)
         return SupplyChain(extended)
