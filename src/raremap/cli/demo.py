@@ -49,13 +49,13 @@ def _run_scenarios(dataset: Dataset, importer: str, store_path: Path) -> pd.Data
         run_id = result.save(store_path)
         shortfall = result.shortfall
         mine = shortfall[shortfall["country"] == importer].groupby("period")["tonnes"].sum()
+        # The base year, the year the 2025 shocks start, 2030 and the horizon's end.
+        shown = sorted({*result.periods[:2], *(period for period in result.periods if period == 2030), result.periods[-1]})
         rows.append(
             {
                 "scenario": name,
                 "run": run_id,
-                str(min(result.periods)): float(mine.get(min(result.periods), 0.0)),
-                "2030": float(mine.get(2030, 0.0)),
-                str(max(result.periods)): float(mine.get(max(result.periods), 0.0)),
+                **{str(period): float(mine.get(period, 0.0)) for period in shown},
                 # The importer's shortfall follows the world's: a shortage is shared between buyers.
                 "world kt": float(shortfall["tonnes"].sum()) / 1000.0,
                 "welfare USD bn": result.welfare_usd / 1e9,
@@ -88,6 +88,7 @@ def demo(
         rich_table(
             scenarios.drop(columns="run"),
             title=f"{importer} shortfall by year (t) and the world's over the horizon (kt), all sectors and products",
+            whole=("scenario",),
         )
     )
 

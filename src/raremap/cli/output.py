@@ -53,11 +53,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def rich_table(frame: pd.DataFrame, title: str | None = None) -> Table:
+def rich_table(frame: pd.DataFrame, title: str | None = None, whole: tuple[str, ...] = ()) -> Table:
+    """A rich table of a frame; the columns named in `whole` are never folded (names people search for)."""
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+        table.add_column(
+            str(column), justify="right" if numeric else "left", overflow="fold", no_wrap=column in whole
+        )
     for row in frame.itertuples(index=False):
         table.add_row(*(_cell(value) for value in row))
     return table
