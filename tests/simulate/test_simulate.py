@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from raremap.cli import main
@@ -28,6 +29,18 @@ def test_result_tables_have_the_columns_the_metrics_module_reads(baseline: Resul
     assert set(baseline.flows["stage"]) <= {"mining", "separation", "metal", "magnet"}
     assert baseline.mass_balance_max_residual < 1e-3
     assert list(baseline.periods) == list(range(2024, 2036))
+
+
+def test_result_tables_hold_no_solver_noise_and_no_negative_zero(dataset: object) -> None:
+    # A stock held and then released leaves values like -1e-12 in the solver's solution.
+    stocked = override(load_scenario("baseline"), {"name": "stocked", "stockpiles": [
+        {"holder": "IND", "stage": "magnet", "element": "NdFeB", "size_t": 3000}]})
+    result = simulate(dataset, stocked)
+    for name, frame in result.tables.items():
+        for column in frame.select_dtypes("float").columns:
+            values = frame[column].to_numpy()
+            assert not np.signbit(values[values == 0.0]).any(), f"{name}.{column} has -0.0"
+            assert not ((values != 0.0) & (np.abs(values) <= 1e-6)).any(), f"{name}.{column} has solver noise"
 
 
 def test_a_chinese_magnet_ban_on_india_lowers_welfare_and_never_lowers_india_shortfall(

@@ -142,7 +142,7 @@ def calibration_table(solution: Solution) -> pd.DataFrame:
 
 def result_tables(chain: SupplyChain, solution: Solution) -> dict[str, pd.DataFrame]:
     """Every result table of a run, by name."""
-    return {
+    tables = {
         "flows": flows_table(chain, solution),
         "production": production_table(chain, solution),
         "utilisation": utilisation_table(chain, solution),
@@ -153,3 +153,13 @@ def result_tables(chain: SupplyChain, solution: Solution) -> dict[str, pd.DataFr
         "thorium": thorium_table(chain, solution),
         "calibration": calibration_table(solution),
     }
+    return {name: _without_solver_noise(frame) for name, frame in tables.items()}
+
+
+def _without_solver_noise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers within SMALL of zero are the solver's rounding: written as 0 (never as -0.0)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_float_dtype(frame[column]):
+            frame[column] = frame[column].where(frame[column].abs() > SMALL, 0.0) + 0.0
+    return frame
