@@ -50,7 +50,7 @@ def _run_scenarios(dataset: Dataset, importer: str, store_path: Path) -> pd.Data
         shortfall = result.shortfall
         mine = shortfall[shortfall["country"] == importer].groupby("period")["tonnes"].sum()
         # The base year, the year the 2025 shocks start, 2030 and the horizon's end.
-        shown = sorted({*result.periods[:2], *(period for period in result.periods if period == 2030), result.periods[-1]})
+        shown = sorted({*result.periods[:2], *({2030} & set(result.periods)), result.periods[-1]})
         rows.append(
             {
                 "scenario": name,
