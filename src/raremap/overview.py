@@ -7,8 +7,8 @@ import pandas as pd
 from raremap.data.dataset import Dataset
 from raremap.errors import RaremapError
 from raremap.metrics.inputs import as_inputs, production_by_country, world_production
+from raremap.vocabulary import STAGES
 
-STAGES = ("mining", "separation", "metal", "magnet")
 STAGE_PRODUCTS = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": "NdFeB"}
 # Trade rows counted as the stage's product: compounds of any element, but at the magnet stage only
 # rare-earth magnets (the REO rows there include ferrite magnets; see trade.csv methods).

@@ -1,9 +1,12 @@
+
 """`raremap data ...` and `raremap demo` from the shell: exit codes, messages, files."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from raremap.data import store
 from tests.cli.runner import run_raremap
@@ -43,6 +46,7 @@ def test_a_missing_directory_is_one_red_line(tmp_path: Path) -> None:
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 def test_load_twice_reports_the_same_version(tmp_path: Path) -> None:
     database = tmp_path / "store.duckdb"
     first = run_raremap("data", "load", "--db", str(database))
@@ -83,6 +87,7 @@ def test_sources_summary_counts_rows_by_quality() -> None:
     )
 
 
+@pytest.mark.slow
 def test_import_baci_writes_a_valid_override(tmp_path: Path) -> None:
     (tmp_path / "BACI_HS92_Y2022.csv").write_text("t,i,j,k,v,q\n2022,156,699,280530,100,10\n")
     (tmp_path / "country_codes_V202401b.csv").write_text(
@@ -101,6 +106,7 @@ def test_import_baci_with_wrong_columns_fails_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr and "t, i, j, k, v, q" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     result = run_raremap("demo", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

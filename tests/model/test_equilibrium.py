@@ -191,6 +191,7 @@ def test_prices_are_listed_only_for_markets_that_exist() -> None:
     banned=st.sets(st.sampled_from(["ALT", "USR"]), min_size=1),
     added=st.floats(min_value=0.0, max_value=20.0),
 )
+@pytest.mark.slow
 def test_bans_never_raise_and_capacity_never_lowers_welfare(banned: set[str], added: float) -> None:
     chain = tiny_chain(mining=12.0, magnet_alt=3.0)
     base = run(chain).welfare_usd

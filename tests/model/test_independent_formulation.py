@@ -81,10 +81,12 @@ def test_tiny_networks_have_the_same_optimum_in_both_formulations(case: str, sem
 
 
 @pytest.mark.parametrize("name", ["baseline", str(Path(__file__).with_name("every-family.yaml"))])
+@pytest.mark.slow
 def test_bundled_data_have_the_same_optimum_in_both_formulations(name: str, dataset: object) -> None:
     assert_same_optimum(Simulation(name, dataset=dataset))
 
 
+@pytest.mark.slow
 def test_every_family_on_the_bundled_data_has_the_same_optimum_under_linopy_v1(dataset: object) -> None:
     with linopy.options:
         linopy.options["semantics"] = "v1"

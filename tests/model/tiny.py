@@ -12,9 +12,10 @@ from typing import Any
 
 import xarray as xr
 
-from raremap.model.supply_chain import STAGES, SupplyChain
+from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.spec import Scenario
 from raremap.simulate.run import Result, Simulation
+from raremap.vocabulary import STAGES
 
 COUNTRIES = ["ALT", "MIN", "SEP", "USR"]
 ELEMENTS = ["Ce", "Nd", "NdFeB"]

@@ -45,6 +45,7 @@ def simulator_shortfall(chain, loss: np.ndarray) -> float:  # type: ignore[no-un
 
 
 @pytest.mark.parametrize("chain_arguments", [{}, {"india": 30.0}, {"china": 120.0, "australia": 10.0}])
+@pytest.mark.slow
 def test_planner_shortfall_matches_simulator_on_tiny_networks(chain_arguments: dict[str, float]) -> None:
     inputs, _ = tiny_inputs(tiny_plan(), **chain_arguments)
     chain = tiny_chain(**chain_arguments)
@@ -101,6 +102,7 @@ def _objective(cap: float) -> float:
 
 @settings(max_examples=6, deadline=None)
 @given(st.floats(0.2, 1.0), st.floats(0.2, 1.0))
+@pytest.mark.slow
 def test_tighter_caps_never_lower_the_objective(first: float, second: float) -> None:
     tight, loose = sorted((first, second))
     assert _objective(tight) >= _objective(loose) - 1e-6
@@ -123,6 +125,7 @@ def test_caps_hold_in_the_reported_shares() -> None:
     assert table[table["period"] == 2026]["max_share"].max() > 0.5  # before the cap year CHN may lead
 
 
+@pytest.mark.slow
 def test_frontier_is_monotone() -> None:
     plan = tiny_plan(domestic=[{**PLANT, "capex_usd_per_tpa": 400000}], offtakes=[OFFTAKE])
     inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
@@ -163,6 +166,7 @@ def test_default_plan_loads(dataset) -> None:  # type: ignore[no-untyped-def]
     assert any(build.maximum_t == 6000 and build.unit_t == 1200 for build in plan.domestic)
 
 
+@pytest.mark.slow
 def test_cli_json_keys(capsys) -> None:  # type: ignore[no-untyped-def]
     from raremap.cli import main
 

@@ -45,6 +45,7 @@ def test_report_has_no_external_resources(report_path: Path) -> None:
     assert linked, "sources are links a reader may follow (navigation, not fetches)"
 
 
+@pytest.mark.slow
 def test_report_opens_offline_and_draws_every_chart(report_path: Path) -> None:
     with offline_page() as (page, log):
         errors: list[str] = []
@@ -150,6 +151,7 @@ def test_static_figures_are_png(tmp_path: Path, dataset: raremap.Dataset, sample
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_cli_report(tmp_path: Path, sample_store: Path) -> None:
     out = tmp_path / "cli.html"
     result = run_raremap(

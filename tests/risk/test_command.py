@@ -1,3 +1,4 @@
+
 """`raremap risk` on the command line: JSON keys, progress kept off stdout, errors as one red line."""
 
 from __future__ import annotations
@@ -5,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.runner import run_raremap
 
 
+@pytest.mark.slow
 def test_json_output_has_the_documented_keys(tmp_path: Path, small_risk_file: Path) -> None:
     result = run_raremap("risk", str(small_risk_file), "--draws", "30", "--seed", "3", "--out", str(tmp_path / "run"),
                          "--db", str(tmp_path / "store.duckdb"), "--json")

@@ -15,6 +15,7 @@ from tests.risk.helpers import read_run
 distributed = pytest.importorskip("dask.distributed")
 
 
+@pytest.mark.slow
 def test_local_cluster_matches_a_local_run(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",

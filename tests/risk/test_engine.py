@@ -25,6 +25,7 @@ def options(folder: Path, **changes) -> RunOptions:
     return RunOptions(**{**settings, **changes})
 
 
+@pytest.mark.slow
 def test_draws_are_identical_for_any_chunking_and_worker_count(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     single = run_risk(small_risk_file, options(tmp_path / "one", chunk_size=7), dataset=dataset)
     double = run_risk(small_risk_file, options(tmp_path / "two", chunk_size=13, workers=2), dataset=dataset)
@@ -35,6 +36,7 @@ def test_draws_are_identical_for_any_chunking_and_worker_count(tmp_path: Path, s
     assert first.filter(like="shortfall_t:").to_numpy().sum() > 0
 
 
+@pytest.mark.slow
 def test_every_draw_once_after_kill_and_resume(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     folder = tmp_path / "killed"
     command = [sys.executable, "-m", "raremap", "risk", str(small_risk_file), "--draws", "1200", "--chunk-size", "20",

@@ -1,3 +1,4 @@
+
 """A person in chromium: log in, open a scenario, add a shock, run it, watch progress, see the chart.
 
 Every request that is not to the loopback server is aborted by the page's route and recorded;
@@ -8,12 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.report.browser import offline_page
 from tests.web.conftest import TOKEN, LiveServer
 
 SCREENSHOTS = Path("/tmp/raremap-screenshots")
 
 
+@pytest.mark.slow
 def test_run_a_scenario_from_the_dashboard(live_server: LiveServer) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     with offline_page() as (page, log):

@@ -1,3 +1,4 @@
+
 """Fifty clients at once on loopback: every request answered, none with an error."""
 
 from __future__ import annotations
@@ -5,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.web.conftest import AUTHORISED, LiveServer, wait_for_job
 
@@ -42,6 +44,7 @@ def one_client(server: LiveServer, number: int) -> list[int]:
     return statuses
 
 
+@pytest.mark.slow
 def test_fifty_concurrent_clients(live_server: LiveServer) -> None:
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
         results = list(pool.map(lambda number: one_client(live_server, number), range(CLIENTS)))

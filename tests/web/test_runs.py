@@ -1,9 +1,11 @@
+
 """Runs as jobs with the real simulation engine: progress, results, and a restart that keeps them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 import raremap
@@ -14,6 +16,7 @@ from tests.web.conftest import AUTHORISED, settings_for, wait_for_job
 SHORT = {"periods": {"start": 2024, "end": 2027}}
 
 
+@pytest.mark.slow
 def test_a_run_finishes_and_survives_a_restart(tmp_path: Path, dataset: raremap.Dataset) -> None:
     path = tmp_path / "restart.duckdb"
     with TestClient(create_app(settings_for(path), dataset)) as client:
@@ -71,6 +74,7 @@ def test_a_failing_run_reports_why(client: TestClient) -> None:
     assert job["status"] == "failed" and "no-such-path" in str(job["message"])
 
 
+@pytest.mark.slow
 def test_a_risk_run_from_the_server(client: TestClient) -> None:
     started = client.post(
         "/api/runs", json={"kind": "risk", "scenario": "default", "draws": 40, "seed": 1}, headers=AUTHORISED
@@ -82,6 +86,7 @@ def test_a_risk_run_from_the_server(client: TestClient) -> None:
     assert page.status_code == 200 and "risk-exceedance" in page.text
 
 
+@pytest.mark.slow
 def test_a_plan_run_from_the_server(tmp_path: Path, dataset: raremap.Dataset) -> None:
     path = tmp_path / "plan.duckdb"
     with TestClient(create_app(settings_for(path), dataset)) as client:

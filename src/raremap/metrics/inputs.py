@@ -19,9 +19,8 @@ from raremap.data.dataset import Dataset, load
 from raremap.data.reading import closest
 from raremap.data.schema import vocabularies
 from raremap.errors import RaremapError
+from raremap.vocabulary import STAGES, WORLD
 
-STAGES = ("mining", "separation", "metal", "magnet")
-WORLD = "WLD"
 TOTAL = "REO"
 STAGE_TOTAL_ELEMENTS = ("REO", "NdFeB", "SmCo")
 ELEMENT_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -16,15 +16,8 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.calibration import calibrated
-from raremap.model.supply_chain import (
-    MAGNET,
-    STAGES,
-    SupplyChain,
-)
-
-WORLD = "WLD"
-STAGE_TOTAL = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": MAGNET}
-"""The element code of a stage's total output in the production and capacity tables."""
+from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.vocabulary import STAGE_TOTAL, STAGES, WORLD
 
 DEFAULT_OPERATING_COST = {"mining": 4.0, "separation": 15.0, "metal": 12.0, "magnet": 18.9}
 """USD per kg of stage output where the costs table has no figure for the country or the world."""

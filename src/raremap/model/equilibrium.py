@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from raremap.model.supply_chain import MAGNET, TRADED_STAGES, SupplyChain
+from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.vocabulary import TRADED_STAGES
 
 BALANCE_CONSTRAINTS = {
     "mining": "Mining-balance",

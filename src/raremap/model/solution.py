@@ -14,7 +14,8 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.equilibrium import BALANCE_CONSTRAINTS
-from raremap.model.supply_chain import MAGNET, TRADED_STAGES, SupplyChain
+from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.vocabulary import TRADED_STAGES
 
 MASS_BALANCE_RELATIVE_TOLERANCE = 1e-6
 """Largest residual allowed, as a share of max(1, total tonnes moved or made in the run)."""

@@ -20,12 +20,7 @@ import numpy as np
 import xarray as xr
 
 from raremap.errors import RaremapError
-
-STAGES = ("mining", "separation", "metal", "magnet")
-"""Stages with production; `use` is the demand side and has no output of its own."""
-
-TRADED_STAGES = ("separation", "metal", "magnet")
-"""Stages whose products move between countries element by element (mining moves as concentrate)."""
+from raremap.vocabulary import STAGES
 
 MAGNET = "NdFeB"
 """The magnet product: it sits on the element dimension so magnet flows and demand share the axes."""

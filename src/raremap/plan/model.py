@@ -16,9 +16,9 @@ import linopy
 import numpy as np
 import xarray as xr
 
-from raremap.model.supply_chain import STAGES
 from raremap.plan.inputs import PlanInputs
 from raremap.plan.scenarios import PlanScenarios
+from raremap.vocabulary import STAGES
 
 MILLION = 1e6
 KILOGRAMS_PER_TONNE = 1000.0

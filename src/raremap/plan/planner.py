@@ -20,7 +20,6 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.quiet import quiet_stdout
-from raremap.model.supply_chain import STAGES
 from raremap.plan.inputs import PlanInputs, baseline_for_dataset, plan_inputs
 from raremap.plan.model import (
     KILOGRAMS_PER_TONNE,
@@ -36,6 +35,7 @@ from raremap.plan.model import (
 )
 from raremap.plan.scenarios import PlanScenarios, sample_scenarios
 from raremap.plan.spec import Plan
+from raremap.vocabulary import STAGES
 
 FIRST_STAGE = ("Contract", "Build", "Assisted", "Signed", "Stock")
 SMALL = 1e-6

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from raremap.model.supply_chain import STAGES, SupplyChain
+from raremap.model.supply_chain import SupplyChain
 from raremap.plan import assumptions
 from raremap.plan.spec import Plan
+from raremap.vocabulary import STAGES
 
 DELAY_STREAM = 7_919
 """Extra key of the generator for lead-time slips, so slips never reuse the disruption streams."""

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from raremap.scenario.spec import Periods
+from raremap.vocabulary import Stage
 
 Share = Annotated[float, Field(ge=0, le=1)]
 Cap = Annotated[float, Field(gt=0, le=1)]
@@ -19,7 +20,6 @@ NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
 Years = Annotated[int, Field(ge=0, le=30)]
-Stage = Literal["mining", "separation", "metal", "magnet"]
 BuildStage = Literal["mining", "separation", "metal", "magnet", "recycling"]
 
 

@@ -8,15 +8,15 @@ and how uncertain demand is. Every model is frozen and refuses unknown keys, lik
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from raremap.scenario.spec import Periods
+from raremap.vocabulary import Stage
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 Positive = Annotated[float, Field(gt=0)]
-Stage = Literal["mining", "separation", "metal", "magnet"]
 ALL = "all"
 
 
@@ -99,7 +99,7 @@ class Processes(Frozen):
     from_capacity: bool = True
     minimum_world_share: Probability = 0.01
     countries: tuple[str, ...] = (ALL,)
-    stages: tuple[Stage, ...] = ("mining", "separation", "metal", "magnet")
+    stages: tuple[Stage, ...] = get_args(Stage)
 
 
 class ProcessOverride(Frozen):

@@ -12,10 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from raremap.vocabulary import Stage
+
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
-Stage = Literal["mining", "separation", "metal", "magnet"]
 ALL = "all"
 
 

@@ -12,6 +12,7 @@ import xarray as xr
 
 from raremap.model.solution import Solution, concentrate_arrivals, separation_output
 from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.vocabulary import STAGES
 
 SMALL = 1e-6
 """Tonnes below which a flow or production entry is left out of the tables."""
@@ -60,7 +61,7 @@ def _stage_totals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
         values["Metal-production"].sum("element"),
         values["Magnet-production"],
     ]
-    return xr.concat(totals, dim=xr.DataArray(["mining", "separation", "metal", "magnet"], dims="stage", name="stage"))
+    return xr.concat(totals, dim=xr.DataArray(list(STAGES), dims="stage", name="stage"))
 
 
 def utilisation_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:

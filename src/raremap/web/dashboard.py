@@ -19,6 +19,7 @@ from raremap.report.html import escape
 from raremap.report.run_sections import run_sections
 from raremap.report.world import share_map, value_chain_sankey
 from raremap.scenario import Scenario
+from raremap.vocabulary import STAGES
 from raremap.web import scenarios
 from raremap.web.pages import link_table, page, sections_html
 from raremap.web.security import COOKIE_NAME, same_token
@@ -26,7 +27,6 @@ from raremap.web.state import ServerState, server_state
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[ServerState, Depends(server_state)]
-STAGE_CHOICES = ("mining", "separation", "metal", "magnet")
 FORM_CHOICES = ("ban", "quota", "licence_delay")
 MAXIMUM_COMPARED = 6
 JOB_SUBJECTS = {"simulate": "scenario", "risk": "risk file", "plan": "plan"}
@@ -269,7 +269,7 @@ def disruption_rows(scenario: Scenario) -> str:
         rows.append(
             f'<tr data-kind="disruptions" data-key="country" data-original="{escape(json.dumps(item))}">'
             f"<td>{_input('country', item.get('country'), 'tiny')}</td>"
-            f"<td>{_select('stage', item.get('stage', 'mining'), STAGE_CHOICES)}</td>"
+            f"<td>{_select('stage', item.get('stage', 'mining'), STAGES)}</td>"
             f"<td>{_input('share_lost', item.get('share_lost'), 'tiny', 'number')}</td>"
             f"<td>{_input('start', item.get('start'), 'tiny', 'number')}</td>"
             f"<td>{_input('duration_years', item.get('duration_years'), 'tiny', 'number')}</td>"
