@@ -353,6 +353,87 @@ def trade_balance_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     return problems
 
 
+CAPACITY_STATUS_IN_PROJECTS = {
+    "operating": {"operating"},
+    "construction": {"construction"},
+    "announced": {"committed", "announced", "speculative"},
+}
+"""Which project statuses a capacity row's status may mirror."""
+
+NATIONAL_TOTAL = "national total"
+"""A capacity row whose facility names this is a national total or quota; every other row is a facility."""
+
+
+def capacity_project_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """`capacity` and `projects` must not contradict each other.
+
+    The rule (docs/data.md): `capacity` holds national totals and quotas (facility containing
+    'national total') and, for the simulator, facility rows that mirror a `projects` row; `projects`
+    holds every facility of the pipeline. So every facility row of `capacity` must have a `projects`
+    row of the same name with the same country, stage, element and tonnage, a matching status, and
+    (for operating capacity) a first-output year no later than the capacity year. And where
+    `capacity` has a national total for a country, stage, element and year, the operating projects
+    there that started by that year must not add up to more than it.
+    """
+    if "capacity" not in tables or "projects" not in tables:
+        return []
+    capacity, projects = tables["capacity"], tables["projects"]
+    by_name = {str(name): line for line, name in projects["project"].items()}
+    problems = []
+    is_total = capacity["facility"].astype(str).str.contains(NATIONAL_TOTAL, case=False, regex=False)
+    for line, row in capacity[~is_total].iterrows():
+        facility = str(row["facility"])
+        if facility not in by_name:
+            problems.append(Problem(
+                "capacity.csv", "names a facility that has no row in projects.csv",
+                f"add a projects row named {facility!r} (or rename the facility to a project listed there)",
+                line_number(line), "facility", facility))
+            continue
+        project = projects.loc[by_name[facility]]
+        for column, project_column in (("country", "country"), ("stage", "stage"), ("element", "element"),
+                                       ("value_t", "capacity_t")):
+            mine, theirs = row[column], project[project_column]
+            if pd.isna(mine) or pd.isna(theirs):
+                continue  # an unconvertible value is reported by the type checks
+            same = (abs(float(mine) - float(theirs)) <= 1e-6 * max(1.0, abs(float(theirs)))
+                    if column == "value_t" else str(mine) == str(theirs))
+            if not same:
+                problems.append(Problem(
+                    "capacity.csv", f"contradicts projects.csv line {by_name[facility]} ({project_column} {theirs})",
+                    f"make {column} equal to the project's {project_column}, or correct the project row",
+                    line_number(line), column, mine))
+        allowed = CAPACITY_STATUS_IN_PROJECTS.get(str(row["status"]), set())
+        if str(project["status"]) not in allowed:
+            problems.append(Problem(
+                "capacity.csv", f"has status {row['status']} but projects.csv line {by_name[facility]} says {project['status']}",
+                f"use a status matching the project's ({', '.join(sorted(CAPACITY_STATUS_IN_PROJECTS))} "
+                "correspond to operating, construction, committed/announced/speculative)",
+                line_number(line), "status", row["status"]))
+        start = project["expected_start"]
+        if str(row["status"]) == "operating" and pd.notna(start) and pd.notna(row["year"]) and int(start) > int(row["year"]):
+            problems.append(Problem(
+                "capacity.csv", f"is operating in {row['year']} but the project starts in {int(start)} (projects.csv line {by_name[facility]})",
+                "give the capacity row a year no earlier than the project's expected_start, or correct the project",
+                line_number(line), "year", row["year"]))
+    totals = capacity[is_total]
+    operating = projects[projects["status"] == "operating"]
+    for line, row in totals.iterrows():
+        if pd.isna(row["value_t"]) or pd.isna(row["year"]):
+            continue
+        same_place = operating[(operating["country"] == row["country"]) & (operating["stage"] == row["stage"])
+                               & (operating["element"] == row["element"])]
+        started = same_place[same_place["expected_start"].isna() | (same_place["expected_start"] <= row["year"])]
+        facilities = float(started["capacity_t"].sum())
+        if facilities > float(row["value_t"]) * (1 + SHARE_TOLERANCE):
+            problems.append(Problem(
+                "capacity.csv",
+                f"national total {float(row['value_t']):,.0f} t is below the {facilities:,.0f} t of operating projects "
+                f"(projects.csv lines {', '.join(str(index) for index in started.index)})",
+                "raise the national total or correct the projects' capacity, status or start",
+                line_number(line), "value_t", row["value_t"]))
+    return problems
+
+
 def check_tables(raw_tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Convert and check every table; return the typed tables and every problem found."""
     problems: list[Problem] = []
@@ -372,4 +453,5 @@ def check_tables(raw_tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.D
         problems += method_problems(table, frame)
         problems += share_problems(table, frame)
     problems += trade_balance_problems(tables)
+    problems += capacity_project_problems(tables)
     return tables, problems
