@@ -169,7 +169,7 @@ def test_trade_far_above_production_plus_imports_is_refused(tmp_path: Path) -> N
     [
         (b"", "is empty"),
         (b"\x00\x01\x02binary\xff", "binary"),
-        (b"country,year,value_t,series,source_id,quality,method\n", "no rows"),
+        (b"country,year,value_t,series,source_id,quality,method,as_of\n", "no rows"),
     ],
 )
 def test_empty_binary_and_header_only_files(tmp_path: Path, content: bytes, message: str) -> None:
@@ -181,7 +181,7 @@ def test_empty_binary_and_header_only_files(tmp_path: Path, content: bytes, mess
 def test_ragged_rows_are_reported_with_their_line(tmp_path: Path) -> None:
     path = copy_table("reserves", tmp_path)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write("CHN,2024,1,main,extra,fields,here,too\n")
+        handle.write("CHN,2024,1,main,extra,fields,here,too,and,more\n")
     problems = problems_of(tmp_path)
     assert any(problem.file == "reserves.csv" and "fields" in problem.message for problem in problems)
 

@@ -72,7 +72,7 @@ def show(
 @data_app.command("sources")
 def sources(
     summary: bool = typer.Option(
-        False, "--summary", help="Count reported, derived and estimated rows per table."
+        False, "--summary", help="Count reported, derived and estimated rows per table, with the age (as_of) of its data."
     ),
     output_format: Format = typer.Option(Format.table, "--format", help="table, csv or json."),
     directory: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
@@ -80,7 +80,7 @@ def sources(
     """List the sources with how many rows cite each (or, with --summary, row quality per table)."""
     dataset = load(directory)
     if summary:
-        print_frame(dataset.quality_summary(), output_format, title="rows by quality")
+        print_frame(dataset.quality_summary(), output_format, title="rows by quality and age of the data (as_of)")
     else:
         print_frame(dataset.source_counts(), output_format, title="sources")
 

@@ -71,12 +71,17 @@ class Dataset:
         return result.reset_index()
 
     def quality_summary(self) -> pd.DataFrame:
-        """Counts of reported, derived and estimated rows per table."""
+        """Counts of reported, derived and estimated rows per table, with the age of the data.
+
+        Tables with an `as_of` column also show the oldest, median and newest `as_of` (the date a fact
+        was true or last reported, as YYYY, YYYY-MM or YYYY-MM-DD); tables without one show none.
+        """
         rows = []
         for name, frame in self.tables.items():
             if name == "sources":
                 continue
             counts = frame["quality"].value_counts()
+            oldest, median, newest = data_age(frame)
             rows.append(
                 {
                     "table": name,
@@ -84,9 +89,26 @@ class Dataset:
                     "derived": int(counts.get("derived", 0)),
                     "estimated": int(counts.get("estimated", 0)),
                     "rows": len(frame),
+                    "as_of_oldest": oldest,
+                    "as_of_median": median,
+                    "as_of_newest": newest,
                 }
             )
         return pd.DataFrame(rows)
+
+
+def data_age(frame: pd.DataFrame) -> tuple[str, str, str]:
+    """Oldest, median and newest `as_of` of a table ('' where the table has no such column).
+
+    Dates of different precision sort as text (2024 < 2024-06 < 2025-01), which orders them by the
+    earliest day they can mean; the median is the middle value in that order.
+    """
+    if "as_of" not in frame.columns:
+        return "", "", ""
+    dates = sorted(str(value) for value in frame["as_of"].dropna())
+    if not dates:
+        return "", "", ""
+    return dates[0], dates[len(dates) // 2], dates[-1]
 
 
 def canonical_csv(frame: pd.DataFrame) -> str:
