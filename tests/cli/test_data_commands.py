@@ -70,7 +70,7 @@ def test_show_as_json_lists_row_objects_with_the_table_columns() -> None:
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert rows and all(row["country"] == "IND" for row in rows)
-    assert {"country", "year", "value_t", "series", "source_id", "quality", "method"} == set(rows[0])
+    assert {"country", "year", "value_t", "series", "source_id", "quality", "method", "as_of"} == set(rows[0])
 
 
 def test_show_an_unknown_table_lists_the_tables() -> None:
