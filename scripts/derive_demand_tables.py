@@ -14,6 +14,7 @@ rows and the magnet totals quoted in the methods stay consistent with those tabl
 from __future__ import annotations
 
 import csv
+from itertools import pairwise
 from pathlib import Path
 
 TABLES = Path(__file__).resolve().parents[1] / "src" / "raremap" / "data" / "tables"
@@ -114,7 +115,7 @@ def write(name: str, fields: list[str], rows: list[dict[str, object]]) -> None:
 
 def iea_total(year: int) -> float:
     points = sorted(IEA.items())
-    for (y0, v0), (y1, v1) in zip(points, points[1:], strict=False):
+    for (y0, v0), (y1, v1) in pairwise(points):
         if y0 <= year <= y1:
             return v0 + (v1 - v0) * (year - y0) / (y1 - y0)
     return points[-1][1]
@@ -234,7 +235,6 @@ def main() -> None:
 
     # Countries: shares of the world's 2024 NdFeB mix outside ev/defence where no national split exists.
     world_ndfeb_civil = {s: ndfeb[s] for s in ("ev", "wind", "electronics", "industrial", "other")}
-    civil_total = sum(world_ndfeb_civil.values())
 
     def split(country: str, total: float, defence: float, basis: str, source: str, as_of: str, ev: float | None = None) -> None:
         rest_sectors = dict(world_ndfeb_civil)

@@ -502,17 +502,19 @@ def trade_monthly_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     keys = ["exporter", "month", "months", "stage", "element", "scope"]
     total = monthly[monthly["importer"] == "WLD"].groupby(keys)["value_t"].sum()
     partners = monthly[monthly["importer"] != "WLD"].groupby(keys)["value_t"].sum()
-    for key, named in partners.items():
-        if key not in total.index:
+    all_partners = {cast(tuple, key): float(value) for key, value in total.items()}
+    for raw_key, named in partners.items():
+        key = cast(tuple, raw_key)
+        if key not in all_partners:
             continue
-        limit = total[key] * (1 + MONTHLY_PARTNER_TOLERANCE)
+        limit = all_partners[key] * (1 + MONTHLY_PARTNER_TOLERANCE)
         if named > limit:
             exporter, month, months = key[0], key[1], key[2]
             rows = monthly[(monthly["exporter"] == exporter) & (monthly["month"] == month) & (monthly["months"] == months)]
             problems.append(
                 Problem(
                     "trade_monthly.csv",
-                    f"{exporter}'s named partners in {month} ({months} months) take {named:,.0f} t, more than its all-partner total {total[key]:,.0f} t",
+                    f"{exporter}'s named partners in {month} ({months} months) take {named:,.0f} t, more than its all-partner total {all_partners[key]:,.0f} t",
                     "check the partner rows and the WLD row for that period (units, months, scope)",
                     line_number(rows.index[0]),
                     "value_t",
