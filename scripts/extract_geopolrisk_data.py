@@ -8,7 +8,7 @@ and TSV data files with the standard library only, and writes:
 
   src/raremap/data/tables/countries.csv   (all countries with an ISO3 code, UN M49 regions)
   src/raremap/data/tables/trade.csv       (BACI HS92 280530/284610/284690, all pairs, YEARS;
-                                           plus India's permanent-magnet imports, MAGNET_ROWS)
+                                           rows from other sources (magnet flows) are kept)
   src/raremap/data/tables/governance.csv  (WGI political stability, YEARS)
   src/raremap/data/tables/production.csv  (only rows with series 'wmd'; other series kept)
   /tmp/raremap_sources_trade.csv          (source rows; merge with scripts/add_sources.py)
@@ -74,7 +74,6 @@ BACI_SOURCE = "cepii_baci_hs92_v202401b"
 WGI_SOURCE = "wb_wgi"
 WMD_SOURCE = "wmd_2025"
 M49_SOURCE = "un_m49"
-IE_SOURCE = "indianexpress_2025_india_magnet_imports"
 
 SOURCES = [
     {
@@ -113,40 +112,10 @@ SOURCES = [
         "accessed": ACCESSED,
         "licence": "UN data terms of use (free reuse with attribution)",
     },
-    {
-        "source_id": IE_SOURCE,
-        "title": "Before China's rare earth curbs, India's permanent magnet imports nearly doubled in FY25 (from official trade data)",
-        "publisher": "The Indian Express",
-        "url": "https://indianexpress.com/ (article of June 2025, syndicated at https://www.daily8.com/en/article/9b0de0b97383ac8434ecfd5a5274b0f0)",
-        "year": "2025",
-        "accessed": ACCESSED,
-        "licence": "news report; figures quoted as facts with attribution",
-    },
-]
-
-# India's permanent-magnet imports with a named origin. Indian trade data call these
-# "permanent magnets" (the report says "many containing rare earth elements"); 50,000 t from
-# China in FY2024-25 is close to China's whole 2024 export of rare-earth magnets (58,152 t,
-# Adamas Intelligence from China customs), so the figure must include non-rare-earth
-# (ferrite) magnets. It is therefore recorded as element REO (= product total at magnet stage),
-# not NdFeB, and without an HS code (the report names none).
-MAGNET_ROWS = [
-    {
-        "exporter": "CHN", "importer": "IND", "stage": "magnet", "element": "REO", "year": 2024,
-        "value_t": "50000", "value_usd": "", "hs_code": "none", "source_id": IE_SOURCE,
-        "quality": "reported",
-        "method": "Indian fiscal year April 2024-March 2025 stored as year 2024; all permanent magnets as reported by Indian official trade data (includes non-rare-earth magnets), not NdFeB only; HS code not stated by the source",
-    },
-    {
-        "exporter": "CHN", "importer": "IND", "stage": "magnet", "element": "REO", "year": 2023,
-        "value_t": "25641", "value_usd": "", "hs_code": "none", "source_id": IE_SOURCE,
-        "quality": "derived",
-        "method": "FY2024-25 imports from China (50,000 t) divided by 1.95 (reported +95 % year on year); Indian fiscal year April 2023-March 2024 stored as year 2023; all permanent magnets, not NdFeB only",
-    },
 ]
 
 TRADE_COLS = ["exporter", "importer", "stage", "element", "year", "value_t", "value_usd", "hs_code",
-              "source_id", "quality", "method"]
+              "scope", "source_id", "quality", "method", "as_of"]
 COUNTRY_COLS = ["country", "name", "region", "source_id", "quality", "method"]
 GOV_COLS = ["country", "year", "indicator", "value", "source_id", "quality", "method"]
 PROD_COLS = ["country", "stage", "element", "year", "value_t", "series", "source_id", "quality", "method"]
@@ -260,8 +229,8 @@ def extract_trade(lib: Path, codes: dict[str, tuple[str, str]]) -> list[dict]:
         rows.append({
             "exporter": codes[i][0], "importer": codes[j][0], "stage": stage, "element": element,
             "year": int(t), "value_t": value_t, "value_usd": dec(str(Decimal(v) * 1000), 0),
-            "hs_code": hs, "source_id": BACI_SOURCE, "quality": quality,
-            "method": "; ".join(notes),
+            "hs_code": hs, "scope": "compounds", "source_id": BACI_SOURCE, "quality": quality,
+            "method": "; ".join(notes), "as_of": f"{t}-12",  # a year's flows are true as of its end
         })
     return rows
 
@@ -312,8 +281,20 @@ def extract_wmd(lib: Path) -> list[dict]:
                 "quality": "estimated" if estimated else "reported",
                 "method": "World Mining Data estimate flag" if estimated else (
                     "World Mining Data total of listed countries" if iso == "WLD" else ""),
+                "as_of": "2025",
             })
     return rows
+
+
+def curated_trade_rows() -> list[dict]:
+    """Rows of trade.csv that do not come from BACI (magnet flows from customs reports), kept as they are.
+
+    India's permanent-magnet import totals (all magnets, ferrite included) live in trade_monthly.csv."""
+    path = TABLES / "trade.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [r for r in csv.DictReader(handle) if r["source_id"] != BACI_SOURCE]
 
 
 def write_production(wmd_rows: list[dict]) -> int:
@@ -353,7 +334,7 @@ def main() -> None:
 
     baci = sqlite3.connect(args.lib / "baci.db")
     codes = baci_countries(baci)
-    trade = extract_trade(args.lib, codes) + MAGNET_ROWS
+    trade = extract_trade(args.lib, codes) + curated_trade_rows()
     trade.sort(key=lambda r: (r["exporter"], r["importer"], r["stage"], r["element"], int(r["year"]), r["hs_code"]))
     keys = [(r["exporter"], r["importer"], r["stage"], r["element"], r["year"], r["hs_code"]) for r in trade]
     assert len(keys) == len(set(keys)), "duplicate trade keys"

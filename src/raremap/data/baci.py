@@ -109,6 +109,8 @@ def read_baci(
             "value_t": quantity,
             "value_usd": value * 1000.0,
             "hs_code": trade["k"],
+            "scope": "compounds",
+            "as_of": year.astype("Int64").astype(str) + "-12",  # a year's flows are true as of its end
             "source_id": SOURCE_ID,
             "quality": "reported",
             "method": None,

@@ -434,6 +434,186 @@ def capacity_project_problems(tables: Mapping[str, pd.DataFrame]) -> list[Proble
     return problems
 
 
+# --- market tables: sectors, demand units, magnet grades, monthly trade -------------------------
+
+MAGNET_PRODUCTS = ("NdFeB", "SmCo")
+"""Demand rows in `t magnet` name one of these products in their element column."""
+
+MONTHLY_PARTNER_TOLERANCE = 0.02
+"""Named partners of one exporter, month and scope may exceed the all-partner (WLD) row by at most 2 %
+(rounding in the reports the rows come from)."""
+
+
+def _recipe_product(elements: set[str]) -> str | None:
+    """Which magnet product a recipe makes, from its elements (Sm and Co: SmCo; Nd and Fe: NdFeB)."""
+    if {"Sm", "Co"} <= elements:
+        return "SmCo"
+    if {"Nd", "Fe"} <= elements:
+        return "NdFeB"
+    return None
+
+
+def sector_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """Every demand sector has a demand curve in sectors.csv, and every curve slopes down."""
+    if "sectors" not in tables:
+        return []
+    sectors = tables["sectors"]
+    problems = [
+        Problem(
+            "sectors.csv",
+            "has elasticity 0, so the sector's demand curve is flat in quantity and never responds to price",
+            "give a negative short-run elasticity, e.g. -0.05 for magnet users",
+            line_number(line),
+            "elasticity",
+            value,
+        )
+        for line, value in sectors["elasticity"].items()
+        if pd.notna(value) and value >= 0
+    ]
+    if "demand" in tables:
+        known = set(sectors["sector"].dropna())
+        demand = tables["demand"]
+        missing = demand[demand["sector"].notna() & ~demand["sector"].isin(known)]
+        for sector, rows in missing.groupby("sector"):
+            lines = [line_number(line) for line in rows.index]
+            problems.append(
+                Problem(
+                    "demand.csv",
+                    f"uses sector {sector!r}, which has no row in sectors.csv",
+                    f"add a row for {sector!r} to sectors.csv (kind, value_multiple, elasticity, priority, substitution)",
+                    lines[0],
+                    "sector",
+                    sector,
+                    more_rows=tuple(lines[1:]),
+                )
+            )
+    return problems
+
+
+def demand_unit_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """t magnet rows name NdFeB or SmCo and belong to magnet sectors; t REO rows name an element;
+    oxide-application sectors are in t REO."""
+    if "demand" not in tables:
+        return []
+    demand = tables["demand"]
+    kind = tables["sectors"].set_index("sector")["kind"] if "sectors" in tables else pd.Series(dtype=object)
+    sector_kind = demand["sector"].map(kind)
+    magnet_unit = demand["unit"] == "t magnet"
+    product = demand["element"].isin(MAGNET_PRODUCTS)
+    checks = [
+        (magnet_unit & ~product, "element", "is in t magnet but does not name a magnet product",
+         "write NdFeB or SmCo in element for t magnet rows, or give the element in t REO"),
+        (~magnet_unit & demand["unit"].notna() & product, "unit", "names a magnet product but is not in t magnet",
+         "give magnet products in t magnet (mass of magnet)"),
+        (magnet_unit & (sector_kind == "oxide"), "unit", "is in t magnet but its sector buys oxides",
+         "give oxide-application demand in t REO of each element"),
+    ]
+    problems = []
+    for mask, column, message, fix in checks:
+        for line in demand.index[mask.fillna(False)]:
+            problems.append(Problem("demand.csv", message, fix, line_number(line), column, demand.loc[line, column]))
+    return problems
+
+
+def magnet_grade_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """Grades name recipes of their product, and every magnet demand row finds a grade mix
+    (its country's, else the WLD default) for its sector and product."""
+    if "magnet_grades" not in tables or "recipes" not in tables:
+        return []
+    grades = tables["magnet_grades"]
+    recipes = tables["recipes"]
+    products = {
+        str(magnet_type): _recipe_product(set(rows["element"].dropna()))
+        for magnet_type, rows in recipes.groupby("magnet_type")
+    }
+    problems = []
+    for line, row in grades.iterrows():
+        made = products.get(str(row["magnet_type"]))
+        if made is not None and made != row["product"]:
+            problems.append(
+                Problem(
+                    "magnet_grades.csv",
+                    f"grade {row['magnet_type']!r} makes {made} magnets but the row is for {row['product']}",
+                    f"set product to {made} or choose a {row['product']} recipe",
+                    line_number(line),
+                    "product",
+                    row["product"],
+                )
+            )
+    if "demand" in tables:
+        demand = tables["demand"]
+        magnets = demand[demand["element"].isin(MAGNET_PRODUCTS)]
+        available = set(zip(grades["country"], grades["sector"], grades["product"], strict=True))
+        for key, rows in magnets.groupby(["country", "sector", "element"]):
+            country, sector, product = cast(tuple[str, str, str], key)
+            if (country, sector, product) in available or ("WLD", sector, product) in available:
+                continue
+            lines = [line_number(line) for line in rows.index]
+            problems.append(
+                Problem(
+                    "demand.csv",
+                    f"{product} demand of {country} in sector {sector!r} has no grade mix in magnet_grades.csv",
+                    f"add WLD (or {country}) rows for sector {sector!r}, product {product} to magnet_grades.csv",
+                    lines[0],
+                    "sector",
+                    sector,
+                    more_rows=tuple(lines[1:]),
+                )
+            )
+    return problems
+
+
+def trade_monthly_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """Months are YYYY-MM, and named partners of an exporter never add up to more than its WLD total."""
+    if "trade_monthly" not in tables:
+        return []
+    monthly = tables["trade_monthly"]
+    problems = [
+        Problem(
+            "trade_monthly.csv",
+            "is not a month",
+            "write the first month of the period as YYYY-MM",
+            line_number(line),
+            "month",
+            value,
+        )
+        for line, value in monthly["month"].items()
+        if pd.notna(value) and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", str(value))
+    ]
+    keys = ["exporter", "month", "months", "stage", "element", "scope"]
+    total = monthly[monthly["importer"] == "WLD"].groupby(keys)["value_t"].sum()
+    partners = monthly[monthly["importer"] != "WLD"].groupby(keys)["value_t"].sum()
+    all_partners = {cast(tuple, key): float(value) for key, value in total.items()}
+    for raw_key, named in partners.items():
+        key = cast(tuple, raw_key)
+        if key not in all_partners:
+            continue
+        limit = all_partners[key] * (1 + MONTHLY_PARTNER_TOLERANCE)
+        if named > limit:
+            exporter, month, months = key[0], key[1], key[2]
+            rows = monthly[(monthly["exporter"] == exporter) & (monthly["month"] == month) & (monthly["months"] == months)]
+            problems.append(
+                Problem(
+                    "trade_monthly.csv",
+                    f"{exporter}'s named partners in {month} ({months} months) take {named:,.0f} t, more than its all-partner total {all_partners[key]:,.0f} t",
+                    "check the partner rows and the WLD row for that period (units, months, scope)",
+                    line_number(rows.index[0]),
+                    "value_t",
+                )
+            )
+    return problems
+
+
+def market_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """All checks of the market tables (sectors, demand units, magnet grades, monthly trade)."""
+    return (
+        sector_problems(tables)
+        + demand_unit_problems(tables)
+        + magnet_grade_problems(tables)
+        + trade_monthly_problems(tables)
+    )
+
+
 def check_tables(raw_tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Convert and check every table; return the typed tables and every problem found."""
     problems: list[Problem] = []
@@ -454,4 +634,5 @@ def check_tables(raw_tables: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.D
         problems += share_problems(table, frame)
     problems += trade_balance_problems(tables)
     problems += capacity_project_problems(tables)
+    problems += market_problems(tables)
     return tables, problems
