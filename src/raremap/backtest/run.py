@@ -132,10 +132,11 @@ def _model_figure(outcome: Outcome, series: pd.Series, base_year: int) -> tuple[
     if year not in series.index:
         return None, f"the run has no period {year} (its periods are {min(series.index)}-{max(series.index)})"
     value = float(series.loc[year])
-    if outcome.comparison == "ratio_to_base_year":
-        base = float(series.loc[base_year]) if base_year in series.index else math.nan
+    reference = outcome.reference_year(base_year)
+    if reference is not None:
+        base = float(series.loc[reference]) if reference in series.index else math.nan
         if not base or math.isnan(base):
-            return None, f"the model's base-year ({base_year}) value is zero or undefined, so no ratio"
+            return None, f"the model's {reference} value is zero or undefined, so no ratio"
         value = value / base
     if math.isnan(value):
         return None, "the model's value is undefined (no rows for this selection)"
@@ -162,7 +163,8 @@ def score_outcome(episode: Episode, outcome: Outcome, result: Any) -> tuple[Outc
         series = measure(result, outcome.measure, outcome.select, periods)
     except NotExpressible as reason:
         return OutcomeScore(model=None, difference=None, status=NOT_EXPRESSIBLE, reason=str(reason), **common), None
-    path = series / float(series.loc[episode.base_year]) if outcome.comparison == "ratio_to_base_year" and series.get(episode.base_year) else series
+    reference = outcome.reference_year(episode.base_year)
+    path = series / float(series.loc[reference]) if reference is not None and series.get(reference) else series
     model, why = _model_figure(outcome, series, episode.base_year)
     if model is None:
         return OutcomeScore(model=None, difference=None, status=NOT_EXPRESSIBLE, reason=why, **common), path

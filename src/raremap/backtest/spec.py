@@ -153,13 +153,26 @@ class Outcome(Frozen):
     measure: Measure
     select: Selection = Selection()
     period: ObservedPeriod
-    comparison: Literal["level", "ratio_to_base_year"] = "level"
+    comparison: Literal["level", "ratio_to_base_year", "ratio_to_year"] = "level"
+    relative_to: Year | None = None
     observed: float
     unit: str
     sources: tuple[str, ...] = Field(min_length=1)
     evidence: str = Field(min_length=10)
     tolerance: Tolerance
     note: str = ""
+
+    @model_validator(mode="after")
+    def _reference_year(self) -> Outcome:
+        if (self.comparison == "ratio_to_year") != (self.relative_to is not None):
+            raise ValueError("comparison ratio_to_year needs relative_to (the year divided by); other comparisons take none")
+        return self
+
+    def reference_year(self, base_year: int) -> int | None:
+        """The year the figure is divided by, or None for a level."""
+        if self.comparison == "level":
+            return None
+        return self.relative_to if self.relative_to is not None else base_year
 
     @field_validator("period", mode="before")
     @classmethod
