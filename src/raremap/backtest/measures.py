@@ -162,6 +162,10 @@ def measure(result: Any, name: str, select: Selection, periods: tuple[int, ...])
     return MEASURE_FUNCTIONS[name](result, select, periods).astype(float)
 
 
+MAXIMUM_LISTED = 12
+"""Binding constraints listed per run: the importer's and China's first, then the rest by name."""
+
+
 def binding_constraints(result: Any, importer: str) -> pd.DataFrame:
     """What limits the run, as far as the result tables say.
 
@@ -193,7 +197,17 @@ def binding_constraints(result: Any, importer: str) -> pd.DataFrame:
                 "periods": _span(periods),
                 "origin": "calibration table (supply the data lack, see docs/simulation.md rule 9)",
             })
-    return pd.DataFrame(rows, columns=["constraint", "periods", "origin"])
+    frame = pd.DataFrame(rows, columns=["constraint", "periods", "origin"])
+    first = frame["constraint"].str.contains(f" {importer}\\b|calibration", regex=True)
+    second = frame["constraint"].str.contains(" CHN\\b", regex=True) & ~first
+    ordered = pd.concat([frame[first], frame[second], frame[~first & ~second]])
+    if len(ordered) > MAXIMUM_LISTED:
+        more = len(ordered) - MAXIMUM_LISTED + 1
+        ordered = pd.concat([
+            ordered.head(MAXIMUM_LISTED - 1),
+            pd.DataFrame([{"constraint": f"... and {more} more capacities at their limit", "periods": "", "origin": "utilisation table"}]),
+        ])
+    return ordered.reset_index(drop=True)
 
 
 def _span(periods: list[int]) -> str:

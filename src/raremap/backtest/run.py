@@ -136,7 +136,7 @@ def _model_figure(outcome: Outcome, series: pd.Series, base_year: int) -> tuple[
     if reference is not None:
         base = float(series.loc[reference]) if reference in series.index else math.nan
         if not base or math.isnan(base):
-            return None, f"the model's {reference} value is zero or undefined, so no ratio"
+            return None, f"the model has no value (or zero) for {reference}, so no ratio: no market for this selection then"
         value = value / base
     if math.isnan(value):
         return None, "the model's value is undefined (no rows for this selection)"
@@ -170,7 +170,7 @@ def score_outcome(episode: Episode, outcome: Outcome, result: Any) -> tuple[Outc
         return OutcomeScore(model=None, difference=None, status=NOT_EXPRESSIBLE, reason=why, **common), path
     difference = model - outcome.observed
     status = PASS if abs(difference) <= band + 1e-12 else FAIL
-    return OutcomeScore(model=model, difference=difference, status=status, reason=outcome.note if status == FAIL else "", **common), path
+    return OutcomeScore(model=model, difference=difference, status=status, reason=outcome.note, **common), path
 
 
 def run_episode(episode: Episode, dataset: Any, simulator: Simulator | None = None) -> EpisodeResult:

@@ -88,9 +88,13 @@ class ObservedPeriod(Frozen):
         return self.start.year if whole else None
 
     def label(self) -> str:
+        """2011, 2025-05, 2025-04..2025-09 or full dates, whichever says it exactly."""
         year = self.calendar_year()
         if year is not None:
             return str(year)
+        if self.start.day == 1 and (self.end + datetime.timedelta(days=1)).day == 1:
+            first, last = self.start.strftime("%Y-%m"), self.end.strftime("%Y-%m")
+            return first if first == last else f"{first}..{last}"
         return f"{self.start.isoformat()}..{self.end.isoformat()}"
 
 
