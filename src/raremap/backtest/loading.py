@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from raremap.backtest.spec import Episode
 from raremap.errors import RaremapError
 from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge, yaml_path
-
-from raremap.backtest.spec import Episode
 
 
 class EpisodeError(SpecificationError):
@@ -121,7 +120,7 @@ def base_year_problems(episode: Episode, dataset: Any) -> list[str]:
         return []
     return [
         f"base_year = {year}: the dataset has no rows for {year} in " + "; ".join(missing)
-        + f"; add the base year's history to those tables (with sources and quality) or choose a base year they cover"
+        + "; add the base year's history to those tables (with sources and quality) or choose a base year they cover"
     ]
 
 

@@ -23,14 +23,14 @@ UTILISATION_AT_LIMIT = 0.999
 """Output at or above this share of capacity counts as capacity at its limit."""
 
 
-class NotExpressible(Exception):
+class NotExpressibleError(Exception):
     """The result tables hold nothing this measure can read; the message says what is missing."""
 
 
 def _table(result: Any, name: str) -> pd.DataFrame:
     tables = getattr(result, "tables", {})
     if name not in tables:
-        raise NotExpressible(f"the run has no `{name}` result table")
+        raise NotExpressibleError(f"the run has no `{name}` result table")
     return tables[name]
 
 
@@ -89,7 +89,7 @@ def price(result: Any, select: Selection, periods: tuple[int, ...]) -> pd.Series
     frame = _filter(frame, "element", select.elements)
     frame = _filter(frame, "country", select.country)
     if frame.empty:
-        raise NotExpressible(
+        raise NotExpressibleError(
             f"the run reports no price for stage {list(select.stages)}, element {list(select.elements)}, "
             f"country {select.country or 'any'} (no market for it in the model)"
         )
@@ -114,7 +114,7 @@ def substitution_share(result: Any, select: Selection, periods: tuple[int, ...])
     holds for the world (stocks aside) but not for one country.
     """
     if select.country is not None:
-        raise NotExpressible("substitution share is computed for the world only (served magnets per country are not a result table)")
+        raise NotExpressibleError("substitution share is computed for the world only (served magnets per country are not a result table)")
     substituted, short, served = _magnet_use(result, periods, None)
     total = substituted + short + served
     return (substituted / total.where(total > 0)).astype(float)
@@ -135,7 +135,7 @@ def recycling_share(result: Any, select: Selection, periods: tuple[int, ...]) ->
     """Recycled share of supply: the result tables carry no recycling table yet."""
     tables = getattr(result, "tables", {})
     if "recycling" not in tables:
-        raise NotExpressible(
+        raise NotExpressibleError(
             "the run's result tables have no recycling table (the LP's Recycling-separation and "
             "Recycling-metal values are not collected); the engine needs a `recycling` result table"
         )

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from raremap.backtest.loading import load_episodes, scenario_document
-from raremap.backtest.measures import NotExpressible, binding_constraints, measure
+from raremap.backtest.measures import NotExpressibleError, binding_constraints, measure
 from raremap.backtest.spec import Episode, Outcome
 from raremap.errors import RaremapError
 
@@ -143,34 +143,41 @@ def _model_figure(outcome: Outcome, series: pd.Series, base_year: int) -> tuple[
     return value, ""
 
 
+def _verdict(
+    episode: Episode, outcome: Outcome, model: float | None, status: str, reason: str
+) -> OutcomeScore:
+    return OutcomeScore(
+        episode=episode.name,
+        outcome=outcome.id,
+        description=outcome.description,
+        period=outcome.period.label(),
+        comparison=outcome.comparison,
+        unit=outcome.unit,
+        observed=outcome.observed,
+        model=model,
+        difference=None if model is None else model - outcome.observed,
+        band=outcome.tolerance.band(outcome.observed),
+        tolerance=outcome.tolerance.label(outcome.unit),
+        status=status,
+        reason=reason,
+        sources=outcome.sources,
+    )
+
+
 def score_outcome(episode: Episode, outcome: Outcome, result: Any) -> tuple[OutcomeScore, pd.Series | None]:
     """Score one outcome against a run's result; also return the model's path for charts."""
-    band = outcome.tolerance.band(outcome.observed)
-    common = {
-        "episode": episode.name,
-        "outcome": outcome.id,
-        "description": outcome.description,
-        "period": outcome.period.label(),
-        "comparison": outcome.comparison,
-        "unit": outcome.unit,
-        "observed": outcome.observed,
-        "band": band,
-        "tolerance": outcome.tolerance.label(outcome.unit),
-        "sources": outcome.sources,
-    }
     periods = tuple(int(period) for period in result.periods)
     try:
         series = measure(result, outcome.measure, outcome.select, periods)
-    except NotExpressible as reason:
-        return OutcomeScore(model=None, difference=None, status=NOT_EXPRESSIBLE, reason=str(reason), **common), None
+    except NotExpressibleError as reason:
+        return _verdict(episode, outcome, None, NOT_EXPRESSIBLE, str(reason)), None
     reference = outcome.reference_year(episode.base_year)
     path = series / float(series.loc[reference]) if reference is not None and series.get(reference) else series
     model, why = _model_figure(outcome, series, episode.base_year)
     if model is None:
-        return OutcomeScore(model=None, difference=None, status=NOT_EXPRESSIBLE, reason=why, **common), path
-    difference = model - outcome.observed
-    status = PASS if abs(difference) <= band + 1e-12 else FAIL
-    return OutcomeScore(model=model, difference=difference, status=status, reason=outcome.note, **common), path
+        return _verdict(episode, outcome, None, NOT_EXPRESSIBLE, why), path
+    within = abs(model - outcome.observed) <= outcome.tolerance.band(outcome.observed) + 1e-12
+    return _verdict(episode, outcome, model, PASS if within else FAIL, outcome.note), path
 
 
 def run_episode(episode: Episode, dataset: Any, simulator: Simulator | None = None) -> EpisodeResult:
@@ -180,27 +187,18 @@ def run_episode(episode: Episode, dataset: Any, simulator: Simulator | None = No
     that the harness fails an outcome when the model moves.
     """
     from raremap.scenario.loading import validate_document
+    from raremap.simulate import simulate
 
-    if simulator is None:
-        from raremap.simulate import simulate as simulator
+    run = simulator or simulate
     started = time.perf_counter()
     version = str(getattr(dataset, "version", ""))
     try:
         scenario = validate_document(scenario_document(episode), f"episode {episode.name}, scenario")
-        result = simulator(dataset, scenario)
+        result = run(dataset, scenario)
     except RaremapError as error:
         message = f"the engine did not run the episode: {error}"
-        scores = tuple(
-            OutcomeScore(
-                episode=episode.name, outcome=outcome.id, description=outcome.description,
-                period=outcome.period.label(), comparison=outcome.comparison, unit=outcome.unit,
-                observed=outcome.observed, model=None, difference=None,
-                band=outcome.tolerance.band(outcome.observed), tolerance=outcome.tolerance.label(outcome.unit),
-                status=NOT_RUN, reason=message, sources=outcome.sources,
-            )
-            for outcome in episode.outcomes
-        )
-        return EpisodeResult(episode, scores, run_error=str(error), dataset_version=version,
+        refused = tuple(_verdict(episode, outcome, None, NOT_RUN, message) for outcome in episode.outcomes)
+        return EpisodeResult(episode, refused, run_error=str(error), dataset_version=version,
                              seconds=time.perf_counter() - started)
     scores = []
     paths = []

@@ -61,7 +61,7 @@ def outcome_figures(run: StoredRun) -> list[Figure]:
     """One chart per outcome with a yearly observation: modelled path (line) and observed (diamond)."""
     scores = run.results.get("scores", pd.DataFrame())
     paths = run.results.get("paths", pd.DataFrame())
-    figures = []
+    figures: list[Figure] = []
     if scores.empty or paths.empty:
         return figures
     for _, row in scores.iterrows():
