@@ -66,7 +66,7 @@ def outcome_figures(run: StoredRun) -> list[Figure]:
         return figures
     for _, row in scores.iterrows():
         path = paths[paths["outcome"] == row["outcome"]].sort_values("period")
-        if path.empty or not str(row["period"]).isdigit():
+        if path.empty or path["model"].isna().all() or not str(row["period"]).isdigit():
             continue
         colour = "#047857" if row["status"] == "pass" else "#b91c1c"
         data = [
