@@ -19,7 +19,7 @@ def stored(name: str, created: str, status: str = "fail") -> StoredRun:
     paths = pd.DataFrame({"outcome": ["exports", "exports"], "period": [2024, 2025], "model": [1.0, 1.09]})
     return StoredRun(
         run_id=f"backtest-{name}-{created}", kind="backtest", name=name, dataset_version="abc", created_at=created,
-        specification={"engine_limits": ["Annual periods only."]}, summary={"run_error": ""},
+        specification={"engine_limits": ["Annual periods only."], "outcomes": [{"id": "exports", "sources": ["adamas_2025_china_magnet_exports_2024"]}]}, summary={"run_error": ""},
         results={"scores": scores, "paths": paths, "binding": pd.DataFrame()},
     )
 
@@ -38,3 +38,4 @@ def test_the_latest_run_of_each_episode_gives_the_table_and_one_chart_per_yearly
     observed = section.figures[0].data[1]
     assert observed["y"] == [0.98] and observed["error_y"]["array"] == [0.05]
     assert any("Annual periods only." in note for note in section.notes)
+    assert "adamas_2025_china_magnet_exports_2024" in section.figures[0].evidence[1].source_ids

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from raremap.report.figure import Figure, Section, Table
+from raremap.report.figure import Evidence, Figure, Section, Table
 from raremap.report.run_sections import run_evidence
 from raremap.report.runs import StoredRun
 
@@ -57,6 +57,13 @@ def _tolerance_band(row: pd.Series) -> float | None:
         return None
 
 
+def observed_evidence(run: StoredRun, outcome: str) -> Evidence:
+    """The observed figure's sources, from the episode stored with the run."""
+    outcomes = {item.get("id"): item for item in run.specification.get("outcomes", [])}
+    sources = tuple(str(source) for source in outcomes.get(outcome, {}).get("sources", []))
+    return Evidence(table="sources", selection=f"episode {run.name}, outcome {outcome}", rows=len(sources), source_ids=sources)
+
+
 def outcome_figures(run: StoredRun) -> list[Figure]:
     """One chart per outcome with a yearly observation: modelled path (line) and observed (diamond)."""
     scores = run.results.get("scores", pd.DataFrame())
@@ -91,7 +98,7 @@ def outcome_figures(run: StoredRun) -> list[Figure]:
                     f"Observed {row['observed']:g} {row['unit']} in {row['period']} (bar: tolerance {row['tolerance']}); "
                     f"line: the model's path on the same basis. {row['reason'] or ''}"
                 ).strip(),
-                evidence=(run_evidence(run, "paths", path),),
+                evidence=(run_evidence(run, "paths", path), observed_evidence(run, str(row["outcome"]))),
             )
         )
     return figures
@@ -124,7 +131,12 @@ def backtest_section(runs: Sequence[StoredRun]) -> Section | None:
         table_frame,
         "Tolerances were set from the evidence before the model was run and are never widened; "
         "a miss stays a miss. Reasons for misses: docs/backtests.md.",
-        tuple(run_evidence(run, "scores", run.results.get("scores", pd.DataFrame())) for run in chosen),
+        tuple(run_evidence(run, "scores", run.results.get("scores", pd.DataFrame())) for run in chosen)
+        + tuple(
+            observed_evidence(run, str(outcome))
+            for run in chosen
+            for outcome in run.results.get("scores", pd.DataFrame()).get("outcome", [])
+        ),
     )
     return Section(
         "backtests",
