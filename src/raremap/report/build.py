@@ -96,6 +96,7 @@ def sources_section(dataset: Dataset, sections: Sequence[Section]) -> Section:
 
 def build_sections(dataset: Dataset, importer: str = "IND", runs: Sequence[StoredRun] = ()) -> list[Section]:
     """The report's sections: overview, world, metrics, stored runs by family, and sources."""
+    from raremap.report.backtest_section import backtest_section
     from raremap.report.metrics_section import metrics_section
 
     sections = [
@@ -103,6 +104,7 @@ def build_sections(dataset: Dataset, importer: str = "IND", runs: Sequence[Store
         world_section(dataset, importer),
         metrics_section(dataset, importer),
         *run_sections(runs),
+        *filter(None, [backtest_section(runs)]),
     ]
     return [*sections, sources_section(dataset, sections)]
 
