@@ -1,19 +1,20 @@
 """The spatial partial equilibrium as one linopy linear program over all periods.
 
-Element by element along the chain: mines offer rare-earth oxide (REO) in concentrate with their
-country's element composition; concentrate moves to separating countries; separation yields every
-element of its feed jointly (co-production, surplus disposed of or stocked); metal plants convert
-oxide to metal; magnet plants turn metal into magnets by a recipe; countries and sectors buy
-against stepwise demand. Maximising welfare (minimising cost minus the value of served demand)
-gives flows; the duals of the balance constraints are prices; unserved demand is shortfall.
+Along the chain: mines offer rare-earth oxide (REO) in concentrate with their country's element
+composition; concentrate moves to separating countries; separation yields every element of its feed
+jointly (co-production; what nobody buys is surplus); metal plants turn oxide into metal; magnet
+plants turn metal into magnet products by their recipes; each country x sector buys a bundle of goods
+against its own stepwise demand curve. Capacity grows by the data's pipeline and by investment the
+LP chooses (after a lead time, within ramp limits). Trade is sticky: contracts hold a share of the
+base-year flows, and an importer's purchases from routes beyond their base-year flow grow only at a
+bounded rate; nobody re-exports what they did not make. Maximising welfare (minimising cost minus the
+value served) gives flows; the duals of the balance constraints are prices; unserved demand is
+shortfall.
 
 Every variable and constraint is added once, vectorised over its named dimensions, with ``mask=``
 marking the entries that exist. Names read as English: ``Metal-capacity-upper``,
-``Separation-balance``, ``Flow-quota-upper``.
-
-An absent slot (no edge, no plant) contributes zero to every sum. That is written out, through
-`Terms`, rather than left to linopy's default, so the model is the same under linopy's legacy and
-v1 arithmetic and no semantics warning is raised (silencing one is not thread-safe).
+``Separation-balance``, ``Route-growth-upper``. An absent slot adds 0 to every sum (``Terms``), so
+the model is the same under linopy's legacy and v1 arithmetic.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from raremap.model.supply_chain import MAGNET, SupplyChain
-from raremap.vocabulary import TRADED_STAGES
+from raremap.model.supply_chain import SupplyChain
+from raremap.vocabulary import STAGES, TRADED_STAGES
 
 BALANCE_CONSTRAINTS = {
     "mining": "Mining-balance",
@@ -35,79 +36,102 @@ BALANCE_CONSTRAINTS = {
     "metal": "Metal-balance",
     "magnet": "Magnet-balance",
 }
+CAPACITY_CONSTRAINTS = {stage: f"{stage.capitalize()}-capacity-upper" for stage in STAGES}
+PRODUCTION_VARIABLES = {"mining": "Mining-production", "metal": "Metal-production", "magnet": "Magnet-production"}
 
 
 @dataclass(frozen=True)
 class Network:
-    """The masks that say which edges, plants and demand entries exist (derived from a SupplyChain)."""
+    """Which entries of each variable exist (derived from a SupplyChain)."""
 
-    mines: xr.DataArray
-    concentrate_edges: xr.DataArray
-    flow_edges: xr.DataArray
-    metal_plants: xr.DataArray
-    magnet_plants: xr.DataArray
-    demand_entries: xr.DataArray
-    substitution_entries: xr.DataArray
-    stock_entries: xr.DataArray
-    pool_entries: xr.DataArray
-    calibration_entries: xr.DataArray
+    plants: xr.DataArray  # [stage, country, period]: capacity or possible investment
+    investment: xr.DataArray  # [stage, country, period]: new capacity may exist
+    concentrate_edges: xr.DataArray  # [exporter, importer]
+    flow_edges: xr.DataArray  # [stage, exporter, importer, element]
+    metals: xr.DataArray  # [country, element]
+    magnets: xr.DataArray  # [country, element]
+    buyers: xr.DataArray  # [country, sector, step, period]
+    substitution: xr.DataArray  # [country, sector]
+    stocks: xr.DataArray  # [stage, country, element]
+    pool: xr.DataArray  # [country, element]
+    route_growth: xr.DataArray  # [stage, exporter, importer, element]
+    contracts: xr.DataArray  # [stage, exporter, importer, element, period]
+
+
+def _off_diagonal(chain: SupplyChain) -> xr.DataArray:
+    countries = chain.countries
+    return xr.DataArray(
+        ~np.eye(len(countries), dtype=bool), coords={"exporter": countries, "importer": countries}, dims=("exporter", "importer")
+    )
+
+
+def investment_mask(chain: SupplyChain) -> xr.DataArray:
+    """Where new capacity may exist: from the base year's start plus the lead time on."""
+    start = chain.periods[0]
+    ready = (chain.data["period"] >= start + chain["investment_lead_years"] - 1e-9) & np.isfinite(chain["investment_lead_years"])
+    return (ready | (chain["investment_committed"] > 0)).transpose("stage", "country", "period")
 
 
 def network(chain: SupplyChain) -> Network:
-    """Which entries of each variable exist: edges only from producers to users of a stage."""
-    capacity = chain["capacity"].max("period") > 0
-    exporter = {"country": "exporter"}
-    importer = {"country": "importer"}
-    separated = xr.DataArray(
-        [element != MAGNET for element in chain.elements], coords={"element": chain.elements}, dims="element"
-    )
-    miners = capacity.sel(stage="mining", drop=True).rename(exporter)
-    separators = capacity.sel(stage="separation", drop=True).rename(importer)
-    concentrate_edges = (miners & separators).transpose("exporter", "importer")
-    demand_present = chain["demand"].max("period") > 0
-    demanded = demand_present.any("sector")
-    in_magnets = (chain["magnet_recipe"] > 0) | (chain["magnet_pool"] > 0)
-    used_as_oxide = in_magnets | demanded.any("country")
-    consumers_of = {
-        "separation": capacity.sel(stage="metal", drop=True) | demanded.where(separated, False).any("element"),
-        "metal": capacity.sel(stage="magnet", drop=True),
-        "magnet": demanded.sel(element=MAGNET, drop=True),
-    }
-    producers_of = {
-        "separation": capacity.sel(stage="separation", drop=True),
-        "metal": capacity.sel(stage="metal", drop=True),
-        "magnet": capacity.sel(stage="magnet", drop=True),
-    }
+    """Which entries of each variable exist: edges only from producers to users of a stage's goods."""
+    invest = investment_mask(chain)
+    plants = (chain["capacity"] > 0) | invest
+    plant_anywhere = plants.any("period")
+    exporter, importer = {"country": "exporter"}, {"country": "importer"}
+    product = chain["is_product"] > 0
+    separated = ~product
+    recipe = chain["recipe"].sum("element").rename(ingredient="element").reindex(element=chain.elements, fill_value=0.0) > 0
+    demanded = (chain["demand"].max("period") > 0) & (chain["bundle"] > 0)  # [country, sector, element]
+    bought = demanded.any("sector")  # [country, element]
     stock_present = (chain["stock_initial"] > 0) | (chain["stock_refill"] > 0)
-    edge_list = []
+    calibrated = chain["calibration_supply"] > 0
+    recycled = (chain["recycling_available"].max(["tier", "period"]) > 0)
+    metal_makers = plant_anywhere.sel(stage="metal", drop=True)
+    magnet_makers = plant_anywhere.sel(stage="magnet", drop=True)
+    metals = metal_makers & separated & recipe
+    magnets = magnet_makers & product
+    producers = {
+        "separation": (plant_anywhere.sel(stage="separation", drop=True) | calibrated) & separated,
+        "metal": metals | (recycled & recipe),
+        "magnet": magnets | (calibrated & product),
+    }
+    users = {
+        "separation": (metal_makers & recipe & separated) | (bought & separated),
+        "metal": magnet_makers & recipe & separated,
+        "magnet": bought & product,
+    }
+    edges = []
     for stage in TRADED_STAGES:
-        producers = producers_of[stage] | stock_present.sel(stage=stage, drop=True).any("element")
-        edge = producers.rename(exporter) & consumers_of[stage].rename(importer)
-        # Only products somebody downstream uses are traded: metals that go into magnets, oxides
-        # that become such metals or are bought as oxide (co-products such as Ce stay as surplus).
-        element_allowed = {"magnet": ~separated, "metal": separated & in_magnets, "separation": separated & used_as_oxide}
-        edge_list.append(edge & element_allowed[stage])
-    flow_edges = xr.concat(edge_list, dim=xr.DataArray(list(TRADED_STAGES), dims="stage", name="stage"))
-    off_diagonal = xr.DataArray(
-        ~np.eye(len(chain.countries), dtype=bool),
-        coords={"exporter": chain.countries, "importer": chain.countries},
-        dims=("exporter", "importer"),
-    )
-    flow_edges = (flow_edges & off_diagonal).transpose("stage", "exporter", "importer", "element")
-    demand_entries = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
-    substitution_entries = (chain["substitution_rate"].max("period") > 0) & demand_present
+        supplying = producers[stage] | stock_present.sel(stage=stage, drop=True)
+        edges.append(supplying.rename(exporter) & users[stage].rename(importer))
+    flow_edges = xr.concat(edges, dim=xr.DataArray(list(TRADED_STAGES), dims="stage", name="stage"))
+    flow_edges = (flow_edges & _off_diagonal(chain)).transpose("stage", "exporter", "importer", "element")
+    miners = plant_anywhere.sel(stage="mining", drop=True).rename(exporter)
+    separators = plant_anywhere.sel(stage="separation", drop=True).rename(importer)
+    buyers = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
+    base_imports = traded_stocks(chain["base_flow"]).sum("exporter") > 0
+    growth = (np.isfinite(traded_stocks(chain["route_growth"])) & base_imports) & flow_edges
+    pool = magnet_makers & (chain["magnet_pool"].rename(ingredient="element") > 0).reindex(element=chain.elements, fill_value=False)
     return Network(
-        mines=capacity.sel(stage="mining", drop=True),
-        concentrate_edges=concentrate_edges,
+        plants=plants.transpose("stage", "country", "period"),
+        investment=invest,
+        concentrate_edges=(miners & separators).transpose("exporter", "importer"),
         flow_edges=flow_edges,
-        metal_plants=capacity.sel(stage="metal", drop=True) & separated & in_magnets,
-        magnet_plants=capacity.sel(stage="magnet", drop=True),
-        demand_entries=demand_entries.transpose("country", "sector", "element", "step", "period"),
-        substitution_entries=substitution_entries,
-        stock_entries=stock_present.sel(stage=list(TRADED_STAGES)),
-        pool_entries=capacity.sel(stage="magnet", drop=True) & (chain["magnet_pool"] > 0),
-        calibration_entries=chain["calibration_supply"] > 0,
+        metals=metals.transpose("country", "element"),
+        magnets=magnets.transpose("country", "element"),
+        buyers=buyers.transpose("country", "sector", "step", "period"),
+        substitution=(chain["substitution_rate"].max("period") > 0) & (chain["demand"].max("period") > 0),
+        stocks=traded_stocks(stock_present),
+        pool=pool.transpose("country", "element"),
+        route_growth=growth.transpose("stage", "exporter", "importer", "element"),
+        contracts=((chain["contract"] > 0) & flow_edges).sel(stage=list(TRADED_STAGES)).transpose(
+            "stage", "exporter", "importer", "element", "period"
+        ),
     )
+
+
+def traded_stocks(array: xr.DataArray) -> xr.DataArray:
+    return array.sel(stage=list(TRADED_STAGES))
 
 
 def build_model(chain: SupplyChain) -> linopy.Model:
@@ -117,8 +141,9 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     _add_variables(model, chain, masks)
     terms = Terms(model)
     shared = shared_terms(terms, chain)
-    _add_capacity_constraints(model, terms, chain, shared)
-    _add_quota_constraints(model, terms, chain)
+    _add_capacity_constraints(model, terms, chain, masks, shared)
+    _add_investment_constraints(model, terms, chain, masks)
+    _add_trade_constraints(model, terms, chain, masks, shared)
     _add_balance_constraints(model, terms, chain, masks, shared)
     _add_demand_constraints(model, terms, chain, masks)
     _add_stock_constraints(model, terms, chain, masks)
@@ -130,16 +155,24 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     return model
 
 
+def _index(chain: SupplyChain, dimension: str, values: Sequence[object] | None = None) -> pd.Index:
+    """A coordinate as a named pandas index (what linopy wants for coords)."""
+    return pd.Index(list(values) if values is not None else chain.data[dimension].values, name=dimension)
+
+
+def _over_periods(mask: xr.DataArray, period: xr.DataArray) -> xr.DataArray:
+    """A mask repeated over every period, with period as the last dimension."""
+    return mask.broadcast_like(period).transpose(*mask.dims, "period")
+
+
 def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
-    length = chain.period_length
+    years = chain.years
     data = {str(dimension): _index(chain, str(dimension)) for dimension in chain.data.dims}
     period = chain.data["period"]
-    traded = pd.Index(list(TRADED_STAGES), name="stage")
-    model.add_variables(
-        0, coords=[data["country"], data["period"]], name="Mining-production", mask=_over_periods(masks.mines, period)
-    )
-    # Export controls (bans, per-edge quotas) are upper bounds on the edges they cover.
-    flow_upper = chain["flow_upper"] * length
+    traded = _index(chain, "stage", TRADED_STAGES)
+    separated = _index(chain, "element", chain.separated_elements)
+    model.add_variables(0, coords=[data["country"], data["period"]], name="Mining-production", mask=masks.plants.sel(stage="mining", drop=True))
+    flow_upper = chain["flow_upper"] * years
     model.add_variables(
         0,
         flow_upper.sel(stage="mining", drop=True).min("element"),
@@ -147,8 +180,11 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         name="Concentrate-flow",
         mask=_over_periods(masks.concentrate_edges, period),
     )
-    separated = pd.Index(chain.separated_elements, name="element")
-    model.add_variables(0, coords=[data["country"], separated, data["period"]], name="Separation-surplus")
+    separators = masks.plants.sel(stage="separation", drop=True).any("period")
+    model.add_variables(
+        0, coords=[data["country"], separated, data["period"]], name="Separation-surplus",
+        mask=_over_periods(separators.broadcast_like(chain["composition"].sel(element=chain.separated_elements)), period),
+    )
     model.add_variables(
         0,
         flow_upper.sel(stage=list(TRADED_STAGES)),
@@ -156,62 +192,37 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         name="Flow",
         mask=_over_periods(masks.flow_edges, period),
     )
-    model.add_variables(
-        0,
-        coords=[data["country"], data["element"], data["period"]],
-        name="Metal-production",
-        mask=_over_periods(masks.metal_plants, period),
-    )
-    model.add_variables(
-        0, coords=[data["country"], data["period"]], name="Magnet-production", mask=_over_periods(masks.magnet_plants, period)
-    )
+    model.add_variables(0, coords=[data["country"], data["element"], data["period"]], name="Metal-production", mask=_over_periods(masks.metals, period))
+    model.add_variables(0, coords=[data["country"], data["element"], data["period"]], name="Magnet-production", mask=_over_periods(masks.magnets, period))
+    model.add_variables(0, coords=[data["country"], data["element"], data["period"]], name="Magnet-metal-use", mask=_over_periods(masks.pool, period))
     # Each demand step is a bound: at most its share of the period's demand is served.
     model.add_variables(
         0,
-        (chain["step_share"] * chain["demand"] * length).transpose(*masks.demand_entries.dims),
-        coords=[data["country"], data["sector"], data["element"], data["step"], data["period"]],
+        (chain["step_share"] * chain["demand"] * years).transpose(*masks.buyers.dims),
+        coords=[data["country"], data["sector"], data["step"], data["period"]],
         name="Served",
-        mask=masks.demand_entries,
+        mask=masks.buyers,
     )
+    model.add_variables(0, 1, coords=[data["country"], data["sector"], data["period"]], name="Substitution-share",
+                        mask=_over_periods(masks.substitution, period))
+    model.add_variables(0, coords=[data["stage"], data["country"], data["period"]], name="New-capacity", mask=masks.investment)
     model.add_variables(
         0,
-        1,
-        coords=[data["country"], data["sector"], data["element"], data["period"]],
-        name="Substitution-share",
-        mask=_over_periods(masks.substitution_entries, period),
+        (chain["recycling_available"] * years).transpose("country", "element", "tier", "period"),
+        name="Recycling-supply",
+        mask=chain["recycling_available"] > 0,
     )
-    model.add_variables(
-        0,
-        coords=[data["country"], data["element"], data["period"]],
-        name="Magnet-metal-use",
-        mask=_over_periods(masks.pool_entries, period),
-    )
-    calibration = chain["calibration_supply"] * length
-    model.add_variables(
-        0,
-        _over_periods(calibration, period),
-        name="Calibration-supply",
-        mask=_over_periods(masks.calibration_entries, period),
-    )
-    for route in ("separation", "metal"):
-        available = chain[f"recycling_to_{route}"] * length
-        model.add_variables(0, available, name=f"Recycling-{route}", mask=available > 0)
+    calibration = _over_periods(chain["calibration_supply"], period) * years
+    model.add_variables(0, calibration, name="Calibration-supply", mask=calibration > 0)
+    edge_coordinates = [traded, data["exporter"], data["importer"], data["element"], data["period"]]
+    model.add_variables(0, coords=edge_coordinates, name="Route-new", mask=_over_periods(masks.route_growth, period))
+    model.add_variables(0, coords=edge_coordinates, name="Contract-breach", mask=masks.contracts)
     stock_coordinates = [traded, data["country"], data["element"], data["period"]]
-    stock_mask = _over_periods(masks.stock_entries, period)
+    stock_mask = _over_periods(masks.stocks, period)
     model.add_variables(0, coords=stock_coordinates, name="Stock-level", mask=stock_mask)
     model.add_variables(0, coords=stock_coordinates, name="Stock-release", mask=stock_mask)
-    refill_mask = stock_mask & (chain["stock_refill"].sel(stage=list(TRADED_STAGES)) > 0)
+    refill_mask = stock_mask & (traded_stocks(chain["stock_refill"]) > 0)
     model.add_variables(0, coords=stock_coordinates, name="Stock-purchase", mask=refill_mask)
-
-
-def _index(chain: SupplyChain, dimension: str) -> pd.Index:
-    """The coordinate of one dimension as a named pandas index (what linopy wants for coords)."""
-    return pd.Index(chain.data[dimension].values, name=dimension)
-
-
-def _over_periods(mask: xr.DataArray, period: xr.DataArray) -> xr.DataArray:
-    """A mask repeated over every period, with period as the last dimension."""
-    return mask.broadcast_like(period).transpose(*mask.dims, "period")
 
 
 class Terms:
@@ -243,13 +254,6 @@ def _previous(expression: linopy.LinearExpression) -> linopy.LinearExpression:
     return expression.shift(period=1).fillna(0)
 
 
-def _delayed(flow: linopy.LinearExpression, delay: xr.DataArray) -> linopy.LinearExpression:
-    """What arrives of a flow: the undelayed part now, the part held by a licence delay next period."""
-    if not bool((delay > 0).any()):
-        return flow
-    return (1 - delay) * flow + _previous(delay * flow)
-
-
 def _total(terms: Sequence[linopy.LinearExpression]) -> linopy.LinearExpression:
     """The sum of several expressions over the same coordinates, concatenated in one step."""
     return linopy.merge(list(terms), cls=linopy.LinearExpression)
@@ -261,133 +265,215 @@ class SharedTerms:
 
     separation_input: linopy.LinearExpression  # REO fed to separation [country, period]
     separation_output: linopy.LinearExpression  # oxide separated [country, element, period]
-    net_imports: linopy.LinearExpression  # arrived minus shipped [stage, country, element, period]
-    served: linopy.LinearExpression  # demand served over sectors and steps [country, element, period]
+    imports: linopy.LinearExpression  # received [stage, country, element, period]
+    exports: linopy.LinearExpression  # shipped [stage, country, element, period]
+    used: linopy.LinearExpression  # goods bought by buyers [country, element, period]
+    magnet_metal: linopy.LinearExpression  # metal used by the fixed part of recipes [country, element, period]
 
 
 def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
-    """Arrivals net of shipments per stage, separation feed and output, and served demand.
-
-    Each linopy operation costs milliseconds whatever its size, so these are formed once, not per use.
-    """
-    concentrate = _delayed(terms["Concentrate-flow"], chain["delay_share"].sel(stage="mining", drop=True).max("element"))
+    """Arrivals and shipments per stage, separation feed and output, goods bought, metal in magnets."""
+    concentrate = terms["Concentrate-flow"]
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
     flow = terms["Flow"]
-    arrived = _delayed(flow, chain["delay_share"].sel(stage=list(TRADED_STAGES)))
-    imports = arrived.sum("exporter").rename(importer="country")
-    exports = flow.sum("importer").rename(exporter="country")
+
+    served = terms["Served"].sum("step")
+    used = (chain["bundle"] * served).sum("sector")
+    fixed_recipe = (chain["recipe"].sel(element=chain.magnet_products) * (1 - chain["magnet_pool"])).rename(
+        element="product", ingredient="element"
+    )
+    products = terms["Magnet-production"].sel(element=chain.magnet_products).rename(element="product")
     return SharedTerms(
         separation_input=concentrate.sum("exporter").rename(importer="country"),
         separation_output=(composition * concentrate).sum("exporter").rename(importer="country"),
-        net_imports=imports - exports,
-        served=terms["Served"].sum(["sector", "step"]),
+        imports=flow.sum("exporter").rename(importer="country"),
+        exports=flow.sum("importer").rename(exporter="country"),
+        used=used,
+        magnet_metal=(fixed_recipe * products).sum("product"),
     )
 
 
-def _add_capacity_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, shared: SharedTerms) -> None:
-    capacity = chain["capacity"] * chain.period_length
-    # A plant's limit applies wherever its variable exists, which is where it has capacity in any
-    # period (see `network`); a period in which that capacity is 0 must bind at 0, not vanish.
-    plant_exists = (chain["capacity"].max("period") > 0).broadcast_like(capacity)
-    model.add_constraints(
-        terms["Mining-production"] <= capacity.sel(stage="mining", drop=True),
-        name="Mining-capacity-upper",
-        mask=plant_exists.sel(stage="mining", drop=True),
-    )
-    model.add_constraints(
-        shared.separation_input <= capacity.sel(stage="separation", drop=True), name="Separation-capacity-upper"
-    )
-    model.add_constraints(
-        terms["Metal-production"].sum("element") <= capacity.sel(stage="metal", drop=True),
-        name="Metal-capacity-upper",
-        mask=plant_exists.sel(stage="metal", drop=True),
-    )
-    model.add_constraints(
-        terms["Magnet-production"] <= capacity.sel(stage="magnet", drop=True),
-        name="Magnet-capacity-upper",
-        mask=plant_exists.sel(stage="magnet", drop=True),
-    )
+def _add_capacity_constraints(
+    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
+) -> None:
+    """Output within capacity in service plus new capacity; new capacity counts from its period on."""
+    years = chain.years
+    capacity = chain["capacity"] * years
+    new = terms["New-capacity"] * years
+    outputs = {
+        "mining": terms["Mining-production"],
+        "separation": shared.separation_input,
+        "metal": terms["Metal-production"].sum("element"),
+        "magnet": terms["Magnet-production"].sum("element"),
+    }
+    for stage, output in outputs.items():
+        model.add_constraints(
+            output - new.sel(stage=stage, drop=True) <= capacity.sel(stage=stage, drop=True),
+            name=CAPACITY_CONSTRAINTS[stage],
+            mask=masks.plants.sel(stage=stage, drop=True),
+        )
 
 
-def _add_quota_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain) -> None:
-    """Tonnage quotas: the sum over the edges a control covers stays within its limit.
-
-    Bans and per-edge quotas are upper bounds on the flow variables (see `_add_variables`).
-    """
-    if "quota" not in chain.data.dims or chain.data.sizes["quota"] == 0:
+def _add_investment_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+    """New capacity never shrinks, grows within a rate per country and, for the pooled countries, together."""
+    if not terms.exists("New-capacity"):
         return
-    member = chain["quota_member"]
-    traded = (terms["Flow"] * member.sel(stage=list(TRADED_STAGES))).sum(["stage", "exporter", "importer", "element"])
-    concentrate = (terms["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")).sum(
-        ["exporter", "importer"]
+    years = chain.years
+    new = terms["New-capacity"]
+    added = new - _previous(new)
+    model.add_constraints(added >= 0, name="Investment-irreversible-lower", mask=masks.investment)
+    limit = chain["investment_rate_limit"] * years
+    model.add_constraints(
+        added <= limit.where(np.isfinite(limit), 0), name="Investment-rate-upper", mask=masks.investment & np.isfinite(limit)
     )
-    limit = chain["quota_limit"] * chain.period_length
-    model.add_constraints(traded + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
+    pooled = chain["investment_pooled"] > 0
+    pool_limit = chain["investment_pool_limit"] * years
+    model.add_constraints(
+        (added * pooled).sum("country") <= pool_limit.where(np.isfinite(pool_limit), 0),
+        name="Investment-pool-upper",
+        mask=np.isfinite(pool_limit) & (masks.investment & pooled).any("country"),
+    )
+    committed = chain["investment_committed"]
+    model.add_constraints(new >= committed, name="Investment-committed-lower", mask=masks.investment & (committed > 0))
+    ceiling = chain["investment_ceiling"]
+    model.add_constraints(
+        new <= ceiling.where(np.isfinite(ceiling), 0), name="Investment-ceiling-upper", mask=masks.investment & np.isfinite(ceiling)
+    )
 
 
-def _market_terms(
-    terms: Terms, shared: SharedTerms, stage: str, elements: list[str] | str
-) -> list[linopy.LinearExpression]:
+def _add_trade_constraints(
+    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
+) -> None:
+    """Tonnage quotas, contracts, route growth, and no re-export of what a country did not make."""
+    years = chain.years
+    flow = terms["Flow"]
+    if "quota" in chain.data.dims and chain.data.sizes["quota"] > 0:
+        member = chain["quota_member"]
+        covered = (flow * member.sel(stage=list(TRADED_STAGES))).sum(["stage", "exporter", "importer", "element"])
+        concentrate = (terms["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")).sum(["exporter", "importer"])
+        limit = chain["quota_limit"] * years
+        model.add_constraints(covered + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
+    if terms.exists("Contract-breach"):
+        contract = traded_stocks(chain["contract"]) * years
+        model.add_constraints(flow + terms["Contract-breach"] >= contract, name="Contract-lower", mask=masks.contracts)
+    if terms.exists("Route-new"):
+        _add_route_constraints(model, terms, chain, masks)
+    exporting = _over_periods(masks.flow_edges.any("importer").rename(exporter="country"), chain.data["period"])
+    restricted = exporting & (chain["reexport_allowed"] == 0)
+    for stage, (elements, own) in _own_output(terms, chain, shared).items():
+        model.add_constraints(
+            shared.exports.sel(stage=stage, element=elements, drop=True) - own <= 0,
+            name=f"{stage.capitalize()}-export-own-output-upper",
+            mask=restricted.sel(stage=stage, element=elements, drop=True).transpose("country", "element", "period"),
+        )
+
+
+def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+    """Sticky sourcing: a supplier's share of an importer's imports exceeds its base-year share by at
+    most what the importer has been able to move since the base year (share points per year).
+
+    `Route-imports` is the importer's total shipped to it, a variable defined once, so each supplier's
+    row has three terms instead of one per supplier.
+    """
+    flow = terms["Flow"]
+    base = traded_stocks(chain["base_flow"])
+    share = (base / base.sum("exporter").where(base.sum("exporter") > 0)).fillna(0)
+    periods = chain.data["period"]
+    importing = _over_periods(masks.route_growth.any("exporter"), periods)
+    model.add_variables(0, coords=[_index(chain, "stage", TRADED_STAGES), _index(chain, "importer"), _index(chain, "element"),
+                                   _index(chain, "period")], name="Route-imports", mask=importing)
+    imports = terms["Route-imports"]
+    model.add_constraints(
+        imports - (flow * masks.route_growth).sum("exporter") == 0, name="Route-imports-balance", mask=importing
+    )
+    model.add_constraints(
+        flow - share * imports - terms["Route-new"] <= 0,
+        name="Route-share-upper",
+        mask=_over_periods(masks.route_growth, periods),
+    )
+    movable = traded_stocks(chain["route_growth"]) * (periods + chain.years - chain.periods[0])
+    model.add_constraints(
+        terms["Route-new"].sum("exporter") - movable.where(np.isfinite(movable), 0) * imports <= 0,
+        name="Route-growth-upper",
+        mask=importing,
+    )
+
+
+def _own_output(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> dict[str, tuple[list[str], linopy.LinearExpression]]:
+    """What each country makes itself per traded stage, by element: never what it imported or released."""
+    separated, products = chain.separated_elements, chain.magnet_products
+    recycled = terms["Recycling-supply"].sum("tier")
+    calibration = terms["Calibration-supply"]
+    return {
+        "separation": (separated, _total([shared.separation_output, calibration.sel(element=separated)])),
+        "metal": (separated, _total([terms["Metal-production"].sel(element=separated), recycled.sel(element=separated)])),
+        "magnet": (products, _total([terms["Magnet-production"].sel(element=products), calibration.sel(element=products)])),
+    }
+
+
+def _market_terms(terms: Terms, shared: SharedTerms, stage: str, elements: list[str]) -> list[linopy.LinearExpression]:
     """What enters a stage's market besides production: net imports, and stock released minus bought."""
-    market = [shared.net_imports.sel(stage=stage, element=elements, drop=True)]
+    market = [
+        shared.imports.sel(stage=stage, element=elements, drop=True),
+        -shared.exports.sel(stage=stage, element=elements, drop=True),
+    ]
     if terms.exists("Stock-level"):
-        release = terms["Stock-release"].sel(stage=stage, element=elements, drop=True)
-        purchase = terms["Stock-purchase"].sel(stage=stage, element=elements, drop=True)
-        market += [release, -purchase]
+        market += [
+            terms["Stock-release"].sel(stage=stage, element=elements, drop=True),
+            -terms["Stock-purchase"].sel(stage=stage, element=elements, drop=True),
+        ]
     return market
 
 
 def _add_balance_constraints(
     model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
 ) -> None:
-    separated = chain.separated_elements
+    separated, products = chain.separated_elements, chain.magnet_products
     model.add_constraints(
         terms["Mining-production"] - terms["Concentrate-flow"].sum("importer").rename(exporter="country") == 0,
         name="Mining-balance",
     )
     separation = [shared.separation_output, *_market_terms(terms, shared, "separation", separated)]
     separation += [-terms["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)]
-    separation += [-shared.served.sel(element=separated), -terms["Separation-surplus"]]
-    for name in ("Calibration-supply", "Recycling-separation"):
-        if terms.exists(name):
-            separation.append(terms[name].sel(element=separated))
-    model.add_constraints(_total(separation) == 0, name="Separation-balance")
-    _add_metal_balance(model, terms, chain, masks, shared)
-    magnet = [terms["Magnet-production"], *_market_terms(terms, shared, "magnet", MAGNET)]
-    magnet.append(-shared.served.sel(element=MAGNET, drop=True))
+    separation += [-shared.used.sel(element=separated), -terms["Separation-surplus"]]
     if terms.exists("Calibration-supply"):
-        magnet.append(terms["Calibration-supply"].sel(element=MAGNET, drop=True))
-    model.add_constraints(_total(magnet) == 0, name="Magnet-balance")
-
-
-def _add_metal_balance(
-    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
-) -> None:
-    """Metal made, recycled and traded goes into magnets: a fixed recipe plus, for Nd and Pr, the pool."""
-    separated = chain.separated_elements
-    recipe = chain["magnet_recipe"].sel(element=separated)
-    pool = chain["magnet_pool"].sel(element=separated)
-    pool_use = terms["Magnet-metal-use"].sel(element=separated)
-    magnets = terms["Magnet-production"]
-    metal = [terms["Metal-production"].sel(element=separated)]
-    metal += _market_terms(terms, shared, "metal", separated)
-    metal += [-(recipe * (1 - pool)) * magnets, -pool_use]
-    if terms.exists("Recycling-metal"):
-        metal.append(terms["Recycling-metal"].sel(element=separated))
+        separation.append(terms["Calibration-supply"].sel(element=separated))
+    model.add_constraints(_total(separation) == 0, name="Separation-balance")
+    metal = [terms["Metal-production"].sel(element=separated), *_market_terms(terms, shared, "metal", separated)]
+    metal += [-shared.magnet_metal, -terms["Magnet-metal-use"].sel(element=separated)]
+    if terms.exists("Recycling-supply"):
+        metal.append(terms["Recycling-supply"].sum("tier").sel(element=separated))
     model.add_constraints(_total(metal) == 0, name="Metal-balance")
-    if not int((pool > 0).sum()):
+    magnet = [terms["Magnet-production"].sel(element=products), *_market_terms(terms, shared, "magnet", products)]
+    magnet.append(-shared.used.sel(element=products))
+    if terms.exists("Calibration-supply"):
+        magnet.append(terms["Calibration-supply"].sel(element=products))
+    model.add_constraints(_total(magnet) == 0, name="Magnet-balance")
+    _add_pool_constraints(model, terms, chain, masks)
+
+
+def _add_pool_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+    """The NdPr pool: its metal content per magnet is fixed by the recipe; Nd at least its own share."""
+    if not terms.exists("Magnet-metal-use"):
         return
-    pool_content = float((recipe * pool).sum())
+    pool = chain["magnet_pool"]
+    recipe = chain["recipe"].sel(element=chain.magnet_products)
+    content = (recipe * pool).sum("ingredient")  # pool metal per t of each product
+    products = terms["Magnet-production"].sel(element=chain.magnet_products)
+    members = [str(element) for element in pool["ingredient"].values[pool.values > 0]]
+    use = terms["Magnet-metal-use"].sel(element=members)
+    periods = chain.data["period"]
+    makes = masks.pool.any("element")
     model.add_constraints(
-        pool_use.sum("element") - pool_content * magnets == 0,
+        use.sum("element") - (content * products).sum("element") == 0,
         name="Magnet-pool-balance",
-        mask=masks.pool_entries.any("element").broadcast_like(chain.data["period"]),
+        mask=_over_periods(makes, periods),
     )
-    minimum = chain["magnet_recipe_min"].sel(element=separated)
+    floor = (recipe * chain["pool_floor"]).rename(element="product", ingredient="element").sel(element=members)
     model.add_constraints(
-        pool_use - minimum * magnets >= 0,
+        use - (floor * products.rename(element="product")).sum("product") >= 0,
         name="Magnet-recipe-lower",
-        mask=_over_periods(masks.pool_entries.sel(element=separated) & (minimum > 0), chain.data["period"]),
+        mask=_over_periods(masks.pool.sel(element=members) & (floor.max("product") > 0), periods),
     )
 
 
@@ -396,71 +482,75 @@ def _add_demand_constraints(model: linopy.Model, terms: Terms, chain: SupplyChai
 
     The steps of the demand curve are upper bounds on `Served` (see `_add_variables`).
     """
-    demand = chain["demand"] * chain.period_length
+    demand = chain["demand"] * chain.years
     served = terms["Served"].sum("step")
+    exists = masks.buyers.any("step")
     if not terms.exists("Substitution-share"):
-        model.add_constraints(served <= demand, name="Demand-total-upper", mask=demand > 0)
+        model.add_constraints(served <= demand, name="Demand-total-upper", mask=exists)
         return
     share = terms["Substitution-share"]
-    model.add_constraints(served + demand * share <= demand, name="Demand-total-upper", mask=demand > 0)
-    rate = chain["substitution_rate"] * chain.period_length
+    model.add_constraints(served + demand * share <= demand, name="Demand-total-upper", mask=exists)
+    rate = chain["substitution_rate"] * chain.years
     adoption = share - _previous(share)
-    adopting = _over_periods(masks.substitution_entries, chain.data["period"])
+    adopting = _over_periods(masks.substitution, chain.data["period"])
     model.add_constraints(adoption <= rate, name="Substitution-rate-upper", mask=adopting)
     model.add_constraints(adoption >= 0, name="Substitution-irreversible-lower", mask=adopting)
 
 
 def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
-    """Stock level carried over: level = previous level (or the initial stock) + purchases - releases."""
+    """Stock level carried over; release within a rate, and at least what a shortfall rule schedules."""
     if not terms.exists("Stock-level"):
         return
     level = terms["Stock-level"]
-    initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
-    first = xr.DataArray(
-        [index == 0 for index in range(len(chain.periods))], coords={"period": chain.periods}, dims="period"
-    )
+    initial = traded_stocks(chain["stock_initial"])
+    first = xr.DataArray([index == 0 for index in range(len(chain.periods))], coords={"period": chain.periods}, dims="period")
+    present = _over_periods(masks.stocks, chain.data["period"])
     model.add_constraints(
         level - _previous(level) - terms["Stock-purchase"] + terms["Stock-release"] == initial.where(first, 0),
         name="Stock-balance",
-        mask=_over_periods(masks.stock_entries, chain.data["period"]),
+        mask=present,
     )
-    limit = chain["stock_release_limit"].sel(stage=list(TRADED_STAGES)) * chain.period_length
+    limit = traded_stocks(chain["stock_release_limit"]) * chain.years
     model.add_constraints(
         terms["Stock-release"] <= limit.where(np.isfinite(limit), 0),
         name="Stock-release-upper",
-        mask=np.isfinite(limit) & _over_periods(masks.stock_entries, chain.data["period"]),
+        mask=np.isfinite(limit) & present,
     )
+    schedule = traded_stocks(chain["stock_release_schedule"])
+    model.add_constraints(terms["Stock-release"] >= schedule, name="Stock-schedule-lower", mask=present & (schedule > 0))
 
 
 def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
-    """Cost of production, transport, tariffs, stocks, substitution and recycling minus the value served."""
+    """Cost of production, investment, transport, tariffs, holding, contracts, substitution and
+    recycling, minus the value of demand served."""
     cost = chain["operating_cost"]
-    transport = chain["transport_cost"] + chain["route_cost"] + chain["tariff"]
-    off_diagonal = xr.DataArray(
-        ~np.eye(len(chain.countries), dtype=bool),
-        coords={"exporter": chain.countries, "importer": chain.countries},
-        dims=("exporter", "importer"),
-    )
-    concentrate_transport = transport.sel(stage="mining", drop=True).max("element").where(off_diagonal, 0)
+    years = chain.years
+    transport = chain["transport_cost"] + chain["route_cost"] + chain["handling_cost"] + chain["tariff"]
+    freight = chain["transport_cost"] + chain["route_cost"] + chain["tariff"].max("element")
+    concentrate_transport = freight.sel(stage="mining", drop=True).where(_off_diagonal(chain), 0)
     costs = [
         (cost.sel(stage="mining", drop=True) * terms["Mining-production"]).sum(),
         (cost.sel(stage="separation", drop=True) * shared.separation_input).sum(),
         (cost.sel(stage="metal", drop=True) * terms["Metal-production"]).sum(),
         (cost.sel(stage="magnet", drop=True) * terms["Magnet-production"]).sum(),
         (concentrate_transport * terms["Concentrate-flow"]).sum(),
-        (transport.sel(stage=list(TRADED_STAGES)) * terms["Flow"]).sum(),
+        (traded_stocks(transport) * terms["Flow"]).sum(),
         -(chain["willingness_to_pay"] * terms["Served"]).sum(),
     ]
+    if terms.exists("New-capacity"):
+        costs.append((chain["investment_cost"] * years * terms["New-capacity"]).sum())
+    if terms.exists("Contract-breach"):
+        costs.append((chain["contract_breach_cost"] * terms["Contract-breach"]).sum())
     if terms.exists("Stock-level"):
-        costs.append((chain["stock_holding_cost"] * terms["Stock-level"]).sum())
-        costs.append((chain["stock_release_cost"].sel(stage=list(TRADED_STAGES)) * terms["Stock-release"]).sum())
+        costs.append((chain["stock_holding_cost"] * years * terms["Stock-level"]).sum())
+        costs.append((traded_stocks(chain["stock_release_cost"]) * terms["Stock-release"]).sum())
     if terms.exists("Substitution-share"):
-        # Substituted demand is met by another material: it earns the value of the lowest demand step.
+        # Substituted demand is met by another material at its cost: it earns the value of the lowest
+        # step it displaces, so it pays only when the price of rare earths exceeds its cost.
         net_cost = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
-        costs.append((net_cost * chain["demand"] * chain.period_length * terms["Substitution-share"]).sum())
-    for name in ("Recycling-separation", "Recycling-metal"):
-        if terms.exists(name):
-            costs.append(chain["recycling_cost"] * terms[name].sum())
+        costs.append((net_cost * chain["demand"] * years * terms["Substitution-share"]).sum())
+    if terms.exists("Recycling-supply"):
+        costs.append((chain["recycling_cost"] * terms["Recycling-supply"]).sum())
     if terms.exists("Calibration-supply"):
         costs.append((chain["calibration_cost"] * terms["Calibration-supply"]).sum())
     return _total(costs)

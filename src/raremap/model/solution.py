@@ -13,9 +13,8 @@ import numpy as np
 import xarray as xr
 
 from raremap.errors import RaremapError
-from raremap.model.equilibrium import BALANCE_CONSTRAINTS
-from raremap.model.supply_chain import MAGNET, SupplyChain
-from raremap.vocabulary import TRADED_STAGES
+from raremap.model.equilibrium import BALANCE_CONSTRAINTS, traded_stocks
+from raremap.model.supply_chain import SupplyChain
 
 MASS_BALANCE_RELATIVE_TOLERANCE = 1e-6
 """Largest residual allowed, as a share of max(1, total tonnes moved or made in the run)."""
@@ -33,7 +32,7 @@ class Solution:
     duals: dict[str, xr.DataArray]
     objective: float
 
-    def for_periods(self, periods: list[int], objective: float) -> Solution:
+    def for_periods(self, periods: list[float], objective: float) -> Solution:
         """The part of the solution in `periods`, whose share of the objective is `objective`."""
         return Solution(
             values={name: value.sel(period=periods) for name, value in self.values.items()},
@@ -82,7 +81,7 @@ def read_solution(model: linopy.Model) -> Solution:
     return Solution(values=values, duals=duals, objective=float(model.objective.value or 0.0))
 
 
-def objective_of_periods(model: linopy.Model, periods: list[int]) -> float:
+def objective_of_periods(model: linopy.Model, periods: list[float]) -> float:
     """The part of a solved model's objective that comes from variables of `periods`.
 
     Every variable has a period, so every objective term belongs to exactly one period.
@@ -117,82 +116,70 @@ def _market_price(model: linopy.Model, balance_name: str) -> xr.DataArray:
     return (balance.dual.fillna(0.0) + 0.0).where(has_participant)  # + 0.0 turns -0.0 into 0.0
 
 
-def _delayed_arrivals(flow: xr.DataArray, delay: xr.DataArray) -> xr.DataArray:
-    """The undelayed share of this period's flow plus the held share of the last period's."""
-    return (1 - delay) * flow + (delay * flow).shift(period=1).fillna(0.0)
-
-
-def concentrate_arrivals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
-    delay = chain["delay_share"].sel(stage="mining", drop=True).max("element")
-    return _delayed_arrivals(solution.values["Concentrate-flow"], delay)
-
-
-def flow_arrivals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
-    delay = chain["delay_share"].sel(stage=list(TRADED_STAGES))
-    return _delayed_arrivals(solution.values["Flow"], delay)
-
-
 def separation_output(chain: SupplyChain, solution: Solution) -> xr.DataArray:
     """Separated oxide by country x element x period, from concentrate arrivals and compositions."""
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
-    output = (composition * concentrate_arrivals(chain, solution)).sum("exporter")
+    output = (composition * solution.values["Concentrate-flow"]).sum("exporter")
     return output.rename(importer="country").transpose("country", "element", "period")
+
+
+def goods_used(chain: SupplyChain, solution: Solution) -> xr.DataArray:
+    """Goods bought by buyers per country x element x period (bundle x served)."""
+    return (chain["bundle"] * solution.values["Served"].sum("step")).sum("sector")
 
 
 def mass_balance_residuals(chain: SupplyChain, solution: Solution) -> xr.DataArray:
     """Supply minus use per stage x country x element x period, recomputed from the values alone."""
     values = solution.values
-    separated = chain.separated_elements
-    served = values["Served"].sum(["sector", "step"])
-    arrived = flow_arrivals(chain, solution).sum("exporter").rename(importer="country")
-    shipped = values["Flow"].sum("importer").rename(exporter="country")
-    trade = arrived - shipped
+    separated, products = chain.separated_elements, chain.magnet_products
+    used = goods_used(chain, solution)
+    trade = (
+        values["Flow"].sum("exporter").rename(importer="country")
+        - values["Flow"].sum("importer").rename(exporter="country")
+    )
     stock_change = values["Stock-release"] - values["Stock-purchase"]
-    composition = chain["composition"].sel(element=separated)
     mined = values["Mining-production"] - values["Concentrate-flow"].sum("importer").rename(exporter="country")
-    mining = composition * mined
-    calibrated = values.get("Calibration-supply", xr.zeros_like(values["Metal-production"]))
-    pool_use = values.get("Magnet-metal-use", xr.zeros_like(values["Metal-production"]))
-    fixed_recipe = chain["magnet_recipe"] * (1 - chain["magnet_pool"])
+    mining = chain["composition"].sel(element=separated) * mined
+    calibrated = values["Calibration-supply"]
+    recycled = values["Recycling-supply"].sum("tier")
+    products_made = values["Magnet-production"].sel(element=products).rename(element="product")
+    fixed_recipe = (chain["recipe"].sel(element=products) * (1 - chain["magnet_pool"])).rename(element="product", ingredient="element")
     separation = (
         separation_output(chain, solution)
         + calibrated.sel(element=separated)
-        + values["Recycling-separation"].sel(element=separated)
-        + stock_change.sel(stage="separation", drop=True).sel(element=separated)
-        + trade.sel(stage="separation", drop=True).sel(element=separated)
+        + stock_change.sel(stage="separation", element=separated, drop=True)
+        + trade.sel(stage="separation", element=separated, drop=True)
         - values["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)
-        - served.sel(element=separated)
+        - used.sel(element=separated)
         - values["Separation-surplus"]
     )
     metal = (
         values["Metal-production"].sel(element=separated)
-        + values["Recycling-metal"].sel(element=separated)
-        + stock_change.sel(stage="metal", drop=True).sel(element=separated)
-        + trade.sel(stage="metal", drop=True).sel(element=separated)
-        - fixed_recipe.sel(element=separated) * values["Magnet-production"]
-        - pool_use.sel(element=separated)
+        + recycled.sel(element=separated)
+        + stock_change.sel(stage="metal", element=separated, drop=True)
+        + trade.sel(stage="metal", element=separated, drop=True)
+        - (fixed_recipe * products_made).sum("product")
+        - values["Magnet-metal-use"].sel(element=separated)
     )
     magnet = (
-        values["Magnet-production"]
-        + calibrated.sel(element=MAGNET, drop=True)
-        + stock_change.sel(stage="magnet", element=MAGNET, drop=True)
-        + trade.sel(stage="magnet", element=MAGNET, drop=True)
-        - served.sel(element=MAGNET, drop=True)
-        # The NdPr pool: what magnet plants drew from the pool equals the pool content of their output.
-        + (pool_use * (chain["magnet_pool"] > 0)).sum("element")
-        - float((chain["magnet_recipe"] * chain["magnet_pool"]).sum()) * values["Magnet-production"]
-    ).expand_dims(element=[MAGNET])
-    initial = chain["stock_initial"].sel(stage=list(TRADED_STAGES))
+        values["Magnet-production"].sel(element=products)
+        + calibrated.sel(element=products)
+        + stock_change.sel(stage="magnet", element=products, drop=True)
+        + trade.sel(stage="magnet", element=products, drop=True)
+        - used.sel(element=products)
+    )
+    pool_content = (chain["recipe"] * chain["magnet_pool"]).sum("ingredient").sel(element=products).rename(element="product")
+    pool = (values["Magnet-metal-use"].sum("element") - (pool_content * products_made).sum("product")).expand_dims(element=["NdPr pool"])
+    initial = traded_stocks(chain["stock_initial"])
     level = values["Stock-level"]
-    previous = level.shift(period=1).fillna(0.0)
-    previous = previous + initial.where(level["period"] == level["period"][0], 0.0)
+    previous = level.shift(period=1).fillna(0.0) + initial.where(level["period"] == level["period"][0], 0.0)
     stocks = level - previous - values["Stock-purchase"] + values["Stock-release"]
     residuals = xr.concat(
         [
             mining.expand_dims(stage=["mining"]),
             separation.expand_dims(stage=["separation"]),
             metal.expand_dims(stage=["metal"]),
-            magnet.expand_dims(stage=["magnet"]),
+            xr.concat([magnet, pool], dim="element").expand_dims(stage=["magnet"]),
         ],
         dim="stage",
         join="outer",
@@ -208,7 +195,7 @@ def _stage_stock_residual(stocks: xr.DataArray, like: xr.DataArray) -> xr.DataAr
 
 def total_throughput(solution: Solution) -> float:
     """Tonnes mined, made and moved in the run: the scale of the mass balance tolerance."""
-    names = ("Mining-production", "Concentrate-flow", "Flow", "Metal-production", "Magnet-production", "Served")
+    names = ("Mining-production", "Concentrate-flow", "Flow", "Metal-production", "Magnet-production", "Served", "Calibration-supply")
     return float(sum(float(np.abs(solution.values[name]).sum()) for name in names))
 
 

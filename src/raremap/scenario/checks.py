@@ -47,8 +47,6 @@ def _names(scenario: Scenario) -> Iterable[tuple[str, str, str]]:
         for index, item in enumerate(getattr(scenario, key)):
             yield f"{key}[{index}].country", item.country, "countries"
             yield f"{key}[{index}].sector", item.sector, "sectors"
-            if key == "substitution":
-                yield f"{key}[{index}].element", item.element, "elements"
     for index, ban in enumerate(scenario.policies.export_bans):
         yield f"policies.export_bans[{index}].country", ban.country, "countries"
         for position, element in enumerate(ban.elements):
@@ -86,7 +84,7 @@ def check_against_dataset(scenario: Scenario, dataset: Any, label: str = "(in me
     """Raise ScenarioError listing every unknown name, uncovered period and contradiction."""
     known = {
         "countries": [*dataset["countries"]["country"].astype(str), ALL],
-        "elements": [*vocabularies()["element"], ALL],
+        "elements": [*vocabularies()["element"], *dataset["recipes"]["magnet_type"].astype(str), ALL],
         "sectors": [*vocabularies()["sector"], ALL],
     }
     problems = [

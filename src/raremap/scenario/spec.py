@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from raremap.model.periods import PeriodGrid
 from raremap.vocabulary import Stage
 
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -35,21 +36,56 @@ def as_date(value: object) -> object:
     return value
 
 
+class SubAnnual(Frozen):
+    """Years split into quarters or months, for shocks shorter than a year (e.g. 2025-2026 by quarter)."""
+
+    start: Year
+    end: Year
+    parts_per_year: Literal[4, 12] = 4
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SubAnnual:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}; give an end year at or after start")
+        return self
+
+
 class Periods(Frozen):
-    """The years simulated: start, end (inclusive) and years per period."""
+    """The years simulated: start, end (inclusive), years per period, and a stretch split finer."""
 
     start: Year = 2024
     end: Year = 2035
     length: Annotated[int, Field(ge=1, le=10)] = 1
+    sub_annual: SubAnnual | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Periods:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}; give an end year at or after start")
+        if self.sub_annual is not None:
+            if self.length != 1:
+                raise ValueError("sub_annual periods need length: 1 (years elsewhere); drop one of them")
+            if self.sub_annual.start <= self.start:
+                raise ValueError(
+                    f"sub_annual.start {self.sub_annual.start} must come after the base year {self.start}, "
+                    "which stays a whole year (the data are annual)"
+                )
+            if self.sub_annual.end > self.end:
+                raise ValueError(f"sub_annual.end {self.sub_annual.end} is after end {self.end}; end it within the horizon")
         return self
 
     def years(self) -> list[int]:
         return list(range(self.start, self.end + 1, self.length))
+
+    def grid(self) -> PeriodGrid:
+        """The periods as a grid of starts and lengths in years."""
+        if self.sub_annual is None:
+            return PeriodGrid.yearly(self.years(), self.length)
+        fine = self.sub_annual
+        return PeriodGrid.mixed(self.start, self.end, fine.start, fine.end, fine.parts_per_year)
+
+
+ProjectStatus = Literal["operating", "construction", "committed", "announced", "speculative"]
 
 
 class Settings(Frozen):
@@ -57,12 +93,11 @@ class Settings(Frozen):
 
     production_series: str = "main"
     capacity_headroom: Annotated[float, Field(ge=1, le=5)] = 1.1
-    include_announced_capacity: bool = False
-    magnet_type: str = "NdFeB sintered generic"
-    magnet_value_usd_per_kg: Annotated[float, Field(gt=0)] = 100.0
-    oxide_value_multiple: Annotated[float, Field(gt=0)] = 3.0
-    stock_holding_cost_usd_per_kg_year: NonNegative = 0.5
-    recycling_cost_usd_per_kg: NonNegative = 20.0
+    pipeline: tuple[ProjectStatus, ...] = ("operating", "construction")
+    probability_weighted: bool = False
+    investment: bool = True
+    investment_response: bool = False
+    sticky_trade: bool = True
     ndpr_pool: bool = True
     calibration: bool = True
 
@@ -93,11 +128,13 @@ class ExportControl(Frozen):
     except_destinations: tuple[str, ...] = ()
     start: datetime.date
     end: datetime.date | None = None
-    form: Literal["ban", "quota", "licence_delay"]
+    form: Literal["ban", "quota", "licence_delay", "approval_share"]
     quota_t: NonNegative | None = None
     quota_share_of_base: Share | None = None
-    delay_days: Annotated[float, Field(ge=0, le=365)] | None = None
-    delay_working_days: Annotated[float, Field(ge=0, le=260)] | None = None
+    delay_days: Annotated[float, Field(ge=0, le=730)] | None = None
+    delay_working_days: Annotated[float, Field(ge=0, le=520)] | None = None
+    approval_share: Share | None = None
+    extraterritorial: bool = False
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -114,13 +151,21 @@ class ExportControl(Frozen):
             raise ValueError("a licence delay needs exactly one of delay_days or delay_working_days")
         if self.form != "quota" and (self.quota_t is not None or self.quota_share_of_base is not None):
             raise ValueError(f"quota parameters given for a {self.form}; set form: quota or drop them")
+        if (self.form == "approval_share") != (self.approval_share is not None):
+            raise ValueError("form approval_share needs approval_share (the share of licences granted), and only it")
+        if self.form != "licence_delay" and (self.delay_days is not None or self.delay_working_days is not None):
+            raise ValueError(f"delay parameters given for a {self.form}; set form: licence_delay or drop them")
         return self
 
     def held_days(self) -> float:
-        """Calendar days a shipment is held: working days count 7/5 calendar days each."""
+        """Calendar days until the first licences arrive: working days count 7/5 calendar days each."""
         if self.delay_days is not None:
             return self.delay_days
         return (self.delay_working_days or 0.0) * 7 / 5
+
+    def halt_end(self) -> datetime.date:
+        """The day the first licences arrive and trade on the covered edges resumes."""
+        return self.start + datetime.timedelta(days=round(self.held_days()))
 
 
 class Disruption(Frozen):
@@ -147,10 +192,12 @@ class CapacityChange(Frozen):
 
 
 class ReleaseRule(Frozen):
-    """When a stockpile may be drawn: only when the market price is above a threshold, at a bounded rate."""
+    """When a stockpile is drawn, at a bounded rate: when the local price is above a threshold, or, with
+    `when_short_share`, whenever its holder would otherwise be short by more than that share of demand."""
 
     price_threshold_usd_per_kg: NonNegative = 0.0
     max_release_share_per_year: Annotated[float, Field(gt=0, le=1)] = 1.0
+    when_short_share: Share | None = None
 
 
 class Stockpile(Frozen):
@@ -162,25 +209,27 @@ class Stockpile(Frozen):
     size_t: NonNegative
     release: ReleaseRule = ReleaseRule()
     refill: bool = False
+    allow_export: bool = False
 
     @model_validator(mode="after")
     def _element_fits_stage(self) -> Stockpile:
         # A stock enters only its own stage's market: magnets are traded as NdFeB, oxides and metals by element.
-        if self.stage == "magnet" and self.element != "NdFeB":
-            raise ValueError(f"a magnet-stage stock holds magnets, not {self.element}; use element: NdFeB or stage: metal")
-        if self.stage != "magnet" and self.element == "NdFeB":
-            raise ValueError(f"NdFeB is held at the magnet stage, not {self.stage}; use stage: magnet")
+        magnet = self.element.startswith(("NdFeB", "Sm2Co", "SmCo"))
+        if self.stage == "magnet" and not magnet:
+            raise ValueError(f"a magnet-stage stock holds magnets, not {self.element}; use element: NdFeB (or a grade) or stage: metal")
+        if self.stage != "magnet" and magnet:
+            raise ValueError(f"{self.element} is held at the magnet stage, not {self.stage}; use stage: magnet")
         return self
 
 
 class Substitution(Frozen):
-    """The largest share of a sector's demand for an element that can switch away per year, and its cost."""
+    """Override a sector's substitution: the largest share of its demand that can switch away per year,
+    and the cost per kg of what it switches to (by default from the `sectors` table)."""
 
     country: str = ALL
     sector: str
-    element: str
     rate_per_year: Share = 0.1
-    cost_usd_per_kg: NonNegative = 30.0
+    cost_usd_per_kg: NonNegative | None = None
     start: Year | None = None
 
 
@@ -192,7 +241,7 @@ class Recycling(Frozen):
     collection_rate: Share
     recovery_rate: Share
     lifetime_years: Annotated[int, Field(ge=1, le=50)] = 10
-    route: Literal["separation", "metal"] = "metal"
+    cost_usd_per_kg: NonNegative = 20.0
 
 
 class ExportBan(Frozen):

@@ -1,7 +1,21 @@
 """Applying a Scenario to a SupplyChain: every shock and policy becomes a change of some arrays.
 
-Timing rule: a measure with dates acts in a period when it is in force for at least half of that
-period (export controls, bans); measures given in years act from that year on.
+This is the one place where scenarios meet the market: the simulator, the risk engine and the planner
+all call `apply_scenario`, so they decide on the same market.
+
+Timing: a dated measure bans, caps or approves in a period when it is in force for at least half of
+it; a licence delay holds shipments in proportion to the share of the period it is in force; measures
+given in years act from that year on. Export controls mean what their form says per edge (exporter
+-> importer) and good, against the model's own base-year flows (docs/scenarios.md has an example of
+each): `ban` (nothing moves), `quota` with `quota_t` (the covered edges together move at most that
+many tonnes a year) or `quota_share_of_base` (each edge and good at most that share of its base-year
+flow), `licence_delay` (nothing moves until the first licences arrive, that many days after the
+control starts; then trade resumes: each period carries at most the share of it that is open times
+the edge's reference flow), `approval_share` (licences granted for that share of the reference flow:
+what each destination would have bought, its base-year flow grown with its demand), and
+`extraterritorial: true` (the control also covers exports of the same goods from every country that
+bought them from the controller in the base year). Contracts on an edge a control restricts shrink to
+what the control allows (force majeure).
 """
 
 from __future__ import annotations
@@ -12,59 +26,76 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.model.periods import share_in_force
+from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.spec import ALL, ExportControl, Scenario
 
-DAYS_PER_YEAR = 365.0
+GENERIC_MAGNET = "NdFeB"
+"""A scenario may name magnets as NdFeB (every NdFeB grade) or SmCo (every SmCo grade)."""
 
 
 def apply_scenario(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
     """The supply chain as the scenario changes it (the input chain is left untouched)."""
-    capacity = _capacity_with_changes(chain, scenario)
-    demand = _demand_with_growth(chain, scenario)
-    flow_upper, delay_share, quota_member, quota_limit = _export_controls(chain, scenario)
     changed = chain.replace(
-        capacity=capacity,
-        demand=demand,
-        flow_upper=flow_upper,
-        delay_share=delay_share,
+        capacity=_capacity_with_changes(chain, scenario),
+        demand=_demand_with_growth(chain, scenario),
         tariff=_tariffs(chain, scenario),
         willingness_to_pay=_priorities(chain, scenario),
     )
-    changed = _with_quotas(changed, quota_member, quota_limit)
+    changed = _with_export_controls(changed, scenario)
     changed = _with_stockpiles(changed, scenario)
     changed = _with_substitution(changed, scenario)
     return _with_recycling(changed, scenario)
 
 
-def _pick(chain: SupplyChain, dimension: str, names: Sequence[str], excluded: Sequence[str] = ()) -> xr.DataArray:
+def goods_named(chain: SupplyChain, names: Sequence[str]) -> list[str]:
+    """The goods a list of names covers: elements as named, NdFeB or SmCo as every grade of the family."""
+    if ALL in names:
+        return chain.elements
+    chosen = []
+    for good in chain.elements:
+        family = "SmCo" if good.startswith("Sm") and good in chain.magnet_products else GENERIC_MAGNET
+        if good in names or (good in chain.magnet_products and family in names):
+            chosen.append(good)
+    return chosen
+
+
+def pick(chain: SupplyChain, dimension: str, names: Sequence[str], excluded: Sequence[str] = ()) -> xr.DataArray:
     """A boolean selector over `dimension`: the named entries (or all), minus the excluded ones."""
     values = [str(value) for value in chain.data[dimension].values]
-    chosen = set(values) if ALL in names else set(names)
+    if dimension == "element":
+        chosen = set(goods_named(chain, names))
+    else:
+        chosen = set(values) if ALL in names else set(names)
     mask = [value in chosen and value not in set(excluded) for value in values]
     return xr.DataArray(mask, coords={dimension: values}, dims=dimension)
 
 
 def _periods_from(chain: SupplyChain, year: int | None) -> xr.DataArray:
     start = chain.periods[0] if year is None else year
-    return chain.data["period"] >= start
+    return chain.data["period"] >= start - 1e-9
+
+
+def in_force(chain: SupplyChain, start: datetime.date, end: datetime.date | None) -> xr.DataArray:
+    """The share of each period a dated measure is in force (0 to 1)."""
+    return xr.DataArray(share_in_force(chain.grid, start, end), coords={"period": chain.periods}, dims="period")
 
 
 def _capacity_with_changes(chain: SupplyChain, scenario: Scenario) -> xr.DataArray:
     """Capacity after additions (with linear ramp-up) and disruptions (with immediate or linear recovery)."""
     capacity = chain["capacity"].copy()
-    period = chain.data["period"]
+    year = np.floor(chain.data["period"] + 1e-9)
     for change in scenario.capacity_changes:
-        ramp = ((period - change.online_year + 1) / (change.ramp_up_years + 1)).clip(0, 1)
-        where = _pick(chain, "country", [change.country]) & _pick(chain, "stage", [change.stage])
+        ramp = ((year - change.online_year + 1) / (change.ramp_up_years + 1)).clip(0, 1)
+        where = pick(chain, "country", [change.country]) & pick(chain, "stage", [change.stage])
         capacity = capacity + (where * ramp * change.capacity_t)
     for disruption in scenario.disruptions:
         end = disruption.start + disruption.duration_years
-        lost = xr.where((period >= disruption.start) & (period < end), disruption.share_lost, 0.0)
+        lost = xr.where((year >= disruption.start) & (year < end), disruption.share_lost, 0.0)
         if disruption.recovery == "linear" and disruption.recovery_years > 0:
-            recovering = ((period - end + 1) / (disruption.recovery_years + 1)).clip(0, 1)
-            lost = lost + xr.where(period >= end, disruption.share_lost * (1 - recovering), 0.0)
-        where = _pick(chain, "country", [disruption.country]) & _pick(chain, "stage", [disruption.stage])
+            recovering = ((year - end + 1) / (disruption.recovery_years + 1)).clip(0, 1)
+            lost = lost + xr.where(year >= end, disruption.share_lost * (1 - recovering), 0.0)
+        where = pick(chain, "country", [disruption.country]) & pick(chain, "stage", [disruption.stage])
         capacity = capacity * (1 - where * lost)
     return capacity.clip(min=0).transpose("stage", "country", "period")
 
@@ -74,69 +105,86 @@ def _demand_with_growth(chain: SupplyChain, scenario: Scenario) -> xr.DataArray:
     demand = chain["demand"].copy()
     period = chain.data["period"]
     for growth in scenario.demand.growth:
-        start = growth.from_year or chain.periods[0]
+        start = float(growth.from_year or chain.periods[0])
         if start not in chain.periods:
             start = chain.periods[0]
-        where = _pick(chain, "country", [growth.country]) & _pick(chain, "sector", [growth.sector])
-        grown = demand.sel(period=start) * (1 + growth.annual_growth) ** (period - start)
+        where = pick(chain, "country", [growth.country]) & pick(chain, "sector", [growth.sector])
+        grown = demand.sel(period=start) * (1 + growth.annual_growth) ** (np.floor(period) - np.floor(start))
         demand = xr.where(where & (period >= start), grown, demand)
-    return demand.transpose("country", "sector", "element", "period")
+    return demand.transpose("country", "sector", "period")
 
 
-def share_in_force(chain: SupplyChain, start: datetime.date, end: datetime.date | None) -> xr.DataArray:
-    """Per period, whether a dated measure is in force for at least half of it."""
-    length = chain.period_length
-    shares = []
-    for period in chain.periods:
-        first = datetime.date(period, 1, 1)
-        last = datetime.date(period + length, 1, 1)
-        stop = min(last, end) if end is not None else last
-        begin = max(first, start)
-        shares.append(max((stop - begin).days, 0) / (last - first).days)
-    return xr.DataArray(np.array(shares) >= 0.5, coords={"period": chain.periods}, dims="period")
-
-
-def _edges(chain: SupplyChain, exporter: str, destinations: Sequence[str], excluded: Sequence[str],
+def _edges(chain: SupplyChain, exporters: Sequence[str], destinations: Sequence[str], excluded: Sequence[str],
            stages: Sequence[str], elements: Sequence[str]) -> xr.DataArray:
-    """Boolean edges (stage, exporter, importer, element) a measure covers."""
-    return (
-        _pick(chain, "stage", stages)
-        & _pick(chain, "exporter", [exporter])
-        & _pick(chain, "importer", destinations, [*excluded, exporter])
-        & _pick(chain, "element", elements)
+    """Boolean edges (stage, exporter, importer, element) a measure covers (never an exporter to itself)."""
+    edges = (
+        pick(chain, "stage", stages)
+        & pick(chain, "exporter", exporters)
+        & pick(chain, "importer", destinations, excluded)
+        & pick(chain, "element", elements)
     )
+    return edges & (edges["exporter"] != edges["importer"])
 
 
-def _export_controls(chain: SupplyChain, scenario: Scenario) -> tuple[xr.DataArray, xr.DataArray, list[xr.DataArray], list[xr.DataArray]]:
-    """Edge upper bounds, delay shares and tonnage quota groups from export controls and export bans."""
-    upper = chain["flow_upper"].copy()
-    delay = chain["delay_share"].copy()
+def controlled_exporters(chain: SupplyChain, control: ExportControl) -> list[str]:
+    """The controller, and with an extraterritorial rule every country that bought the goods from it."""
+    if not control.extraterritorial:
+        return [control.exporter]
+    goods = goods_named(chain, control.elements)
+    bought = chain["base_flow"].sel(exporter=control.exporter, element=goods).sum(["stage", "element"]) > 0
+    buyers = [str(country) for country in bought["importer"].values[bought.values]]
+    return [control.exporter, *buyers]
+
+
+def _with_export_controls(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
+    """Edge bounds, delays, quota groups and contracts from export controls and export bans."""
+    upper, contract = chain["flow_upper"].copy(), chain["contract"].copy()
     members: list[xr.DataArray] = []
     limits: list[xr.DataArray] = []
     for control in scenario.export_controls:
-        covered = _edges(chain, control.exporter, control.destinations, control.except_destinations,
-                         control.stages, control.elements) & share_in_force(chain, control.start, control.end)
-        upper, delay = _apply_control(chain, control, covered, upper, delay, members, limits)
+        edges = _edges(chain, controlled_exporters(chain, control), control.destinations,
+                       [*control.except_destinations, control.exporter], control.stages, control.elements)
+        share = in_force(chain, control.start, control.end)
+        if control.form == "licence_delay":
+            halted = in_force(chain, control.start, control.halt_end())
+            if control.end is not None:
+                halted = np.minimum(halted, share)
+            allowed = (1 - halted) * reference_flow(chain)
+            upper = xr.where(edges & (halted > 0), np.minimum(upper, allowed), upper)
+            contract = xr.where(edges & (halted > 0), np.minimum(contract, allowed), contract)
+            continue
+        covered = edges & (share >= 0.5)
+        if control.form == "quota" and control.quota_t is not None:
+            members.append(covered.any("period").astype(float))
+            limits.append(xr.where(covered.any(["stage", "exporter", "importer", "element"]), float(control.quota_t), np.nan))
+            contract = xr.where(covered, 0.0, contract)
+            continue
+        allowed = _allowed_flow(chain, control)
+        upper = xr.where(covered, np.minimum(upper, allowed), upper)
+        contract = xr.where(covered, np.minimum(contract, allowed), contract)
     for ban in scenario.policies.export_bans:
-        covered = _edges(chain, ban.country, [ALL], [], ban.stages, ban.elements) & share_in_force(chain, ban.start, ban.end)
+        covered = _edges(chain, [ban.country], [ALL], [], ban.stages, ban.elements) & (in_force(chain, ban.start, ban.end) >= 0.5)
         upper = xr.where(covered, 0.0, upper)
+        contract = xr.where(covered, 0.0, contract)
     dims = ("stage", "exporter", "importer", "element", "period")
-    return upper.transpose(*dims), delay.transpose(*dims), members, limits
+    changed = chain.replace(flow_upper=upper.transpose(*dims), contract=contract.transpose(*dims))
+    return _with_quotas(changed, members, limits)
 
 
-def _apply_control(chain: SupplyChain, control: ExportControl, covered: xr.DataArray, upper: xr.DataArray,
-                   delay: xr.DataArray, members: list[xr.DataArray], limits: list[xr.DataArray]) -> tuple[xr.DataArray, xr.DataArray]:
+def _allowed_flow(chain: SupplyChain, control: ExportControl) -> xr.DataArray:
+    """t/yr a ban, a share of the base flow or an approval share lets through on each edge and good."""
     if control.form == "ban":
-        return xr.where(covered, 0.0, upper), delay
-    if control.form == "licence_delay":
-        held = min(control.held_days() / (DAYS_PER_YEAR * chain.period_length), 1.0)
-        return upper, xr.where(covered, np.maximum(delay, held), delay)
-    if control.quota_share_of_base is not None:
-        bound = control.quota_share_of_base * chain["base_flow"]
-        return xr.where(covered, np.minimum(upper, bound), upper), delay
-    members.append(covered.any("period").astype(float))
-    limits.append(xr.where(covered.any(["stage", "exporter", "importer", "element"]), float(control.quota_t or 0.0), np.nan))
-    return upper, delay
+        return xr.zeros_like(chain["flow_upper"])
+    if control.form == "quota":
+        return (float(control.quota_share_of_base or 0.0) * chain["base_flow"]).broadcast_like(chain["flow_upper"])
+    return float(control.approval_share or 0.0) * reference_flow(chain)
+
+
+def reference_flow(chain: SupplyChain) -> xr.DataArray:
+    """What each edge would carry without the measure: its base-year flow grown with the destination's demand."""
+    demand = chain["demand"].sum("sector")
+    growth = (demand / demand.isel(period=0).where(demand.isel(period=0) > 0)).fillna(1.0).rename(country="importer")
+    return (chain["base_flow"] * growth).broadcast_like(chain["flow_upper"])
 
 
 def _with_quotas(chain: SupplyChain, members: list[xr.DataArray], limits: list[xr.DataArray]) -> SupplyChain:
@@ -156,10 +204,10 @@ def _tariffs(chain: SupplyChain, scenario: Scenario) -> xr.DataArray:
     tariff = chain["tariff"].copy()
     for item in scenario.policies.tariffs:
         covered = (
-            _pick(chain, "stage", item.stages)
-            & _pick(chain, "exporter", item.exporters, [item.importer])
-            & _pick(chain, "importer", [item.importer])
-            & _pick(chain, "element", item.elements)
+            pick(chain, "stage", item.stages)
+            & pick(chain, "exporter", item.exporters, [item.importer])
+            & pick(chain, "importer", [item.importer])
+            & pick(chain, "element", item.elements)
             & _periods_from(chain, item.start)
         )
         tariff = tariff + covered * item.usd_per_kg
@@ -170,67 +218,67 @@ def _priorities(chain: SupplyChain, scenario: Scenario) -> xr.DataArray:
     """Willingness to pay raised for prioritised sectors and for countries that serve themselves first."""
     value = chain["willingness_to_pay"].copy()
     for priority in scenario.sector_priorities:
-        where = _pick(chain, "country", [priority.country]) & _pick(chain, "sector", [priority.sector])
+        where = pick(chain, "country", [priority.country]) & pick(chain, "sector", [priority.sector])
         value = value * xr.where(where, priority.weight, 1.0)
     for domestic in scenario.policies.domestic_priority:
-        value = value * xr.where(_pick(chain, "country", [domestic.country]), domestic.weight, 1.0)
-    return value.transpose("country", "sector", "element", "step")
+        value = value * xr.where(pick(chain, "country", [domestic.country]), domestic.weight, 1.0)
+    return value.transpose("country", "sector", "step")
 
 
 def _with_stockpiles(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
+    """Stocks held by a country for its own buyers: exported only where the scenario allows it."""
     if not scenario.stockpiles:
         return chain
-    initial = chain["stock_initial"].copy()
-    cost = chain["stock_release_cost"].copy()
-    limit = chain["stock_release_limit"].copy()
-    refill = chain["stock_refill"].copy()
+    initial, cost = chain["stock_initial"].copy(), chain["stock_release_cost"].copy()
+    limit, refill = chain["stock_release_limit"].copy(), chain["stock_refill"].copy()
+    exportable = chain["reexport_allowed"].copy()
     for stockpile in scenario.stockpiles:
-        where = (
-            _pick(chain, "stage", [stockpile.stage])
-            & _pick(chain, "country", [stockpile.holder])
-            & _pick(chain, "element", [stockpile.element])
-        )
+        goods = goods_named(chain, [stockpile.element])[:1]  # a stock of "NdFeB" is held as one grade
+        where = pick(chain, "stage", [stockpile.stage]) & pick(chain, "country", [stockpile.holder]) & pick(chain, "element", goods)
+        where = where & xr.DataArray([good in goods for good in chain.elements], coords={"element": chain.elements}, dims="element")
         initial = initial + where * stockpile.size_t
         cost = xr.where(where, stockpile.release.price_threshold_usd_per_kg, cost)
         limit = xr.where(where, stockpile.release.max_release_share_per_year * stockpile.size_t, limit)
         refill = xr.where(where, float(stockpile.refill), refill)
-    return chain.replace(stock_initial=initial, stock_release_cost=cost, stock_release_limit=limit, stock_refill=refill)
+        if stockpile.allow_export:
+            exportable = xr.where(where, 1.0, exportable)
+    return chain.replace(stock_initial=initial, stock_release_cost=cost, stock_release_limit=limit, stock_refill=refill,
+                         reexport_allowed=exportable.transpose("stage", "country", "element", "period"))
 
 
 def _with_substitution(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
     if not scenario.substitution:
         return chain
-    rate = chain["substitution_rate"].copy()
-    cost = chain["substitution_cost"].copy()
+    rate, cost = chain["substitution_rate"].copy(), chain["substitution_cost"].copy()
     for item in scenario.substitution:
-        where = (
-            _pick(chain, "country", [item.country])
-            & _pick(chain, "sector", [item.sector])
-            & _pick(chain, "element", [item.element])
-        )
+        where = pick(chain, "country", [item.country]) & pick(chain, "sector", [item.sector])
         rate = xr.where(where & _periods_from(chain, item.start), item.rate_per_year, rate)
-        cost = xr.where(where, item.cost_usd_per_kg, cost)
-    return chain.replace(substitution_rate=rate, substitution_cost=cost)
+        if item.cost_usd_per_kg is not None:
+            cost = xr.where(where, item.cost_usd_per_kg, cost)
+    return chain.replace(substitution_rate=rate.transpose("country", "sector", "period"), substitution_cost=cost)
 
 
 def _with_recycling(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
-    """Recovered metal from magnets retired `lifetime` years after they were bought (demand then)."""
+    """Metal recovered from magnets retired `lifetime` years after they were bought (demand then).
+
+    Recovered metal enters the metal market of the recycling country (tier 0 of the recycling supply).
+    """
     if not scenario.recycling:
         return chain
-    routes = {"separation": chain["recycling_to_separation"].copy(), "metal": chain["recycling_to_metal"].copy()}
-    demand = chain["demand"].sel(element=MAGNET, drop=True)
+    available = chain["recycling_available"].copy()
+    cost = chain["recycling_cost"].copy()
     first = chain.periods[0]
+    recipe = chain["recipe"].rename(element="product", ingredient="element")
     for item in scenario.recycling:
         bought = [max(period - item.lifetime_years, first) for period in chain.periods]
-        # A purchase year inside a multi-year period takes that period's demand (the label at or before it).
-        retired = demand.sel(period=bought, method="ffill").assign_coords(period=chain.periods)
-        where = _pick(chain, "country", [item.country]) & _pick(chain, "sector", [item.sector])
-        magnets = (retired * where).sum("sector") * item.collection_rate * item.recovery_rate
-        recovered = magnets * chain["magnet_recipe"]
-        if item.route == "separation":
-            recovered = recovered / chain["metal_factor"]
-        routes[item.route] = routes[item.route] + recovered
-    return chain.replace(
-        recycling_to_separation=routes["separation"].transpose("country", "element", "period"),
-        recycling_to_metal=routes["metal"].transpose("country", "element", "period"),
-    )
+        where = pick(chain, "country", [item.country]) & pick(chain, "sector", [item.sector])
+        magnets = (chain["demand"] * chain["bundle"] * where).sel(element=chain.magnet_products).rename(element="product")
+        retired = magnets.sel(period=bought, method="ffill").assign_coords(period=chain.periods).sum("sector")
+        metal = (retired * recipe).sum("product") * item.collection_rate * item.recovery_rate
+        tier = xr.DataArray([1.0 if index == 0 else 0.0 for index in range(chain.data.sizes["tier"])], dims="tier",
+                            coords={"tier": chain.data["tier"]})
+        available = available + (metal * tier).reindex(element=chain.elements, fill_value=0.0)
+        cost = xr.where(tier > 0, item.cost_usd_per_kg, cost)
+    return chain.replace(recycling_available=available.transpose("country", "element", "tier", "period").fillna(0.0),
+                         recycling_cost=cost)
+

@@ -18,6 +18,7 @@ import pandas as pd
 from raremap.errors import RaremapError
 from raremap.model.bundled import BuildOptions, supply_chain_from_dataset
 from raremap.model.equilibrium import build_model
+from raremap.model.periods import label
 from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import (
     Solution,
@@ -26,10 +27,11 @@ from raremap.model.solution import (
     read_solution,
     solve_model,
 )
+from raremap.model.supply import SupplyOptions
 from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.loading import load_scenario
 from raremap.scenario.spec import Scenario
-from raremap.simulate.apply import apply_scenario
+from raremap.simulate.market import scenario_market
 from raremap.simulate.tables import result_tables
 
 _CHAIN_CACHE: dict[tuple[str, BuildOptions], SupplyChain] = {}
@@ -41,7 +43,7 @@ class Result:
     """What a run produced: tidy tables, the mass-balance residual and timings."""
 
     scenario: Scenario
-    periods: tuple[int, ...]
+    periods: tuple[str, ...]
     tables: dict[str, pd.DataFrame]
     welfare_usd: float
     mass_balance_max_residual: float
@@ -100,19 +102,19 @@ def build_options(scenario: Scenario) -> BuildOptions:
     named |= {change.country for change in scenario.capacity_changes}
     named |= {stockpile.holder for stockpile in scenario.stockpiles}
     return BuildOptions(
-        periods=tuple(scenario.periods.years()),
-        period_length=scenario.periods.length,
+        grid=scenario.periods.grid(),
         demand_path=scenario.demand.path,
         production_series=settings.production_series,
-        capacity_headroom=settings.capacity_headroom,
-        include_announced_capacity=settings.include_announced_capacity,
-        magnet_type=settings.magnet_type,
-        magnet_value_usd_per_kg=settings.magnet_value_usd_per_kg,
-        oxide_value_multiple=settings.oxide_value_multiple,
-        stock_holding_cost=settings.stock_holding_cost_usd_per_kg_year,
-        recycling_cost=settings.recycling_cost_usd_per_kg,
+        supply=SupplyOptions(
+            capacity_headroom=settings.capacity_headroom,
+            pipeline_statuses=tuple(settings.pipeline),
+            probability_weighted=settings.probability_weighted,
+            investment=settings.investment,
+        ),
         ndpr_pool=settings.ndpr_pool,
         calibration=settings.calibration,
+        sticky_trade=settings.sticky_trade,
+        importer=scenario.importer,
         extra_countries=tuple(sorted(named)),
     )
 
@@ -158,7 +160,7 @@ class Simulation:
         else:
             self.scenario = load_scenario(reference, self.dataset)
         base = self._base_chain if self._base_chain is not None else supply_chain_for(self.dataset, self.scenario)
-        self.supply_chain = apply_scenario(base, self.scenario)
+        self.supply_chain = scenario_market(base, self.scenario)
         self._done.add("validate")
         return self
 
@@ -206,7 +208,7 @@ class Simulation:
         self._done.add("collect")
         return Result(
             scenario=self.scenario,
-            periods=tuple(self.supply_chain.periods),
+            periods=tuple(label(start, float(length)) for start, length in zip(self.supply_chain.periods, self.supply_chain.years.values, strict=True)),
             tables=result_tables(self.supply_chain, self.solution),
             welfare_usd=-self.solution.objective * 1000.0,
             mass_balance_max_residual=self.mass_balance_max_residual,

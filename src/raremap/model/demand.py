@@ -1,0 +1,234 @@
+"""Buyers from the tables: each country x sector's quantity per year, its bundle of goods, its curve.
+
+A magnet sector (``sectors.kind = magnet``) buys tonnes of magnet, split into magnet products by its
+grade mix (``magnet_grades``); its demand rows are magnet mass (t magnet) or the REO content of its
+magnets, converted to magnet mass through the NdPr content (see `units`). An application sector
+(``kind = oxide``) buys tonnes of REO, as a bundle of separated oxides in the shares of its rows.
+
+Projections: each country x sector x element follows the scenario's path (else the first other
+path alphabetically), linear between years and flat outside. Named countries with base-year rows
+but no projection of their own keep their base-year share of the world path, sector by sector. The
+world rows minus the named countries ("rest of world") go to other countries in proportion to their
+base-year apparent consumption at the stage where the sector buys (magnets, or separated oxides).
+
+Demand curves: slices of each buyer's demand (1 % slices for the last tenth) valued on a constant-elasticity curve through
+the reference point (the sector's reference price at its full demand), capped at the sector's value
+multiple; priority sectors (defence) are lifted above every other sector's curve (see bundled.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from raremap.errors import RaremapError
+from raremap.model import units
+from raremap.vocabulary import WORLD
+
+STEP_SHARES = (0.4, 0.3, 0.1, 0.05, 0.05, *([0.01] * 10))
+"""Slices of each buyer's demand, most valued first: coarse where shortages rarely reach, 1 % slices
+for the last tenth of demand (where the price forms in all but the deepest shortages)."""
+
+NDPR_BASIS = ("Nd", "Pr")
+"""The elements that measure NdFeB magnet mass: every grade contains them in a known total share."""
+
+MAGNET_PRODUCTS = ("NdFeB", "SmCo")
+"""Element codes of magnet mass in the demand, production and trade tables."""
+
+
+@dataclass(frozen=True)
+class Buyers:
+    """Demand per country x sector x year (sector units), each sector's kind, bundle and curve inputs."""
+
+    quantity: pd.DataFrame  # country, sector, period, value_t (t magnet or t REO per year)
+    bundle: pd.DataFrame  # country, sector, element, share (goods per sector unit)
+    sectors: pd.DataFrame  # indexed by sector: kind, value_multiple, elasticity, priority, substitution_*
+
+
+def interpolate(rows: pd.DataFrame, years: Sequence[float]) -> pd.Series:
+    """Linear in the year between data points, flat before the first and after the last."""
+    series = rows.groupby("year")["value_t"].sum().sort_index()
+    calendar = np.floor(np.asarray(years, dtype=float) + 1e-9)
+    return pd.Series(np.interp(calendar, series.index.to_numpy(float), series.to_numpy(float)), index=list(years))
+
+
+def demand_rows(demand: pd.DataFrame, path: str) -> pd.DataFrame:
+    """Historical rows plus, per country x sector x element, the chosen projection path (else any other)."""
+    historical = demand[demand["path"] == "historical"]
+    projections = demand[demand["path"] != "historical"].copy()
+    projections["preference"] = (projections["path"] != path).astype(int)
+    keys = ["country", "sector", "element"]
+    chosen = projections.sort_values(["preference", "path"]).groupby(keys)["path"].first().rename("chosen")
+    projections = projections.merge(chosen, left_on=keys, right_index=True)
+    projections = projections[projections["path"] == projections["chosen"]]
+    return pd.concat([historical, projections[demand.columns]], ignore_index=True)
+
+
+def curve(reference: float, choke_multiple: float, elasticity: float) -> np.ndarray:
+    """Willingness to pay of each slice (USD/kg) on a constant-elasticity curve through (full demand, reference).
+
+    A slice whose midpoint is a share m of the buyer's demand is worth reference x m^(1/elasticity),
+    capped at `choke_multiple` x reference (the sector's `value_multiple`: beyond it buyers go without).
+    """
+    if elasticity >= 0:
+        raise RaremapError(f"sectors.elasticity = {elasticity}: a demand curve must slope down; give a negative elasticity")
+    if choke_multiple < 1:
+        raise RaremapError(f"sectors.value_multiple = {choke_multiple}: buyers must value their demand at least at the price; give 1 or more")
+    upper = np.cumsum(STEP_SHARES)
+    middle = upper - np.asarray(STEP_SHARES) / 2
+    return reference * np.minimum(middle ** (1.0 / elasticity), choke_multiple)
+
+
+def apparent_consumption(production: pd.DataFrame, trade: pd.DataFrame, stage: str, base_year: int) -> pd.Series:
+    """Base-year output plus imports minus exports at a stage, per country (never below zero)."""
+    output = production[production["stage"] == stage].groupby("country")["value_t"].sum()
+    rows = trade[(trade["stage"] == stage) & (trade["year"] <= base_year)]
+    if not rows.empty:
+        rows = rows[rows["year"] == rows["year"].max()]
+    imports = rows.groupby("importer")["value_t"].sum()
+    exports = rows.groupby("exporter")["value_t"].sum()
+    return output.add(imports, fill_value=0.0).sub(exports, fill_value=0.0).clip(lower=0.0)
+
+
+PRODUCT_BASIS = {"NdFeB": NDPR_BASIS, "SmCo": ("Sm",)}
+"""Elements whose content measures each magnet product's mass (grade-independent shares)."""
+
+
+def product_mass(rows: pd.DataFrame, product: str, mix: pd.Series, recipes: pd.DataFrame, factors: pd.Series,
+                 years: Sequence[float]) -> pd.Series:
+    """t per year of one magnet product for one country x sector: magnet mass rows, or REO content rows."""
+    direct = rows[(rows["element"] == product) & (rows["unit"] == "t magnet")]
+    if not direct.empty:
+        return interpolate(direct, years)
+    basis = PRODUCT_BASIS[product]
+    content = rows[(rows["unit"] == "t REO") & rows["element"].isin(basis)]
+    if content.empty:
+        return pd.Series(0.0, index=list(years))
+    share = sum(float(mix[grade]) * float(recipes.loc[grade, [e for e in basis if e in recipes.columns]].sum()) for grade in mix.index)
+    metal = sum(interpolate(content[content["element"] == e], years) * float(factors.get(e, units.DEFAULT_METAL_FACTOR))
+                for e in basis if (content["element"] == e).any())
+    return metal / share
+
+
+def grade_mixes(grades: pd.DataFrame, country: str, sector: str) -> dict[str, pd.Series]:
+    """Per magnet product, the shares of its grades (magnet types) in a sector: the country's, else the world's."""
+    mixes = {}
+    for product in MAGNET_PRODUCTS:
+        rows = grades[(grades["sector"] == sector) & (grades["product"] == product)]
+        own = rows[rows["country"] == country]
+        chosen = own if not own.empty else rows[rows["country"] == WORLD]
+        if not chosen.empty:
+            mixes[product] = chosen.groupby("magnet_type")["share"].sum()
+    return mixes
+
+
+def sector_goods(rows: pd.DataFrame, kind: str, country: str, sector: str, grades: pd.DataFrame,
+                 recipes: pd.DataFrame, factors: pd.Series, years: Sequence[float]) -> pd.DataFrame:
+    """One country x sector's demand per good and year: magnet types for magnet sectors, oxides otherwise."""
+    frames = []
+    if kind == "magnet":
+        for product, mix in grade_mixes(grades, country, sector).items():
+            mass = product_mass(rows, product, mix, recipes, factors, years)
+            for grade, share in mix.items():
+                frames.append(pd.DataFrame({"element": grade, "period": list(years), "value_t": mass.to_numpy() * share}))
+    else:
+        for element, group in rows[rows["unit"] == "t REO"].groupby("element"):
+            frames.append(pd.DataFrame({"element": element, "period": list(years), "value_t": interpolate(group, years).to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["country", "sector", "element", "period", "value_t"])
+    goods = pd.concat(frames, ignore_index=True)
+    goods.insert(0, "sector", sector)
+    goods.insert(0, "country", country)
+    return goods
+
+
+def goods_demand(tables: dict[str, pd.DataFrame], path: str, years: Sequence[float], recipes: pd.DataFrame,
+                 factors: pd.Series) -> pd.DataFrame:
+    """Demand per country x sector x good x period (t/yr): named countries and the world, before allocation."""
+    rows = demand_rows(tables["demand"], path)
+    kinds = tables["sectors"].set_index("sector")["kind"]
+    frames = [
+        sector_goods(group, str(kinds.get(sector, "oxide")), str(country), str(sector), tables["magnet_grades"], recipes, factors, years)
+        for (country, sector), group in rows.groupby(["country", "sector"])
+    ]
+    goods = pd.concat(frames, ignore_index=True)
+    projected = set(rows.loc[rows["path"] != "historical", "country"])
+    return grow_with_world(goods, projected, years[0])
+
+
+def grow_with_world(goods: pd.DataFrame, projected: set[str], base: float) -> pd.DataFrame:
+    """Countries with base-year demand but no projection keep their share of the world, sector by sector.
+
+    Without this they would stay flat at the base year while the world path grows, and all growth
+    would fall on the countries that only receive the world remainder.
+    """
+    world = goods[goods["country"] == WORLD]
+    if world.empty:
+        return goods
+    totals = world.groupby(["sector", "period"])["value_t"].sum().unstack("period")
+    growth = totals.div(totals[base].where(totals[base] > 0), axis=0).fillna(1.0)
+    growth = growth.stack().rename("growth").reset_index()
+    static = goods[(goods["country"] != WORLD) & ~goods["country"].isin(projected)]
+    base_rows = static[static["period"] == base][["country", "sector", "element", "value_t"]]
+    grown = base_rows.merge(growth, on="sector")
+    grown = grown.assign(value_t=grown["value_t"] * grown["growth"])[["country", "sector", "element", "period", "value_t"]]
+    keep = goods[(goods["country"] == WORLD) | goods["country"].isin(projected)]
+    return pd.concat([keep, grown], ignore_index=True)
+
+
+REST_OF_WORLD = "ROW"
+"""Buyers that receive less than `SMALL_SHARE` of the world remainder are pooled as one rest-of-world buyer."""
+
+SMALL_SHARE = 0.01
+
+
+def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds: pd.Series) -> pd.DataFrame:
+    """World rows minus the named countries go to other countries by base-year apparent consumption.
+
+    `consumption` has the shares per kind of sector (magnet: magnets; oxide: separated oxides).
+    Countries with less than 1 % of the remainder are pooled as the rest of the world (ROW), so the
+    model does not carry a hundred buyers of a few tonnes each.
+    """
+    world = goods[goods["country"] == WORLD]
+    named = goods[goods["country"] != WORLD]
+    if world.empty:
+        return named
+    keys = ["sector", "element", "period"]
+    remainder = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
+    remainder = remainder[remainder > 0].reset_index()
+    frames = [named]
+    for kind, shares in consumption.items():
+        shares = shares.drop(labels=list(set(named["country"])), errors="ignore")
+        shares = shares[shares > 0]
+        part = remainder[remainder["sector"].map(kinds).fillna("oxide") == kind]
+        if part.empty:
+            continue
+        if shares.empty:
+            raise RaremapError(f"world {kind} demand cannot be allocated: no other country uses {kind}s in the base year")
+        shares = shares / shares.sum()
+        small = shares < SMALL_SHARE
+        shares = pd.concat([shares[~small], pd.Series({REST_OF_WORLD: float(shares[small].sum())})])
+        for country, share in shares[shares > 0].items():
+            frames.append(part.assign(country=country, value_t=part["value_t"] * share))
+    return pd.concat(frames, ignore_index=True)[["country", "sector", "element", "period", "value_t"]]
+
+
+def buyers(goods: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
+    """Per country x sector: quantity per period and the bundle of goods (shares in the base period)."""
+    goods = goods.groupby(["country", "sector", "element", "period"], as_index=False)["value_t"].sum()
+    quantity = goods.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum()
+    first = goods["period"].min()
+    base = goods[goods["period"] == first]
+    totals = base.groupby(["country", "sector"])["value_t"].transform("sum")
+    bundle = base.assign(share=base["value_t"] / totals.where(totals > 0))[["country", "sector", "element", "share"]]
+    # Buyers with no base-year demand take their first year's mix.
+    missing = quantity.groupby(["country", "sector"])["value_t"].sum().index.difference(bundle.set_index(["country", "sector"]).index.unique())
+    if len(missing):
+        later = goods.set_index(["country", "sector"]).loc[missing].reset_index()
+        later = later[later["period"] == later.groupby(["country", "sector"])["period"].transform(lambda p: p[later.loc[p.index, "value_t"] > 0].min())]
+        totals = later.groupby(["country", "sector"])["value_t"].transform("sum")
+        bundle = pd.concat([bundle, later.assign(share=later["value_t"] / totals)[["country", "sector", "element", "share"]]])
+    return Buyers(quantity=quantity, bundle=bundle.dropna(), sectors=sectors.set_index("sector"))

@@ -1,0 +1,236 @@
+"""Supply from the tables: capacity in service by period, the project pipeline, and what investment costs.
+
+Capacity per stage x country x period (t/yr; REO at mining and separation, metal at metal, magnets at
+magnet) is the base-year capacity plus the pipeline:
+
+- base-year capacity = the larger of the facilities in service in the base year (``projects`` and
+  ``capacity`` rows) and the base-year output x headroom (output raised to reported exports, and at
+  separation to output + concentrate imports);
+- projects that start after the base year are added on top, ramping up linearly over their
+  ``ramp_up_years``, if their status is among the chosen ones (operating and construction by
+  default; committed, announced and speculative by a setting), weighted by their probability where a
+  source gives one and the setting asks for it.
+
+Capacity measured in an element group (NdPr, HREE, Dy, ...) is converted to REO fed by the share of
+that group in the plant's feed: the country's own ore, else the ore it imported in the base year,
+else the world's average.
+
+Investment: the LP may add capacity at a stage in a country that has, or plans, capacity there,
+paying the world's annualised capital cost of the stage (``costs`` WLD row x the annuity of
+``discount_rate`` over ``asset_life_years``) from ``lead_times`` after the base year on. China's
+additions per year are bounded by its quota growth; everybody else's together by
+``non_china_rampup_rate`` x the stage's world output per year (Sprecher et al. 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from raremap.errors import RaremapError
+from raremap.model.periods import PeriodGrid
+from raremap.vocabulary import STAGE_TOTAL, STAGES, WORLD
+
+ELEMENT_GROUPS = {"NdPr": ("Nd", "Pr"), "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y")}
+MAGNET_UNITS = ("NdFeB", "SmCo")
+DEFAULT_STATUSES = ("operating", "construction")
+CHINA = "CHN"
+CHINA_GROWTH_PARAMETERS = {"mining": "china_capacity_growth_per_year", "separation": "china_separation_quota_growth_per_year"}
+CHINA_QUOTA_LEAD_YEARS = 1.0
+"""China raises its mining and separation quotas by annual decision on capacity that mostly exists."""
+
+
+@dataclass(frozen=True)
+class SupplyOptions:
+    """Which pipeline to count and how freely capacity may grow."""
+
+    capacity_headroom: float = 1.1
+    pipeline_statuses: Sequence[str] = DEFAULT_STATUSES
+    probability_weighted: bool = False
+    investment: bool = True
+
+
+def parameter(parameters: pd.DataFrame, name: str) -> float:
+    """One value of the `parameters` table, or a clear error naming the row to add."""
+    rows = parameters[parameters["parameter"] == name]
+    if rows.empty:
+        raise RaremapError(f"parameters.csv has no row {name!r}; add it (value, unit, description, source)")
+    return float(rows["value"].iloc[0])
+
+
+def group_share(composition: pd.DataFrame, feed: pd.Series, element: str) -> float:
+    """Share of an element or group in a plant's REO feed (feed: composition weights by origin)."""
+    members = [e for e in ELEMENT_GROUPS.get(element, (element,)) if e in composition.columns]
+    if not members or feed.sum() <= 0:
+        return 0.0
+    mix = composition.reindex(feed.index).fillna(0.0).mul(feed, axis=0).sum() / feed.sum()
+    return float(mix[members].sum())
+
+
+def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.DataFrame) -> pd.Series:
+    """Where a separator's feed comes from: its own ore, else its base-year concentrate imports, else the world."""
+    if country in composition.index:
+        return pd.Series({country: 1.0})
+    imports = concentrate_imports[concentrate_imports["importer"] == country].groupby("exporter")["value_t"].sum()
+    imports = imports[imports.index.isin(composition.index)]
+    if imports.sum() > 0:
+        return imports
+    return pd.Series(1.0, index=composition.index)
+
+
+def in_stage_units(row: pd.Series, composition: pd.DataFrame, concentrate_imports: pd.DataFrame) -> float:
+    """A capacity row's t/yr in its stage's total unit (element groups at separation converted to REO)."""
+    stage, element, value = str(row["stage"]), str(row["element"]), float(row["value_t"])
+    if element == STAGE_TOTAL[stage] or (stage == "magnet" and element in MAGNET_UNITS):
+        return value
+    if stage in ("mining", "separation"):
+        share = group_share(composition, feed_of(str(row["country"]), composition, concentrate_imports), element)
+        return value / share if share > 0 else 0.0
+    return value
+
+
+def ramp(periods: np.ndarray, start: float, ramp_years: float) -> np.ndarray:
+    """Share of full capacity in each period: linear from the start year over the ramp-up, full after."""
+    middle = periods + 0.5  # the period's middle, for quarters; a year counts from its start year
+    return np.clip((np.floor(middle) - start + 1) / (ramp_years + 1), 0.0, 1.0)
+
+
+def projects_frame(projects: pd.DataFrame, options: SupplyOptions) -> pd.DataFrame:
+    """The chosen projects with a start year, a ramp and a weight."""
+    chosen = projects[projects["status"].isin(list(options.pipeline_statuses))].copy()
+    chosen["weight"] = chosen["probability"].fillna(1.0) if options.probability_weighted else 1.0
+    chosen["ramp_up_years"] = chosen["ramp_up_years"].fillna(0.0)
+    return chosen.rename(columns={"capacity_t": "value_t"})
+
+
+def capacity_array(
+    tables: dict[str, pd.DataFrame],
+    base_floor: pd.Series,
+    composition: pd.DataFrame,
+    countries: Sequence[str],
+    grid: PeriodGrid,
+    options: SupplyOptions,
+) -> xr.DataArray:
+    """Capacity per stage x country x period: base-year capacity plus the pipeline that starts later."""
+    base_year = int(grid.starts[0])
+    periods = np.array(grid.starts)
+    concentrate_imports = _concentrate_imports(tables["trade"], base_year)
+    values = np.zeros((len(STAGES), len(countries), len(periods)))
+    index = {country: position for position, country in enumerate(countries)}
+    facilities = _facilities_in_base_year(tables, projects_frame(tables["projects"], options), base_year)
+    for position, stage in enumerate(STAGES):
+        for country, column in index.items():
+            rows = _counted(facilities[(facilities["stage"] == stage) & (facilities["country"] == country)])
+            in_service = sum(in_stage_units(row, composition, concentrate_imports) for _, row in rows.iterrows())
+            values[position, column, :] = max(in_service, float(base_floor.get((country, stage), 0.0)) * options.capacity_headroom)
+    later = projects_frame(tables["projects"], options)
+    later = later[later["expected_start"].fillna(base_year) > base_year]
+    for _, row in later.iterrows():
+        if row["country"] not in index or row["stage"] not in STAGES:
+            continue
+        added = in_stage_units(row, composition, concentrate_imports) * float(row["weight"])
+        share = ramp(periods, float(row["expected_start"]), float(row["ramp_up_years"]))
+        values[STAGES.index(row["stage"]), index[row["country"]], :] += added * share
+    return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries), "period": list(grid.starts)},
+                        dims=("stage", "country", "period"))
+
+
+def _counted(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that measure a place's capacity: totals where there are any, else element-group rows.
+
+    A group row (NdPr, HREE) beside a total is part of that total (China's ionic-clay quota is part of
+    its mining quota), and converting it to REO by a feed share would count it again, inflated.
+    """
+    is_total = [element == STAGE_TOTAL[stage] or (stage == "magnet" and element in MAGNET_UNITS)
+                for stage, element in zip(rows["stage"], rows["element"], strict=True)]
+    return rows[is_total] if any(is_total) else rows
+
+
+def _facilities_in_base_year(tables: dict[str, pd.DataFrame], projects: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """Facilities in service in the base year: projects started by then, and `capacity` rows up to it."""
+    started = projects[projects["expected_start"].fillna(base_year) <= base_year]
+    capacity = tables["capacity"]
+    totals = capacity[(capacity["year"] <= base_year) & capacity["status"].isin(["operating", "construction"])]
+    latest = totals.sort_values("year").groupby(["country", "stage", "facility"], as_index=False).last()
+    columns = ["country", "stage", "element", "value_t"]
+    frames = [started[columns], latest[columns]]
+    # A national total in `capacity` stands for every facility of its country and stage.
+    combined = pd.concat(frames, ignore_index=True)
+    national = set(zip(latest.loc[latest["element"] == latest["stage"].map(STAGE_TOTAL), "country"],
+                       latest.loc[latest["element"] == latest["stage"].map(STAGE_TOTAL), "stage"], strict=True))
+    keep = [(country, stage) not in national or source == "capacity"
+            for country, stage, source in zip(combined["country"], combined["stage"],
+                                              ["projects"] * len(started) + ["capacity"] * len(latest), strict=True)]
+    return combined[keep]
+
+
+def _concentrate_imports(trade: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    rows = trade[(trade["stage"] == "mining") & (trade["year"] <= base_year)]
+    if rows.empty:
+        return rows
+    return rows[rows["year"] == rows["year"].max()]
+
+
+def annuity(discount_rate: float, life_years: float) -> float:
+    """Share of a capital cost paid each year over an asset's life at a discount rate."""
+    if discount_rate <= 0:
+        return 1.0 / life_years
+    return discount_rate / (1 - (1 + discount_rate) ** -life_years)
+
+
+def by_region(table: pd.DataFrame, column: str, stage: str, country: str) -> float | None:
+    """A country's figure for a stage, else the world's (WLD row), else None."""
+    rows = table[table["stage"] == stage].sort_values("year" if "year" in table.columns else "stage")
+    own = rows[rows["region"] == country]
+    world = rows[rows["region"] == WORLD]
+    chosen = own if not own.empty else world
+    return None if chosen.empty else float(chosen[column].iloc[-1])
+
+
+def investment_arrays(
+    tables: dict[str, pd.DataFrame],
+    countries: Sequence[str],
+    candidates: dict[str, set[str]],
+    base_capacity: xr.DataArray,
+    world_output: pd.Series,
+    grid: PeriodGrid,
+) -> dict[str, xr.DataArray]:
+    """Cost, lead time and growth limits of new capacity per stage x country (absent where not allowed)."""
+    parameters = tables["parameters"]
+    factor = annuity(parameter(parameters, "discount_rate"), parameter(parameters, "asset_life_years"))
+    shape = (len(STAGES), len(countries))
+    cost, lead, rate, pooled = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.inf), np.zeros(shape)
+    for row, stage in enumerate(STAGES):
+        for column, country in enumerate(countries):
+            if country not in candidates.get(stage, set()):
+                continue
+            # One world cost per stage: the data's country rows mix subsidies and full costs, so a
+            # country's own row would decide where the model builds for the wrong reason.
+            capex = by_region(tables["costs"], "capex_usd_per_tpa", stage, WORLD)
+            years = by_region(tables["lead_times"], "lead_time_years", stage, country)
+            if capex is None or years is None:
+                raise RaremapError(f"costs or lead_times has no row for stage {stage} (country {country} or WLD); add one")
+            cost[row, column] = capex * factor / 1000.0
+            lead[row, column] = years
+            if country == CHINA and stage in CHINA_GROWTH_PARAMETERS:
+                lead[row, column] = CHINA_QUOTA_LEAD_YEARS
+                base = float(base_capacity.sel(stage=stage, country=country).isel(period=0))
+                rate[row, column] = parameter(parameters, CHINA_GROWTH_PARAMETERS[stage]) * base
+            elif country != CHINA:
+                pooled[row, column] = 1.0
+    pool_rate = parameter(parameters, "non_china_rampup_rate")
+    pool_limit = np.array([[pool_rate * float(world_output.get(stage, 0.0))] * len(grid.starts) for stage in STAGES])
+    coords = {"stage": list(STAGES), "country": list(countries)}
+    dims = ("stage", "country")
+    return {
+        "investment_cost": xr.DataArray(cost, coords=coords, dims=dims),
+        "investment_lead_years": xr.DataArray(lead, coords=coords, dims=dims),
+        "investment_rate_limit": xr.DataArray(rate, coords=coords, dims=dims),
+        "investment_pooled": xr.DataArray(pooled, coords=coords, dims=dims),
+        "investment_pool_limit": xr.DataArray(pool_limit, coords={"stage": list(STAGES), "period": list(grid.starts)},
+                                               dims=("stage", "period")),
+    }
