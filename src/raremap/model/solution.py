@@ -6,18 +6,29 @@ from linopy's constraint objects, so a wrongly written constraint cannot hide it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import linopy
 import numpy as np
 import xarray as xr
 
 from raremap.errors import RaremapError
-from raremap.model.equilibrium import BALANCE_CONSTRAINTS, traded_stocks
+from raremap.model.equilibrium import BALANCE_CONSTRAINTS, CAPACITY_CONSTRAINTS, traded_stocks
 from raremap.model.supply_chain import SupplyChain
 
 MASS_BALANCE_RELATIVE_TOLERANCE = 1e-6
 """Largest residual allowed, as a share of max(1, total tonnes moved or made in the run)."""
+
+
+EXPLAINING_CONSTRAINTS = (
+    *CAPACITY_CONSTRAINTS.values(),
+    "Route-growth-upper",
+    "Contract-lower",
+    "Flow-quota-upper",
+    "Investment-pool-upper",
+    "Investment-rate-upper",
+)
+"""Constraint families whose shadow prices say why a result is what it is."""
 
 
 class MassBalanceError(RaremapError):
@@ -31,6 +42,8 @@ class Solution:
     values: dict[str, xr.DataArray]
     duals: dict[str, xr.DataArray]
     objective: float
+    shadow_prices: dict[str, xr.DataArray] = field(default_factory=dict)
+    """Duals of the constraint families that explain a result (capacity, routes, contracts, quotas)."""
 
     def for_periods(self, periods: list[float], objective: float) -> Solution:
         """The part of the solution in `periods`, whose share of the objective is `objective`."""
@@ -38,6 +51,7 @@ class Solution:
             values={name: value.sel(period=periods) for name, value in self.values.items()},
             duals={stage: dual.sel(period=periods) for stage, dual in self.duals.items()},
             objective=objective,
+            shadow_prices={name: dual.sel(period=periods) for name, dual in self.shadow_prices.items()},
         )
 
 
@@ -78,7 +92,8 @@ def read_solution(model: linopy.Model) -> Solution:
     """
     values = {name: model.variables[name].solution.fillna(0.0) for name in model.variables}
     duals = {stage: _market_price(model, name) for stage, name in BALANCE_CONSTRAINTS.items() if name in model.constraints}
-    return Solution(values=values, duals=duals, objective=float(model.objective.value or 0.0))
+    shadow = {name: model.constraints[name].dual.fillna(0.0) for name in EXPLAINING_CONSTRAINTS if name in model.constraints}
+    return Solution(values=values, duals=duals, objective=float(model.objective.value or 0.0), shadow_prices=shadow)
 
 
 def objective_of_periods(model: linopy.Model, periods: list[float]) -> float:

@@ -39,9 +39,18 @@ ELEMENT_GROUPS = {"NdPr": ("Nd", "Pr"), "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "
 MAGNET_UNITS = ("NdFeB", "SmCo")
 DEFAULT_STATUSES = ("operating", "construction")
 CHINA = "CHN"
-CHINA_GROWTH_PARAMETERS = {"mining": "china_capacity_growth_per_year", "separation": "china_separation_quota_growth_per_year"}
+CHINA_GROWTH_PARAMETERS = {
+    "mining": "china_capacity_growth_per_year",
+    "separation": "china_separation_quota_growth_per_year",
+    "metal": "china_separation_quota_growth_per_year",
+    "magnet": "china_separation_quota_growth_per_year",
+}
+"""China's growth per year at each stage: its mining quota's growth, and at the processing stages its
+separation quota's (no metal or magnet figure is published; processing follows separation)."""
 CHINA_QUOTA_LEAD_YEARS = 1.0
-"""China raises its mining and separation quotas by annual decision on capacity that mostly exists."""
+"""China raises its quotas by annual decision on capacity that mostly exists: its processing capacity
+runs well above output (sintered magnets 513 kt for 300 kt made, projects table), so new output
+follows a decision within a year."""
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ class Simulation:
         return Result(
             scenario=self.scenario,
             periods=tuple(label(start, float(length)) for start, length in zip(self.supply_chain.periods, self.supply_chain.years.values, strict=True)),
-            tables=result_tables(self.supply_chain, self.solution),
+            tables=result_tables(self.supply_chain, self.solution, self.scenario.importer),
             welfare_usd=-self.solution.objective * 1000.0,
             mass_balance_max_residual=self.mass_balance_max_residual,
             build_seconds=self.build_seconds,

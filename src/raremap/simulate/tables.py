@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
+from raremap.model.binding import binding_table
 from raremap.model.periods import label, start_date
 from raremap.model.solution import Solution, separation_output
 from raremap.model.supply_chain import SupplyChain
@@ -175,8 +176,8 @@ def calibration_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     return frame
 
 
-def result_tables(chain: SupplyChain, solution: Solution) -> dict[str, pd.DataFrame]:
-    """Every result table of a run, by name."""
+def result_tables(chain: SupplyChain, solution: Solution, importer: str) -> dict[str, pd.DataFrame]:
+    """Every result table of a run, by name; `binding` explains the importer's position."""
     tables = {
         "flows": flows_table(chain, solution),
         "production": production_table(chain, solution),
@@ -190,6 +191,7 @@ def result_tables(chain: SupplyChain, solution: Solution) -> dict[str, pd.DataFr
         "surplus": surplus_table(solution),
         "thorium": thorium_table(chain, solution),
         "calibration": calibration_table(chain, solution),
+        "binding": binding_table(chain, solution, importer),
     }
     return {name: with_period_labels(_without_solver_noise(frame), chain) for name, frame in tables.items()}
 
