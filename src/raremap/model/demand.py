@@ -48,11 +48,18 @@ class Buyers:
     sectors: pd.DataFrame  # indexed by sector: kind, value_multiple, elasticity, priority, substitution_*
 
 
-def interpolate(rows: pd.DataFrame, years: Sequence[float]) -> pd.Series:
-    """Linear in the year between data points, flat before the first and after the last."""
+def interpolate(rows: pd.DataFrame, starts: Sequence[float]) -> pd.Series:
+    """The yearly rate at each period: linear between data points, flat before the first and after the last.
+
+    A year's figure is its rate at mid-year, so a year-long period gets exactly its year's figure and
+    quarters follow a smooth line instead of jumping each January.
+    """
     series = rows.groupby("year")["value_t"].sum().sort_index()
-    calendar = np.floor(np.asarray(years, dtype=float) + 1e-9)
-    return pd.Series(np.interp(calendar, series.index.to_numpy(float), series.to_numpy(float)), index=list(years))
+    starts_array = np.asarray(starts, dtype=float)
+    lengths = np.diff(np.append(starts_array, starts_array[-1] + 1.0)) if len(starts_array) > 1 else np.ones(1)
+    middles = starts_array + np.minimum(lengths, 1.0) / 2
+    points = series.index.to_numpy(float) + 0.5
+    return pd.Series(np.interp(middles, points, series.to_numpy(float)), index=list(starts))
 
 
 def demand_rows(demand: pd.DataFrame, path: str) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from raremap.model.solution import (
 )
 from raremap.model.supply import SupplyOptions
 from raremap.model.supply_chain import SupplyChain
+from raremap.results import check_tables
 from raremap.scenario.loading import load_scenario
 from raremap.scenario.spec import Scenario
 from raremap.simulate.market import scenario_market
@@ -206,10 +207,12 @@ class Simulation:
         assert self.solution is not None and self.supply_chain is not None and self.scenario is not None
         assert self.model is not None
         self._done.add("collect")
+        tables = result_tables(self.supply_chain, self.solution, self.scenario.importer)
+        check_tables("simulation", tables)
         return Result(
             scenario=self.scenario,
             periods=tuple(label(start, float(length)) for start, length in zip(self.supply_chain.periods, self.supply_chain.years.values, strict=True)),
-            tables=result_tables(self.supply_chain, self.solution, self.scenario.importer),
+            tables=tables,
             welfare_usd=-self.solution.objective * 1000.0,
             mass_balance_max_residual=self.mass_balance_max_residual,
             build_seconds=self.build_seconds,

@@ -165,7 +165,9 @@ def thorium_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
 def calibration_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     """Calibration supply used, with its share of its market (the good's base-year demand)."""
     frame = _tidy(solution.values["Calibration-supply"], "value_t", ["country", "element", "period"])
-    market = (chain["bundle"] * chain["demand"] * chain.years).sum(["country", "sector"]).to_series()
+    goods = (chain["bundle"] * chain["demand"] * chain.years).sum(["country", "sector"])
+    content = chain.content(goods)
+    market = xr.concat([content, goods.sel(element=chain.magnet_products)], dim="element").to_series()
     frame["share_of_market"] = [
         value / market.get((element, period), float("nan")) for element, period, value in zip(frame["element"], frame["period"], frame["value_t"], strict=True)
     ]
