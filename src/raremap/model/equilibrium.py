@@ -306,11 +306,14 @@ def _add_capacity_constraints(
         "metal": terms["Metal-production"].sum("element"),
         "magnet": terms["Magnet-production"].sum("element"),
     }
+    # A plant's limit applies wherever its variable exists, in every period: a period in which it has
+    # no capacity (yet) must bind at 0, not vanish.
+    exists = masks.plants.any("period").broadcast_like(masks.plants).transpose(*masks.plants.dims)
     for stage, output in outputs.items():
         model.add_constraints(
             output - new.sel(stage=stage, drop=True) <= capacity.sel(stage=stage, drop=True),
             name=CAPACITY_CONSTRAINTS[stage],
-            mask=masks.plants.sel(stage=stage, drop=True),
+            mask=exists.sel(stage=stage, drop=True),
         )
 
 
@@ -358,8 +361,12 @@ def _add_trade_constraints(
         model.add_constraints(flow + terms["Contract-breach"] >= contract, name="Contract-lower", mask=masks.contracts)
     if terms.exists("Route-new"):
         _add_route_constraints(model, terms, chain, masks)
-    exporting = _over_periods(masks.flow_edges.any("importer").rename(exporter="country"), chain.data["period"])
-    restricted = exporting & (chain["reexport_allowed"] == 0)
+    # Only a country that could also import or release the good can export what it did not make; where
+    # it cannot, the row would be redundant and, when all output is exported, would split the good's
+    # price between itself and the market balance.
+    exporting = masks.flow_edges.any("importer").rename(exporter="country")
+    receiving = masks.flow_edges.any("exporter").rename(importer="country") | masks.stocks.reindex_like(exporting, fill_value=False)
+    restricted = _over_periods(exporting & receiving, chain.data["period"]) & (chain["reexport_allowed"] == 0)
     for stage, (elements, own) in _own_output(terms, chain, shared).items():
         model.add_constraints(
             shared.exports.sel(stage=stage, element=elements, drop=True) - own <= 0,

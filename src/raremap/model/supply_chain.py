@@ -334,7 +334,7 @@ def _full_array(
     if value is None:
         return template
     if not isinstance(value, xr.DataArray):
-        return template * 0 + float(value)
+        return xr.full_like(template, float(value))
     extra = {str(dim) for dim in value.dims} - set(dimensions)
     if extra:
         raise RaremapError(f"supply chain array {name} has unexpected dimensions {sorted(extra)}")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from raremap.errors import RaremapError
 from raremap.model.bundled import BuildOptions, supply_chain_from_dataset
+from raremap.model.chain_cache import cached_chain
 from raremap.model.equilibrium import build_model
 from raremap.model.periods import label
 from raremap.model.quiet import quiet_stdout
@@ -125,7 +126,7 @@ def supply_chain_for(dataset: Any, scenario: Scenario) -> SupplyChain:
     options = build_options(scenario)
     key = (str(dataset.version), options)
     if key not in _CHAIN_CACHE:
-        _CHAIN_CACHE[key] = supply_chain_from_dataset(dataset, options)
+        _CHAIN_CACHE[key] = cached_chain(str(dataset.version), repr(options), lambda: supply_chain_from_dataset(dataset, options))
     return _CHAIN_CACHE[key]
 
 
