@@ -79,6 +79,7 @@ def tiny_chain(periods: list[int] | PeriodGrid = PERIODS, **arrays: Any) -> Supp
 
 def run(chain: SupplyChain, **scenario: Any) -> Result:
     """Solve the chain under a scenario given as keyword arguments of Scenario."""
+    scenario.setdefault("importer", "USR")
     return Simulation(Scenario(name="tiny", **scenario), supply_chain=chain).run()
 
 

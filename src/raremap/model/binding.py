@@ -129,7 +129,8 @@ def scarcity_rows(chain: SupplyChain, solution: Solution, importer: str) -> list
     for stage, good_list in (("separation", chain.separated_elements), ("magnet", chain.magnet_products)):
         price = solution.duals[stage].sel(country=importer, element=good_list)
         reference = chain["reference_price"].sel(element=good_list)
-        excess = (price - reference).where((price > SCARCE_MULTIPLE * reference) & (bought.sel(element=good_list) > 0), 0.0)
+        scarce = (price > SCARCE_MULTIPLE * reference) & (reference > 0) & (bought.sel(element=good_list) > 0)
+        excess = (price - reference).where(scarce, 0.0)
         for where, shadow in _entries(excess.fillna(0.0)):
             current = float(price.sel(element=where["element"], period=where["period"]))
             multiple = current / float(reference.sel(element=where["element"]))
