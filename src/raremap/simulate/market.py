@@ -27,6 +27,9 @@ from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.spec import Scenario
 from raremap.simulate.apply import apply_scenario
 
+RULE_ONLY_COST = 1e4
+"""USD/kg charged for releasing a rule-governed stock beyond its schedule: more than any buyer pays."""
+
 _PLANS: dict[tuple[int, str], tuple[SupplyChain, xr.DataArray]] = {}
 """Investment of unshocked twins, by chain identity and twin; the chain is kept so its id stays its own."""
 
@@ -89,9 +92,14 @@ def with_release_schedule(chain: SupplyChain, scenario: Scenario) -> SupplyChain
     demand = chain["demand"] * chain.years
     short = (demand - solution.values["Served"].sum("step")).clip(min=0.0)
     schedule = chain["stock_release_schedule"].copy()
+    cost = chain["stock_release_cost"].copy()
     for stock in rules:
         schedule = _schedule(chain, stock, short, demand, schedule)
-    return chain.replace(stock_release_schedule=schedule.transpose("stage", "country", "element", "period"))
+        # The rule alone releases this stock: drawing it at other times is made prohibitive.
+        held = (cost["stage"] == stock.stage) & (cost["country"] == stock.holder) & (chain["stock_initial"] > 0)
+        cost = xr.where(held, RULE_ONLY_COST, cost)
+    return chain.replace(stock_release_schedule=schedule.transpose("stage", "country", "element", "period"),
+                         stock_release_cost=cost.transpose("stage", "country", "element"))
 
 
 def _schedule(chain: SupplyChain, stock: Any, short: xr.DataArray, demand: xr.DataArray, schedule: xr.DataArray) -> xr.DataArray:
