@@ -46,6 +46,9 @@ class BuildOptions:
     sticky_trade: bool = True
     importer: str = "IND"
     extra_countries: Sequence[str] = field(default_factory=tuple)
+    standing_bans: Sequence[tuple[str, tuple[str, ...]]] = field(default_factory=tuple)
+    """(country, stages) export bans already in force in the base year: the base-year solve (calibration
+    and base flows) must see them, or the base year would count on trade that did not happen."""
 
 
 def read_tables(dataset: object) -> dict[str, pd.DataFrame]:
@@ -93,12 +96,23 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         **_holding_costs(tables, prices),
         **(_investment(tables, countries, capacity, production, options) if options.supply.investment else {}),
     )
+    chain = with_standing_bans(chain, options.standing_bans)
     base = solve_base_year(chain, calibrate=options.calibration)
     if options.calibration:
         chain = calibrated(chain, base)
     if options.sticky_trade:
         chain = with_sticky_trade(chain, tables, prices, base.flows)
     return chain
+
+
+def with_standing_bans(chain: SupplyChain, bans: Sequence[tuple[str, tuple[str, ...]]]) -> SupplyChain:
+    """No exports from a country at the stages its standing bans cover, in every period."""
+    upper = chain["flow_upper"]
+    for country, stages in bans:
+        if country in chain.countries:
+            covered = (upper["exporter"] == country) & upper["stage"].isin(list(stages)) & (upper["importer"] != country)
+            upper = xr.where(covered, 0.0, upper)
+    return chain.replace(flow_upper=upper.transpose(*chain["flow_upper"].dims))
 
 
 def with_sticky_trade(chain: SupplyChain, tables: dict[str, pd.DataFrame], prices: pd.Series, base: xr.DataArray) -> SupplyChain:

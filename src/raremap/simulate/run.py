@@ -32,7 +32,7 @@ from raremap.model.supply import SupplyOptions
 from raremap.model.supply_chain import SupplyChain
 from raremap.results import check_tables
 from raremap.scenario.loading import load_scenario
-from raremap.scenario.spec import Scenario
+from raremap.scenario.spec import ALL, Scenario
 from raremap.simulate.market import scenario_market
 from raremap.simulate.tables import result_tables
 
@@ -118,6 +118,10 @@ def build_options(scenario: Scenario) -> BuildOptions:
         sticky_trade=settings.sticky_trade,
         importer=scenario.importer,
         extra_countries=tuple(sorted(named)),
+        standing_bans=tuple(
+            (ban.country, tuple(ban.stages)) for ban in scenario.policies.export_bans
+            if ban.start.year <= scenario.periods.start and ALL in ban.elements and ban.end is None
+        ),
     )
 
 
