@@ -170,7 +170,7 @@ def collect(
     """
     inputs, year, _ = resolve(source, importer, year, None, element, scenario, series)
     arguments: dict[str, Any] = {"importer": importer, "year": year, "element": element}
-    importance = {} if sector_value_added is None else {"sector_value_added": sector_value_added}
+    importance: dict[str, Any] = {} if sector_value_added is None else {"sector_value_added": sector_value_added}
     context = pd.DataFrame(
         [
             {
@@ -232,6 +232,8 @@ def _stage_summary(frames: Mapping[str, pd.DataFrame], stage: str) -> dict[str, 
     top = {"country": _value(concentration["top1_country"]), "share": _value(concentration["top1_share"])}
     if top["share"] is None and "top1_share" in concentration["reasons"]:
         reasons["top1"] = concentration["reasons"]["top1_share"]
+    if _missing(concentration["series"]):
+        reasons["series"] = concentration["reasons"].get("hhi", "no output data")
     supplier_map: dict[str, float] | None = dict(zip(suppliers["supplier"], suppliers["share"], strict=True))
     if "supplier_shares" in sourced["reasons"] or "supplier_hhi" in sourced["reasons"]:
         why = sourced["reasons"].get("supplier_hhi", "")

@@ -43,7 +43,7 @@ def concentration_row(output: StageOutput) -> dict[str, Any]:
     """
     named = output.shares().drop(UNATTRIBUTED, errors="ignore")
     if named.empty:
-        why = output.reason or f"no {output.element} {output.stage} output in {output.year} to share out"
+        why = output.empty_reason()
         return {
             "world_t": output.world_t if output.available else float("nan"),
             "hhi": float("nan"),

@@ -66,7 +66,7 @@ def stage_coverage(inputs: MetricInputs, importer: str, stage: str, element: str
     world = float("nan")
     world_demand_coverage = float("nan")
     if named.empty:
-        reasons["world_n1_coverage"] = output.reason or f"no {element} {stage} output in {year}"
+        reasons["world_n1_coverage"] = output.empty_reason()
     else:
         world = n_minus_one_coverage(world_sources, output.world_t, protected=(UNATTRIBUTED,))
     sources = position.imports.copy()

@@ -119,7 +119,7 @@ def stage_supply_risk(
     if output.available and not output.by_country[output.by_country > 0].empty:
         global_hhi = governance_weighted_hhi(output.by_country, wgi, total=output.world_t)
     else:
-        reasons["hhi_wgi_global"] = output.reason or f"no {element} {stage} output in {year}"
+        reasons["hhi_wgi_global"] = output.empty_reason()
     sourcing_hhi = float("nan")
     why = position.reason("supplier_shares", "production")
     if why is not None:
@@ -220,9 +220,11 @@ def value_added_from_table(inputs: MetricInputs, importer: str, year: int) -> tu
     chosen = max((item for item in years if item <= year), default=years[0])
     rows = rows[rows["year"] == chosen]
     scaled = {
-        str(row.sector): SCALE * float(row.value_usd) / float(row.scale_usd)
-        for row in rows.itertuples(index=False)
-        if float(row.scale_usd) > 0
+        str(sector): SCALE * value / scale
+        for sector, value, scale in zip(
+            rows["sector"], rows["value_usd"].astype(float), rows["scale_usd"].astype(float), strict=True
+        )
+        if scale > 0
     }
     cited = ", ".join(sorted(set(rows["source_id"])))
     return scaled, None, f"sector value added of {importer} in {chosen} ({cited}), scaled to its largest manufacturing industry = 10"
@@ -319,8 +321,9 @@ def criticality(
     importance = economic_importance(inputs, importer=importer, year=year, element=element, **importance_options)
     reasons: dict[str, str] = {}
     scored = risks.dropna(subset=["supply_risk"])
-    for row in risks[risks["supply_risk"].isna()].itertuples(index=False):
-        reasons[f"supply_risk_{row.stage}"] = str(row.reasons.get("supply_risk", "not computed"))
+    missing = risks[risks["supply_risk"].isna()]
+    for missing_stage, stage_reasons in zip(missing["stage"], missing["reasons"], strict=True):
+        reasons[f"supply_risk_{missing_stage}"] = str(dict(stage_reasons).get("supply_risk", "not computed"))
     bottleneck = scored.sort_values("supply_risk", ascending=False).iloc[0] if not scored.empty else None
     risk_value = float(bottleneck["supply_risk"]) if bottleneck is not None else float("nan")
     if bottleneck is None:

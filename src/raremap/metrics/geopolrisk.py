@@ -95,7 +95,7 @@ def _hhi(inputs: MetricInputs, stage: str, element: str, year: int) -> tuple[flo
     if not output.available:
         return float("nan"), output.reason
     hhi = herfindahl_index(output.by_country)
-    return hhi, (None if not pd.isna(hhi) else f"no {element} {stage} output in {year}")
+    return hhi, (None if not pd.isna(hhi) else output.empty_reason())
 
 
 def _stage_row(

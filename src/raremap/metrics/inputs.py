@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pandas as pd
 
@@ -300,8 +300,8 @@ def annual(frame: pd.DataFrame, keys: list[str], value: str = "value_t") -> tupl
     parts = []
     coverage: dict[int, float] = {}
     seen: set[tuple[float, float]] = set()
-    for (start, length), rows in frame.groupby([periods["start"], periods["length"]], sort=True):
-        start, length = float(start), float(length)
+    for key, rows in frame.groupby([periods["start"], periods["length"]], sort=True):
+        start, length = (float(part) for part in cast(tuple[float, float], key))
         for year in range(math.floor(start), math.ceil(start + length - 1e-9)):
             overlap = min(year + 1.0, start + length) - max(float(year), start)
             if overlap <= 1e-9:
@@ -311,14 +311,14 @@ def annual(frame: pd.DataFrame, keys: list[str], value: str = "value_t") -> tupl
             parts.append(rows[keys].assign(year=year, **{value: rows[value].astype(float) * overlap / length}))
         seen.add((start, length))
     combined = pd.concat(parts, ignore_index=True)
-    grouped = combined.groupby([*keys, "year"], as_index=False)[value].sum()
+    grouped = combined.groupby([*keys, "year"])[value].sum().reset_index()
     return grouped, {year for year, covered in coverage.items() if covered >= 1.0 - 1e-6}
 
 
 def _with_totals(frame: pd.DataFrame, keys: list[str], elements: Iterable[str]) -> pd.DataFrame:
     """Add REO rows (sum of the single elements) per key at the stages whose total is REO."""
     single = frame[frame["element"].isin(list(elements)) & (frame["stage"] != "magnet")]
-    totals = single.groupby(keys, as_index=False)["value_t"].sum().assign(element=TOTAL)
+    totals = single.groupby(keys)["value_t"].sum().reset_index().assign(element=TOTAL)
     return pd.concat([frame[frame["element"] != TOTAL], totals[frame.columns]], ignore_index=True)
 
 
@@ -358,7 +358,7 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
             lambda element: "magnet" if element in MAGNET_PRODUCTS else "separation"
         )
         production = pd.concat([production, calibration[production.columns]], ignore_index=True)
-        production = production.groupby(["country", "stage", "element", "year"], as_index=False)["value_t"].sum()
+        production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
     production = _with_totals(production, ["country", "stage", "year"], elements)
     # Trade keeps its element rows only: a stage's trade total is the sum of its rows, as in the data.
     unmet = _unmet(result, dataset, elements)
@@ -385,8 +385,13 @@ def _unmet(result: Any, dataset: Dataset, elements: list[str]) -> pd.DataFrame:
     to_oxide = conversions[(conversions["from_form"] == "metal") & (conversions["to_form"] == "oxide")]
     oxide_factor = to_oxide.set_index("element")["factor"].astype(float)
     rows = []
-    for record in yearly.itertuples(index=False):
-        country, element, year, tonnes = str(record.country), str(record.element), int(record.year), float(record.value_t)
+    for country, element, year, tonnes in zip(
+        yearly["country"].astype(str),
+        yearly["element"].astype(str),
+        yearly["year"].astype(int),
+        yearly["value_t"].astype(float),
+        strict=True,
+    ):
         if element in MAGNET_PRODUCTS:
             rows.append((country, "magnet", element, year, tonnes))
             for earth, share in recipe.items():
@@ -397,7 +402,7 @@ def _unmet(result: Any, dataset: Dataset, elements: list[str]) -> pd.DataFrame:
                     rows += [(country, "separation", str(earth), year, oxide), (country, "mining", str(earth), year, oxide)]
         else:
             rows += [(country, "separation", element, year, tonnes), (country, "mining", element, year, tonnes)]
-    frame = pd.DataFrame(rows, columns=UNMET_COLUMNS).groupby(UNMET_COLUMNS[:4], as_index=False)["value_t"].sum()
+    frame = pd.DataFrame(rows, columns=UNMET_COLUMNS).groupby(UNMET_COLUMNS[:4])["value_t"].sum().reset_index()
     return _with_totals(frame, ["country", "stage", "year"], elements)
 
 
@@ -581,7 +586,11 @@ def covered_elements(inputs: MetricInputs) -> tuple[str, ...]:
             | set(inputs.production["element"])
             | set(inputs.trade["element"])
         )
-        inputs.cache[key] = tuple(element for element in valid_elements() if element in present or element in ELEMENT_GROUPS)
+        inputs.cache[key] = tuple(
+            element
+            for element in valid_elements()
+            if element in present or element in ELEMENT_GROUPS or element in STAGE_TOTAL_ELEMENTS
+        )
     result: tuple[str, ...] = inputs.cache[key]
     return result
 
@@ -604,7 +613,7 @@ def check_arguments(inputs: MetricInputs, importer: str, year: int, stage: str |
     if element not in covered_elements(inputs):
         raise RaremapError(
             f"the data hold no figure for element {element!r}: no ore composition share, magnet recipe share or "
-            f"row of its own; elements covered: {', '.join(covered_elements(inputs))}"
+            f"row of its own; fix: pick one of the elements covered: {', '.join(covered_elements(inputs))}"
         )
     years = available_years(inputs)
     if year not in years:

@@ -29,6 +29,7 @@ from raremap.metrics.inputs import (
     ELEMENT_GROUPS,
     MAGNET_PRODUCTS,
     PROJECTION_SERIES,
+    REFERENCE_RECIPES,
     TOTAL,
     UNKNOWN_ORIGIN,
     MetricInputs,
@@ -161,7 +162,7 @@ def concentrate_flows(inputs: MetricInputs, year: int) -> pd.DataFrame:
     """Recorded concentrate flows (REO) of a year: exporter, importer, value_t."""
     rows = inputs.trade
     rows = rows[(rows["stage"] == "mining") & (rows["year"] == year) & (rows["element"] == TOTAL)]
-    return rows.groupby(["exporter", "importer"], as_index=False)["value_t"].sum()
+    return rows.groupby(["exporter", "importer"])["value_t"].sum().reset_index()
 
 
 def separation_feed(inputs: MetricInputs, country: str, year: int) -> pd.Series:
@@ -267,6 +268,19 @@ class StageOutput:
             values = pd.concat([values, pd.Series({UNATTRIBUTED: self.unattributed_t})])
         return (values / self.world_t).sort_values(ascending=False, kind="mergesort")
 
+    def empty_reason(self) -> str:
+        """Why no producer has a share: no data, or a derivation that gives none of the element."""
+        if self.reason is not None:
+            return self.reason
+        if self.derived and self.stage in ("metal", "magnet"):
+            return (
+                f"{self.element} {self.stage} output is derived from the reference NdFeB recipe "
+                f"({REFERENCE_RECIPES['NdFeB']}), which holds no {self.element}"
+            )
+        if self.derived:
+            return f"the ore compositions give no {self.element} in {self.stage} output for {self.year}"
+        return f"no {self.element} {self.stage} output in {self.year} to share out"
+
     def set_aside_reason(self, country: str) -> str | None:
         for name, why in self.set_aside:
             if name == country:
@@ -314,12 +328,10 @@ def _country_element_value(
         products = own[own["element"].isin(MAGNET_PRODUCTS)]
         if products.empty:
             return None
-        return float(
-            sum(
-                float(row.value_t) * _product_share(inputs, str(row.element), element)
-                for row in products.itertuples(index=False)
-            )
-        )
+        content = 0.0
+        for product, tonnage in zip(products["element"], products["value_t"].astype(float), strict=True):
+            content += tonnage * _product_share(inputs, str(product), element)
+        return content
     totals = own[own["element"] == TOTAL]
     share = element_share(inputs, country, stage, element, year)
     if totals.empty or share is None:
@@ -551,11 +563,9 @@ def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> S
             # Elements with rows of their own (e.g. Ce compounds, HS 2846.10) are not in the mixed rows.
             apart = [item for item in separately if item not in members(element)]
             shares = _exporter_shares(inputs, sorted(set(mixed["exporter"])), stage, element, year)
-            excluded = (
-                sum(_exporter_shares(inputs, sorted(set(mixed["exporter"])), stage, item, year) for item in apart)
-                if apart
-                else pd.Series(0.0, index=shares.index)
-            )
+            excluded = pd.Series(0.0, index=shares.index)
+            for item in apart:
+                excluded = excluded + _exporter_shares(inputs, sorted(set(mixed["exporter"])), stage, item, year)
             factor = (shares / (1.0 - excluded).clip(lower=1e-9)).clip(upper=1.0)
             selected = mixed.assign(value_t=mixed["value_t"] * mixed["exporter"].map(factor).fillna(0.0))
             derived = (
@@ -564,7 +574,7 @@ def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> S
                 + (f", excluding {names(apart)} traded under their own rows" if apart else "")
             )
             selected = pd.concat([selected, own_rows], ignore_index=True)
-    flows = selected.groupby(["exporter", "importer"], as_index=False)["value_t"].sum()
+    flows = selected.groupby(["exporter", "importer"])["value_t"].sum().reset_index()
     return StageTrade(stage, element, year, flows[columns], missing, derived)
 
 

@@ -77,11 +77,12 @@ def supplier_figure(frames: dict[str, pd.DataFrame], importer: str, evidence: tu
         "height": 380,
     }
     year = int(frames["context"]["year"].iloc[0])
-    sourced = frames["sourcing"].set_index("stage")
+    sourced = frames["sourcing"]
+    reasons = {str(stage): dict(value) for stage, value in zip(sourced["stage"], sourced["reasons"], strict=True)}
     missing = [
-        f"{stage}: {sourced.at[stage, 'reasons']['supplier_hhi']}"
+        f"{stage}: {reasons[stage]['supplier_hhi']}"
         for stage in STAGES
-        if stage in sourced.index and "supplier_hhi" in sourced.at[stage, "reasons"]
+        if stage in reasons and "supplier_hhi" in reasons[stage]
     ]
     caption = f"Who supplies {importer}'s imports at each stage in {year} (trade table, tonnes)." + (
         " Not shown: " + "; ".join(missing) + "." if missing else ""

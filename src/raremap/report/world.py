@@ -168,8 +168,8 @@ def value_chain_links(dataset: Dataset, year: int, importer: str) -> tuple[pd.Da
         for row in flows.itertuples(index=False):
             links.append(
                 {
-                    "source": _node_name(row.exporter, stage, kept),
-                    "target": _node_name(row.importer, following, kept),
+                    "source": _node_name(str(row.exporter), stage, kept),
+                    "target": _node_name(str(row.importer), following, kept),
                     "value_t": row.value_t,
                     "exporter": row.exporter,
                     "importer": row.importer,
