@@ -397,18 +397,21 @@ def test_10_economic_importance_comes_from_the_sector_value_added_table() -> Non
     value_added = pd.DataFrame(
         {
             "country": "IMP",
-            "sector": ["ev", "wind"],
-            "year": 2023,
-            "industry": ["motor vehicles", "machinery"],
-            "value_usd": [8e9, 4e9],
-            "scale_usd": 10e9,
+            "sector": ["ev", "wind", "wind"],
+            "year": [2023, 2011, 2030],  # wind: the latest row up to the year asked (2011), not 2030
+            "industry": ["motor vehicles", "machinery", "machinery"],
+            "value_added": [8e9, 4.0, 9.0],
+            "reference_industry": "basic metals",
+            "reference_value_added": [10e9, 10.0, 10.0],
+            "currency": ["USD", "index", "index"],
             "source_id": "stats",
+            "quality": "reported",
         }
     )
     inputs = replace(tiny_inputs(), sector_value_added=value_added)
     importance = metrics.economic_importance(inputs, importer="IMP", year=2024)
     assert importance["economic_importance"].iloc[0] == pytest.approx(0.75 * 8.0 + 0.25 * 4.0)
-    assert "stats" in importance["method"].iloc[0]
+    assert "stats" in importance["method"].iloc[0] and "wind 2011" in importance["method"].iloc[0]
 
 
 def test_10_bundled_india_has_both_eu_axes_or_names_what_is_missing(dataset: raremap.Dataset) -> None:

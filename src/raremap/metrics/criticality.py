@@ -204,10 +204,11 @@ def sector_shares(inputs: MetricInputs, importer: str, element: str, year: int) 
 
 
 def value_added_from_table(inputs: MetricInputs, importer: str, year: int) -> tuple[dict[str, float], str | None, str]:
-    """Q_s from the sector_value_added table: 10 x industry value added / largest manufacturing industry's.
+    """Q_s from the sector_value_added table: 10 x the industry's value added / the largest manufacturing industry's.
 
-    Uses the importer's latest year up to `year` (its earliest if all are later). Returns the
-    scaled values, the reason if there are none, and where they come from.
+    Each sector's latest row up to `year` (its earliest if all are later); both values of a row come
+    from one source and year, so the ratio needs no currency conversion. Returns the scaled values,
+    the reason if there are none, and where they come from.
     """
     table = inputs.sector_value_added
     rows = table[table["country"] == importer]
@@ -216,18 +217,18 @@ def value_added_from_table(inputs: MetricInputs, importer: str, year: int) -> tu
             f"no sector value added for {importer} in the data: add rows to sector_value_added, or give "
             "sector_value_added (CLI: --sector-value-added ev=8,wind=6,...) scaled 0-10 as in the EC 2017 method"
         ), ""
-    years = sorted(int(item) for item in set(rows["year"]))
-    chosen = max((item for item in years if item <= year), default=years[0])
-    rows = rows[rows["year"] == chosen]
-    scaled = {
-        str(sector): SCALE * value / scale
-        for sector, value, scale in zip(
-            rows["sector"], rows["value_usd"].astype(float), rows["scale_usd"].astype(float), strict=True
-        )
-        if scale > 0
-    }
-    cited = ", ".join(sorted(set(rows["source_id"])))
-    return scaled, None, f"sector value added of {importer} in {chosen} ({cited}), scaled to its largest manufacturing industry = 10"
+    scaled: dict[str, float] = {}
+    used = []
+    for sector, sector_rows in rows.groupby("sector", sort=True):
+        years = sorted(int(item) for item in set(sector_rows["year"]))
+        chosen = max((item for item in years if item <= year), default=years[0])
+        row = sector_rows[sector_rows["year"] == chosen].iloc[0]
+        if float(row["reference_value_added"]) > 0:
+            scaled[str(sector)] = SCALE * float(row["value_added"]) / float(row["reference_value_added"])
+            used.append(f"{sector} {chosen} {row['quality']} ({row['source_id']})")
+    return scaled, None, (
+        f"sector value added of {importer}, each over its largest manufacturing industry x 10: {'; '.join(used)}"
+    )
 
 
 def economic_importance(

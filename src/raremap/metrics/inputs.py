@@ -43,7 +43,18 @@ PRODUCTION_COLUMNS = ["country", "stage", "element", "year", "value_t", "series"
 TRADE_COLUMNS = ["exporter", "importer", "stage", "element", "year", "value_t"]
 UNMET_COLUMNS = ["country", "stage", "element", "year", "value_t"]
 GOVERNANCE_INDICATOR = "political_stability"
-SECTOR_VALUE_ADDED_COLUMNS = ["country", "sector", "year", "industry", "value_usd", "scale_usd", "source_id"]
+SECTOR_VALUE_ADDED_COLUMNS = [
+    "country",
+    "sector",
+    "year",
+    "industry",
+    "value_added",
+    "reference_industry",
+    "reference_value_added",
+    "currency",
+    "source_id",
+    "quality",
+]
 
 
 class SimulationResult(Protocol):
@@ -73,7 +84,8 @@ class MetricInputs:
     element_shares: country, element, share of the country's mine output (REO).
     demand: country, sector, element, year, value_t (historical path only).
     magnet_shares: product (NdFeB, SmCo), element, share of magnet mass (reference recipes).
-    sector_value_added: country, sector, year, industry, value_usd, scale_usd, source_id.
+    sector_value_added: country, sector, year, industry, value_added, reference_industry,
+        reference_value_added, currency, source_id, quality.
     unmet: country, stage, element, year, value_t: demand a projection leaves unserved (projections only).
     series_order / series_by_stage: the preference the series rule follows (--series).
     basis: "data" (the tables as reported) or "projection" (a scenario's result).
