@@ -114,10 +114,22 @@ def chosen_series(inputs: MetricInputs, stage: str, year: int) -> tuple[str | No
 # --------------------------------------------------------------------------- element shares
 
 
+def _cached(inputs: MetricInputs, key: tuple[Any, ...], make: Any) -> Any:
+    """inputs.cache[key], made once."""
+    if key not in inputs.cache:
+        inputs.cache[key] = make()
+    return inputs.cache[key]
+
+
 def mine_composition(inputs: MetricInputs, country: str) -> pd.Series:
     """Element shares (of REO) of a country's mine output; empty if unknown."""
-    shares = inputs.element_shares
-    return shares[shares["country"] == country].set_index("element")["share"].astype(float)
+
+    def make() -> pd.Series:
+        shares = inputs.element_shares
+        return shares[shares["country"] == country].set_index("element")["share"].astype(float)
+
+    result: pd.Series = _cached(inputs, ("mine_composition", country), make)
+    return result
 
 
 def _weighted_composition(weights: pd.Series, inputs: MetricInputs) -> pd.Series:
@@ -135,6 +147,11 @@ def _weighted_composition(weights: pd.Series, inputs: MetricInputs) -> pd.Series
 
 def stage_totals(inputs: MetricInputs, stage: str, year: int) -> pd.Series:
     """Each country's total output of a stage in the chosen series (no gap filling), for weights."""
+    result: pd.Series = _cached(inputs, ("stage_totals", stage, year), lambda: _stage_totals(inputs, stage, year))
+    return result
+
+
+def _stage_totals(inputs: MetricInputs, stage: str, year: int) -> pd.Series:
     series, _ = chosen_series(inputs, stage, year)
     if series is None:
         return pd.Series(dtype=float)
@@ -160,6 +177,11 @@ def world_mine_composition(inputs: MetricInputs, year: int) -> pd.Series:
 
 def concentrate_flows(inputs: MetricInputs, year: int) -> pd.DataFrame:
     """Recorded concentrate flows (REO) of a year: exporter, importer, value_t."""
+    result: pd.DataFrame = _cached(inputs, ("concentrate_flows", year), lambda: _concentrate_flows(inputs, year))
+    return result
+
+
+def _concentrate_flows(inputs: MetricInputs, year: int) -> pd.DataFrame:
     rows = inputs.trade
     rows = rows[(rows["stage"] == "mining") & (rows["year"] == year) & (rows["element"] == TOTAL)]
     return rows.groupby(["exporter", "importer"])["value_t"].sum().reset_index()
@@ -181,8 +203,13 @@ def separation_feed(inputs: MetricInputs, country: str, year: int) -> pd.Series:
 
 def recipe_shares(inputs: MetricInputs, product: str) -> pd.Series:
     """Element mass shares of a magnet product's reference recipe (t element per t magnet)."""
-    shares = inputs.magnet_shares
-    return shares[shares["product"] == product].set_index("element")["share"].astype(float)
+
+    def make() -> pd.Series:
+        shares = inputs.magnet_shares
+        return shares[shares["product"] == product].set_index("element")["share"].astype(float)
+
+    result: pd.Series = _cached(inputs, ("recipe", product), make)
+    return result
 
 
 def rare_earth_recipe_shares(inputs: MetricInputs) -> pd.Series:
@@ -210,10 +237,11 @@ def element_share(inputs: MetricInputs, country: str | None, stage: str, element
             world_mine_composition(inputs, year) if country is None else mine_composition(inputs, country)
         )
     elif stage == "separation":
-        feed = separation_feed(inputs, country, year) if country is not None else pd.Series(dtype=float)
-        composition = _weighted_composition(feed, inputs) if not feed.empty else pd.Series(dtype=float)
-        if composition.empty:
-            composition = world_mine_composition(inputs, year)
+        composition = (
+            _cached(inputs, ("feed_composition", country, year), lambda: _feed_composition(inputs, country, year))
+            if country is not None
+            else world_mine_composition(inputs, year)
+        )
     elif stage == "metal":
         composition = rare_earth_recipe_shares(inputs)
     else:
@@ -221,6 +249,12 @@ def element_share(inputs: MetricInputs, country: str | None, stage: str, element
     value = None if composition.empty else float(composition.reindex(list(members(element))).fillna(0.0).sum())
     inputs.cache[key] = value
     return value
+
+
+def _feed_composition(inputs: MetricInputs, country: str, year: int) -> pd.Series:
+    feed = separation_feed(inputs, country, year)
+    composition = _weighted_composition(feed, inputs) if not feed.empty else pd.Series(dtype=float)
+    return composition if not composition.empty else world_mine_composition(inputs, year)
 
 
 def _product_share(inputs: MetricInputs, product: str, element: str) -> float:
