@@ -79,7 +79,8 @@ def _score(
     known_supply = supply_reason is None and domestic is not None
     value = import_risk(imports, risk, domestic) if known_supply and domestic is not None else float("nan")
     if known_supply and pd.isna(value):
-        reasons["import_risk"] = reasons["geopolrisk"] = "no imports and no domestic production to weigh"
+        reasons["import_risk"] = "no imports and no domestic production to weigh"
+        reasons.setdefault("geopolrisk", reasons["import_risk"])
     return {
         "hhi": hhi,
         "import_risk": value,

@@ -63,8 +63,10 @@ def names(countries: Iterable[str]) -> str:
 
 def stage_unit(stage: str, element: str) -> str:
     """The unit of a stage's tonnes for an element: element content where an element is asked for."""
-    if element in (TOTAL, *MAGNET_PRODUCTS):
+    if element == TOTAL or (stage == "magnet" and element in MAGNET_PRODUCTS):
         return STAGE_UNITS[stage]
+    if element in MAGNET_PRODUCTS:
+        return f"t {element}"
     return {
         "mining": f"t {element} oxide in concentrate",
         "separation": f"t {element} oxide",
@@ -393,6 +395,9 @@ def stage_output(inputs: MetricInputs, stage: str, element: str, year: int) -> S
 
 def _stage_output(inputs: MetricInputs, stage: str, element: str, year: int) -> StageOutput:
     unit = stage_unit(stage, element)
+    if element in MAGNET_PRODUCTS and stage != "magnet":
+        product = f"{element} is a magnet product: the {stage} stage makes none (ask for its elements, e.g. Nd)"
+        return StageOutput(stage, element, year, unit, pd.Series(dtype=float), float("nan"), None, reason=product)
     series, reason = chosen_series(inputs, stage, year)
     if series is None:
         return StageOutput(stage, element, year, unit, pd.Series(dtype=float), float("nan"), None, reason=reason)
