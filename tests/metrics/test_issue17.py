@@ -293,6 +293,19 @@ def test_6_demand_based_n1_counts_unserved_demand(dataset: raremap.Dataset) -> N
     assert separation["world_demand_n1_coverage"] == pytest.approx(40 / (100 + unserved), rel=1e-3)
 
 
+def test_6_output_without_a_buyer_is_not_demand(dataset: raremap.Dataset) -> None:
+    result = FakeResult([("2030", 2030.0, 1.0)])
+    result.tables["surplus"] = pd.DataFrame(
+        [{"country": "AAA", "stage": "separation", "element": "Ce", "period": "2030", "period_start": 2030.0,
+          "period_years": 1.0, "value_t": 10.0}]
+    )
+    inputs = replace(metrics.inputs_from_result(result, dataset, "fake"), cache={})
+    inputs = replace(inputs, countries=(*inputs.countries, "AAA", "BBB", "IMP"))
+    separation = stage_row(metrics.n1_coverage(inputs, importer="IMP", year=2030), "separation")
+    unserved = 10 * (0.2306 * 1.1664 + 0.0769 * 1.2082 + 0.009 * 1.1477)
+    assert separation["world_demand_n1_coverage"] == pytest.approx(40 / (100 - 10 + unserved), rel=1e-3)
+
+
 # --------------------------------------------------------------------------- 7. Malaysia in 2024
 
 

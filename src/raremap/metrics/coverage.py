@@ -46,7 +46,11 @@ def n_minus_one_coverage(supplies: pd.Series, demand: float, protected: Collecti
 
 
 def _unmet(inputs: MetricInputs, country: str | None, stage: str, element: str, year: int) -> float:
-    rows = inputs.unmet
+    """Projected demand beyond consumption: unserved demand less output nobody buys (surplus)."""
+    return _sum(inputs.unmet, country, stage, element, year) - _sum(inputs.surplus, country, stage, element, year)
+
+
+def _sum(rows: pd.DataFrame, country: str | None, stage: str, element: str, year: int) -> float:
     wanted = MAGNET_PRODUCTS if stage == "magnet" and element == TOTAL else (element,)
     rows = rows[(rows["stage"] == stage) & rows["element"].isin(wanted) & (rows["year"] == year)]
     if country is not None:
@@ -90,12 +94,16 @@ def stage_coverage(inputs: MetricInputs, importer: str, stage: str, element: str
         else:
             world_demand = output.world_t + _unmet(inputs, None, stage, element, year)
             world_demand_coverage = n_minus_one_coverage(world_sources, world_demand, protected=(UNATTRIBUTED,))
+            if world_demand <= 0:
+                reasons["world_demand_n1_coverage"] = f"no projected {element} {stage} demand in {year}"
         if why is not None:
             reasons["importer_demand_n1_coverage"] = why
         else:
             assert position.consumption_t is not None
             demand_t = position.consumption_t + _unmet(inputs, importer, stage, element, year)
             importer_demand_coverage = n_minus_one_coverage(sources, demand_t, protected=(importer, UNATTRIBUTED))
+            if demand_t <= 0:
+                reasons["importer_demand_n1_coverage"] = f"no projected {element} {stage} demand of {importer} in {year}"
     largest = position.imports.drop(UNATTRIBUTED, errors="ignore")
     return {
         "unit": output.unit,

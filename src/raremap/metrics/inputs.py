@@ -87,6 +87,7 @@ class MetricInputs:
     sector_value_added: country, sector, year, industry, value_added, reference_industry,
         reference_value_added, currency, source_id, quality.
     unmet: country, stage, element, year, value_t: demand a projection leaves unserved (projections only).
+    surplus: country, stage, element, year, value_t: output a projection finds no buyer for (projections only).
     series_order / series_by_stage: the preference the series rule follows (--series).
     basis: "data" (the tables as reported) or "projection" (a scenario's result).
     """
@@ -103,6 +104,7 @@ class MetricInputs:
     magnet_shares: pd.DataFrame = field(default_factory=lambda: _empty(["product", "element", "share"]))
     sector_value_added: pd.DataFrame = field(default_factory=lambda: _empty(SECTOR_VALUE_ADDED_COLUMNS))
     unmet: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    surplus: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
     series_order: tuple[str, ...] = (MAIN_SERIES,)
     series_by_stage: Mapping[str, str] = field(default_factory=dict)
     basis: str = "data"
@@ -272,6 +274,7 @@ class ProjectionFrames:
     production: pd.DataFrame  # PRODUCTION_COLUMNS, series 'projection', with REO totals
     trade: pd.DataFrame  # TRADE_COLUMNS, element rows (a stage's total is the sum of its rows)
     unmet: pd.DataFrame  # UNMET_COLUMNS, per stage, in each stage's unit, with REO totals
+    surplus: pd.DataFrame  # UNMET_COLUMNS: output without a buyer, with REO totals (empty if not reported)
     years: tuple[int, ...]  # calendar years the periods cover entirely
 
 
@@ -355,7 +358,8 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
     Periods are labels with `period_start` and `period_years`, or plain years. Tonnes per period
     become tonnes per calendar year; REO output is the sum of the elements (trade totals are sums
     of rows, as for the data); calibration supply
-    is output of its country; unmet magnet demand is carried up the chain by the scenario's
+    is output of its country; a `surplus` table (country, stage, element, period, value_t), if the
+    result has one, is output without a buyer; unmet magnet demand is carried up the chain by the scenario's
     magnet recipe (metal content, then oxide by conversions.csv). Change only this function when
     the result tables change.
     """
@@ -374,10 +378,16 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
     production = _with_totals(production, ["country", "stage", "year"], elements)
     # Trade keeps its element rows only: a stage's trade total is the sum of its rows, as in the data.
     unmet = _unmet(result, dataset, elements)
+    surplus = _empty(UNMET_COLUMNS)
+    surplus_table = _table_of(result, "surplus")
+    if surplus_table is not None and not surplus_table.empty and set(UNMET_COLUMNS[:3]) <= set(surplus_table.columns):
+        surplus, _ = annual(surplus_table, ["country", "stage", "element"])
+        surplus = _with_totals(surplus[UNMET_COLUMNS], ["country", "stage", "year"], elements)
     return ProjectionFrames(
         standard_production(production, series=PROJECTION_SERIES, quality="projected"),
         standard_trade(flows),
         unmet,
+        surplus,
         tuple(sorted(covered)),
     )
 
@@ -431,6 +441,7 @@ def inputs_from_result(
         production=frames.production,
         trade=frames.trade,
         unmet=frames.unmet,
+        surplus=frames.surplus,
         origin=f"projection of scenario {name} on {base.origin}",
         series_order=(PROJECTION_SERIES,),
         basis="projection",
