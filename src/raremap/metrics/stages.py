@@ -745,9 +745,3 @@ def _importer_position(inputs: MetricInputs, importer: str, stage: str, element:
         tuple(notes),
     )
 
-
-def describe(value: Any) -> str:
-    """A short text for a number or a missing one."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "n/a"
-    return str(value)
