@@ -134,6 +134,14 @@ def test_2_imports_of_unknown_origin_keep_the_share_the_source_gives() -> None:
     assert magnet["n1_coverage"] == pytest.approx(0.16)  # unknown origins are not one supplier that can stop
 
 
+def test_2_a_producer_without_export_rows_has_no_apparent_consumption() -> None:
+    inputs = world(MAGNET_OUTPUT, [("CHN", "JPN", "magnet", "NdFeB", 2024, 5.0)], countries=("CHN", "IMP", "JPN"))
+    magnet = metrics.summary(inputs, importer="JPN", year=2024)["stages"]["magnet"]
+    assert magnet["supplier_shares"] == {"CHN": 1.0}  # its imports are complete: only CHN exports
+    assert magnet["apparent_consumption_t"] is None and magnet["import_reliance"] is None
+    assert "hold none of its exports" in magnet["reasons"]["apparent_consumption_t"]
+
+
 @pytest.mark.parametrize("importer", ["IND", "USA", "DEU"])
 def test_2_bundled_magnet_shares_are_not_100_percent_china(dataset: raremap.Dataset, importer: str) -> None:
     magnet = metrics.summary(dataset, importer=importer, year=2024)["stages"]["magnet"]

@@ -100,7 +100,7 @@ def stage_sourcing(inputs: MetricInputs, importer: str, stage: str, element: str
     for key, value in (
         ("production_t", position.reason("production")),
         ("imports_t", position.reason("imports")),
-        ("exports_t", position.reason("imports")),
+        ("exports_t", position.reason("imports", "exports")),
         ("apparent_consumption_t", position.reason("consumption")),
         ("import_reliance", reliance_reason),
     ):

@@ -707,6 +707,12 @@ def _importer_position(inputs: MetricInputs, importer: str, stage: str, element:
         reasons["supplier_shares"] = str(trade.reason)
     elif incomplete is not None:
         reasons["supplier_shares"] = incomplete
+    if trade.available and importer in trade.missing_exporters.index:
+        reasons["exports"] = (
+            f"{importer} makes {percent(float(trade.missing_exporters[importer]))} of world {stage} output but the "
+            f"{stage} trade rows for {year} hold none of its exports"
+        )
+        exports_t = None
     consumption: float | None = None
     if "production" in reasons:
         reasons["consumption"] = reasons["production"]
@@ -714,6 +720,8 @@ def _importer_position(inputs: MetricInputs, importer: str, stage: str, element:
         reasons["consumption"] = str(trade.reason)
     elif incomplete is not None:
         reasons["consumption"] = incomplete
+    elif "exports" in reasons:
+        reasons["consumption"] = reasons["exports"]
     else:
         assert production is not None and exports_t is not None
         value = production + float(imports.sum()) - exports_t
