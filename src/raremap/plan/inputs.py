@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.model.supply_chain import SupplyChain
+
+MAGNET = "NdFeB"  # until the planner moves to the new market (issue 16)
 from raremap.plan import assumptions
 from raremap.plan.spec import DomesticBuild, Offtake, Plan
 from raremap.simulate.run import Result, Simulation
