@@ -113,8 +113,8 @@ def product_mass(rows: pd.DataFrame, product: str, mix: pd.Series, recipes: pd.D
     if content.empty:
         return pd.Series(0.0, index=list(years))
     share = sum(float(mix[grade]) * float(recipes.loc[grade, [e for e in basis if e in recipes.columns]].sum()) for grade in mix.index)
-    metal = sum(interpolate(content[content["element"] == e], years) * float(factors.get(e, units.DEFAULT_METAL_FACTOR))
-                for e in basis if (content["element"] == e).any())
+    metal = sum((interpolate(content[content["element"] == e], years) * float(factors.get(e, units.DEFAULT_METAL_FACTOR))
+                 for e in basis if (content["element"] == e).any()), start=pd.Series(0.0, index=list(years)))
     return metal / share
 
 
@@ -213,8 +213,8 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
     if world.empty:
         return named
     keys = ["sector", "element", "period"]
-    remainder = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
-    remainder = remainder[remainder > 0].reset_index()
+    left = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
+    remainder = left[left > 0].reset_index()
     frames = [named]
     for kind, shares in consumption.items():
         shares = shares.drop(labels=list(set(named["country"])), errors="ignore")
@@ -232,10 +232,10 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
     return pd.concat(frames, ignore_index=True)[["country", "sector", "element", "period", "value_t"]]
 
 
-def buyers(goods: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
+def buyers(demand: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
     """Per country x sector: quantity per period and the bundle of goods (shares in the base period)."""
-    goods = goods.groupby(["country", "sector", "element", "period"], as_index=False)["value_t"].sum()
-    quantity = goods.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum()
+    goods = pd.DataFrame(demand.groupby(["country", "sector", "element", "period"], as_index=False)["value_t"].sum())
+    quantity = pd.DataFrame(goods.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum())
     first = goods["period"].min()
     base = goods[goods["period"] == first]
     totals = base.groupby(["country", "sector"])["value_t"].transform("sum")

@@ -110,7 +110,7 @@ def network(chain: SupplyChain) -> Network:
     separators = plant_anywhere.sel(stage="separation", drop=True).rename(importer)
     buyers = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
     base_imports = traded_stocks(chain["base_flow"]).sum("exporter") > 0
-    growth = (np.isfinite(traded_stocks(chain["route_growth"])) & base_imports) & flow_edges
+    growth: xr.DataArray = (np.isfinite(traded_stocks(chain["route_growth"])) & base_imports) & flow_edges
     pool = magnet_makers & (chain["magnet_pool"].rename(ingredient="element") > 0).reindex(element=chain.elements, fill_value=False)
     return Network(
         plants=plants.transpose("stage", "country", "period"),
@@ -124,10 +124,14 @@ def network(chain: SupplyChain) -> Network:
         stocks=traded_stocks(stock_present),
         pool=pool.transpose("country", "element"),
         route_growth=growth.transpose("stage", "exporter", "importer", "element"),
-        contracts=((chain["contract"] > 0) & flow_edges).sel(stage=list(TRADED_STAGES)).transpose(
-            "stage", "exporter", "importer", "element", "period"
-        ),
+        contracts=contract_edges(chain, flow_edges),
     )
+
+
+def contract_edges(chain: SupplyChain, flow_edges: xr.DataArray) -> xr.DataArray:
+    """Edges with a contracted volume in a period."""
+    contracted: xr.DataArray = (chain["contract"] > 0).sel(stage=list(TRADED_STAGES))
+    return (contracted & flow_edges).transpose("stage", "exporter", "importer", "element", "period")
 
 
 def traded_stocks(array: xr.DataArray) -> xr.DataArray:
