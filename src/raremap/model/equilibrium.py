@@ -110,7 +110,8 @@ def network(chain: SupplyChain) -> Network:
     separators = plant_anywhere.sel(stage="separation", drop=True).rename(importer)
     buyers = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
     base_imports = traded_stocks(chain["base_flow"]).sum("exporter") > 0
-    growth: xr.DataArray = (np.isfinite(traded_stocks(chain["route_growth"])) & base_imports) & flow_edges
+    sticky = xr.apply_ufunc(np.isfinite, traded_stocks(chain["route_growth"]))
+    growth = (sticky & base_imports) & flow_edges
     pool = magnet_makers & (chain["magnet_pool"].rename(ingredient="element") > 0).reindex(element=chain.elements, fill_value=False)
     return Network(
         plants=plants.transpose("stage", "country", "period"),
