@@ -144,6 +144,8 @@ def describe(item: Mapping[str, Any], schema_reference: str) -> str:
         return f"{where} = {value}: {message}; write a real date as YYYY, YYYY-MM or YYYY-MM-DD"
     if item["type"] == "string_too_long":
         return f"{where} = {value}: {message}; shorten it"
+    if "; " in message:  # the model's own message already says how to fix it
+        return f"{where} = {value}: {message}"
     return f"{where} = {value}: {message}; fix the value"
 
 
@@ -199,7 +201,12 @@ class SpecificationFiles:
         try:
             return model.model_validate(dict(document)), problems
         except ValidationError as errors:
-            return None, problems + [self.describe(item) for item in errors.errors()]
+            reported = {problem.split(" = ", 1)[0] for problem in problems}
+            return None, problems + [
+                self.describe(item)
+                for item in errors.errors()
+                if not (item["type"] == "finite_number" and yaml_path(item["loc"]) in reported)
+            ]
 
     def validate(
         self,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from raremap.errors import RaremapError
 from raremap.risk.spec import RiskModel
 from raremap.specfiles import SpecificationError, SpecificationFiles, published_schema
 
@@ -39,10 +40,29 @@ def validate_risk_document(document: Mapping[str, Any], label: str = "(in memory
 
 
 def load_risk_model(reference: str | Path, **changes: Any) -> tuple[RiskModel, str]:
-    """A built-in name or YAML path as a validated RiskModel (with top-level `changes` such as draws, seed)."""
+    """A built-in name or YAML path as a validated RiskModel (with top-level `changes` such as draws, seed).
+
+    A bad change (``--draws 0``) is reported as given with the command, never blamed on the file.
+    """
     document, label = FILES.read(reference)
-    document.update({key: value for key, value in changes.items() if value is not None})
-    return validate_risk_document(document, label), label
+    given = {key: value for key, value in changes.items() if value is not None}
+    document.update(given)
+    try:
+        return validate_risk_document(document, label), label
+    except RiskFileError as error:
+        raise _blame_changes(error, label, set(given)) from None
+
+
+def _blame_changes(error: RiskFileError, label: str, changed: set[str]) -> RaremapError:
+    """The error with problems of the given changes marked as such (a plain error if the file has none)."""
+    def from_changes(problem: str) -> bool:
+        return problem.split("=", 1)[0].split(":", 1)[0].strip() in changed
+
+    of_changes = [f"{problem} (given with the command, not in the file)" for problem in error.problems if from_changes(problem)]
+    of_file = [problem for problem in error.problems if not from_changes(problem)]
+    if of_file:
+        return RiskFileError(label, of_file + of_changes)
+    return RaremapError("; ".join(of_changes))
 
 
 def risk_json_schema() -> dict[str, Any]:
