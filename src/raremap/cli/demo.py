@@ -16,7 +16,7 @@ from raremap import metrics
 from raremap.cli import app
 from raremap.cli.output import console, plain, rich_table
 from raremap.data.dataset import Dataset, load
-from raremap.files import output_directory, write_text_atomic
+from raremap.files import output_directory, write_csv_atomic, write_text_atomic
 from raremap.overview import describe_overview, stage_overview
 
 DEMO_SCENARIOS = ("baseline", "china-2025-controls", "india-magnet-scheme")
@@ -92,7 +92,7 @@ def demo(
         )
     )
 
-    write_text_atomic(directory / "overview.csv", overview.to_csv(index=False, lineterminator="\n"))
+    write_csv_atomic(directory / "overview.csv", overview)
     summary = {
         "dataset_version": dataset.version,
         "importer": importer,

@@ -9,6 +9,7 @@ import typer
 from raremap.cli import app
 from raremap.cli.output import console, print_json, rich_table
 from raremap.data.dataset import load
+from raremap.files import write_csv_atomic
 from raremap.plan.loading import load_plan
 from raremap.plan.planner import PlanRun, run_plan
 
@@ -29,7 +30,7 @@ def plan(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, table in run.tables().items():
-            table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+            write_csv_atomic(out / f"{name}.csv", table)
     run_id = run.save(db) if db is not None else None
     if as_json:
         print_json({**run.to_json(), **({"run_id": run_id} if run_id else {})})

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from raremap.cli import app
 from raremap.cli.output import console, plain, print_frame, print_json
 from raremap.data.dataset import load
 from raremap.errors import RaremapError
+from raremap.files import write_csv_atomic
 from raremap.scenario.loading import builtin_names, load_scenario
 from raremap.simulate.run import Simulation
 
@@ -35,7 +37,7 @@ def simulate_command(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in result.tables.items():
-            frame.to_csv(out / f"{name}.csv", index=False)
+            write_csv_atomic(out / f"{name}.csv", frame)
         (out / "summary.json").write_text(json.dumps(plain(result.to_json()), indent=2))
     if db is not None:
         run_id = result.save(db)
@@ -55,7 +57,7 @@ def _print_summary(result: object) -> None:
     shortfall = result.shortfall
     mine = shortfall[shortfall["country"] == importer]
     console.print(
-        f"scenario [bold]{result.scenario.name}[/bold]: {len(result.periods)} periods, "
+        f"scenario [bold]{escape(result.scenario.name)}[/bold]: {len(result.periods)} periods, "
         f"{result.model_size.get('variables', 0):,} variables, {result.model_size.get('constraints', 0):,} constraints, "
         f"build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s, "
         f"mass balance residual {result.mass_balance_max_residual:.2e} t"
@@ -69,4 +71,4 @@ def scenarios_command() -> None:
     """List the built-in scenarios with their descriptions."""
     for name in builtin_names():
         scenario = load_scenario(name)
-        console.print(f"[bold]{name}[/bold]: {' '.join(scenario.description.split())}")
+        console.print(f"[bold]{escape(name)}[/bold]: {escape(' '.join(scenario.description.split()))}")

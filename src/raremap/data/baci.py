@@ -13,6 +13,7 @@ from typing import cast
 import pandas as pd
 
 from raremap.errors import RaremapError
+from raremap.files import csv_text
 
 BACI_COLUMNS = ("t", "i", "j", "k", "v", "q")
 COUNTRY_CODE_COLUMNS = ("country_code", "country_iso3")
@@ -131,8 +132,8 @@ def write_import(trade: pd.DataFrame, source: pd.DataFrame, directory: str | Pat
     sources = pd.concat([bundled_sources[bundled_sources["source_id"] != SOURCE_ID], source.astype(str)])
     staging_trade = directory / ".trade.csv.partial"
     staging_sources = directory / ".sources.csv.partial"
-    trade.to_csv(staging_trade, index=False, lineterminator="\n")
-    sources.sort_values("source_id").to_csv(staging_sources, index=False, lineterminator="\n")
+    staging_trade.write_text(csv_text(trade), encoding="utf-8")
+    staging_sources.write_text(csv_text(sources.sort_values("source_id")), encoding="utf-8")
     staging_trade.replace(directory / "trade.csv")
     staging_sources.replace(directory / "sources.csv")
     return directory
