@@ -10,9 +10,10 @@ from rich.markup import escape
 
 from raremap.cli import app
 from raremap.cli.output import console, plain, print_frame, print_json
+from raremap.data import store
 from raremap.data.dataset import load
 from raremap.errors import RaremapError
-from raremap.files import write_csv_atomic
+from raremap.files import output_directory, write_csv_atomic
 from raremap.scenario.loading import builtin_names, load_scenario
 from raremap.simulate.run import Simulation
 
@@ -27,6 +28,8 @@ def simulate_command(
     data: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
 ) -> None:
     """Solve the supply-chain equilibrium of a scenario; report shortfall, prices and mass balance."""
+    if db is not None:
+        store.check_writable(db)
     dataset = load(data)
     simulation = Simulation(load_scenario(scenario, dataset), dataset=dataset).validate().build()
     if export_mps is not None:
@@ -35,7 +38,7 @@ def simulate_command(
         simulation.model.to_file(export_mps, io_api="mps")
     result = simulation.solve().collect()
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_directory(out)
         for name, frame in result.tables.items():
             write_csv_atomic(out / f"{name}.csv", frame)
         (out / "summary.json").write_text(json.dumps(plain(result.to_json()), indent=2))
