@@ -71,7 +71,10 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     safe = frame.copy()
     safe.columns = pd.Index([_neutral_column(pd.Series([str(column)])).iloc[0] for column in frame.columns])
     for position in range(safe.shape[1]):
-        safe.isetitem(position, _neutral_column(safe.iloc[:, position]))
+        column = safe.iloc[:, position]
+        neutral = _neutral_column(column)
+        if neutral is not column:
+            safe.isetitem(position, neutral.astype(object).to_numpy())
     return safe
 
 

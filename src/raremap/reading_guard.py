@@ -218,7 +218,7 @@ def partial_date(text: str) -> datetime.date:
 # --- YAML ---------------------------------------------------------------------------------------
 
 try:
-    from yaml import CParser as _EventSource
+    from yaml._yaml import CParser as _EventSource
 
     _NATIVE_PARSER = True
 except ImportError:  # PyYAML without libyaml: the pure-Python scanner and parser, slower but the same
@@ -275,17 +275,20 @@ class GuardedYamlLoader(_Events, Composer, SafeConstructor, Resolver):
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if self.check_event(AliasEvent):
             event = self.peek_event()
-            node = Composer.compose_node(self, parent, index)
-            self._charge(node, self.sizes.get(id(node), 1), event.start_mark)
-            return node
+            assert event is not None  # check_event just saw it
+            alias = Composer.compose_node(self, parent, index)
+            assert alias is not None  # an alias always names a node composed before it
+            self._charge(alias, self.sizes.get(id(alias), 1), event.start_mark)
+            return alias
         self.depth += 1
         if self.depth > self.limits.max_depth:
             raise self._refuse(
-                self.peek_event().start_mark,
+                self.peek_event(),
                 f"nests deeper than {self.limits.max_depth} levels",
                 "flatten the document; no raremap file needs that depth",
             )
         node = Composer.compose_node(self, parent, index)
+        assert node is not None  # composing at a node event always yields a node
         self.depth -= 1
         self._charge(node, self._size(node), node.start_mark)
         return node
@@ -338,7 +341,9 @@ class GuardedYamlLoader(_Events, Composer, SafeConstructor, Resolver):
             return self.construct_scalar(node)
 
 
-GuardedYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", GuardedYamlLoader.construct_real_timestamp)
+GuardedYamlLoader.add_constructor(  # type: ignore[type-var]  # the stubs expect a stock Loader class
+    "tag:yaml.org,2002:timestamp", GuardedYamlLoader.construct_real_timestamp
+)
 
 
 def _yaml_error(error: yaml.YAMLError, source: str) -> InputError:

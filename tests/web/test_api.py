@@ -48,12 +48,21 @@ def test_validate_json_and_yaml(client: TestClient) -> None:
         "/api/scenarios/validate", content=yaml_text, headers={"content-type": "application/yaml"}
     )
     assert answer.json()["valid"] is True
-    bomb = "name: x\na: &a [1, 1]\nb: [*a, *a]\n"
+    small_alias = "name: my-alias\nbase: baseline\ndescription: &text about\nimporter: IND\n"
+    assert client.post(
+        "/api/scenarios/validate", content=small_alias, headers={"content-type": "application/yaml"}
+    ).json()["valid"] is True
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8)]
+    bomb = "name: x\n" + "\n".join(levels)
     refused = client.post(
         "/api/scenarios/validate", content=bomb, headers={"content-type": "application/yaml"}
     )
-    assert refused.status_code == 400 and "aliases" in refused.json()["detail"]
-    assert client.post("/api/scenarios/validate", content=b"{not json").status_code == 400
+    assert refused.status_code == 400 and "expands to more than" in refused.json()["detail"]
+    not_json = client.post("/api/scenarios/validate", content=b"{not json", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and "line 1 column 2" in not_json.json()["detail"]
+    untyped = client.post("/api/scenarios/validate", content=b'{"name": "x"}')
+    assert untyped.status_code == 415
 
 
 def test_writes_need_the_token(client: TestClient) -> None:

@@ -55,21 +55,14 @@ def resolved_document(name: str, storage: Storage, depth: int = 0) -> dict[str, 
 
 def scenario_named(name: str, storage: Storage, dataset: Any) -> Scenario:
     """A validated scenario, checked against the dataset's names."""
-    return checked(validate_document(resolved_document(name, storage), name), dataset)
-
-
-def checked(scenario: Scenario, dataset: Any) -> Scenario:
-    from raremap.scenario.checks import check_against_dataset
-
-    check_against_dataset(scenario, dataset, scenario.name)
-    return scenario
+    return validate_document(resolved_document(name, storage), name, dataset)
 
 
 def with_overrides(scenario: Scenario, changes: Mapping[str, Any] | None, dataset: Any) -> Scenario:
-    """The scenario with a form's or client's changes deep-merged in, validated and checked again."""
+    """The scenario with a form's or client's changes deep-merged in, validated and checked again, in one pass."""
     if not changes:
         return scenario
-    return checked(override(scenario, changes), dataset)
+    return override(scenario, changes, dataset)
 
 
 def validate_new(document: Mapping[str, Any], storage: Storage, dataset: Any) -> Scenario:
@@ -85,7 +78,7 @@ def validate_new(document: Mapping[str, Any], storage: Storage, dataset: Any) ->
     if isinstance(base, str) and base != name:
         merged = deep_merge(resolved_document(base, storage), document)
         merged["base"] = base
-    return checked(validate_document(merged, name), dataset)
+    return validate_document(merged, name, dataset)
 
 
 def listing(storage: Storage) -> list[dict[str, Any]]:
