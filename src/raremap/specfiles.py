@@ -129,6 +129,23 @@ def unknown_names(
     return problems
 
 
+def as_json(document: Mapping[str, Any]) -> str:
+    """The document as JSON, validated in pydantic's strict JSON mode.
+
+    Strict JSON mode is what the published JSON Schema says: `0` is not `false` and `"1.5"` is
+    not a number, while dates may be written as text and lists stand for tuples. Python's lax mode
+    would quietly turn such values into others. Dates that YAML parsed become ISO text again.
+    """
+    return json.dumps(document, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    return str(value)
+
+
 def describe(item: Mapping[str, Any], schema_reference: str) -> str:
     """One pydantic error as 'path = value: what is wrong; fix'."""
     where = yaml_path(item["loc"])
@@ -199,13 +216,13 @@ class SpecificationFiles:
         """The validated model (None if invalid) and every problem of the document itself."""
         problems = document_problems(document, SPECIFICATION_LIMITS)
         try:
-            return model.model_validate(dict(document)), problems
+            return model.model_validate_json(as_json(document), strict=True), problems
         except ValidationError as errors:
             reported = {problem.split(" = ", 1)[0] for problem in problems}
             return None, problems + [
                 self.describe(item)
                 for item in errors.errors()
-                if not (item["type"] == "finite_number" and yaml_path(item["loc"]) in reported)
+                if yaml_path(item["loc"]) not in reported  # the value itself is already refused
             ]
 
     def validate(

@@ -144,7 +144,9 @@ def test_no_cdn_docs_and_local_assets(client: TestClient) -> None:
 def test_metrics(client: TestClient) -> None:
     summary = client.get("/api/metrics", params={"importer": "IND"}).json()
     assert summary["importer"] == "IND" and "magnet" in summary["stages"]
-    assert client.get("/api/metrics", params={"importer": "ZZZ"}).status_code == 422
+    unknown = client.get("/api/metrics", params={"importer": "ZZZ"})
+    assert unknown.status_code == 404 and "no country" in unknown.json()["detail"]
+    assert client.get("/api/metrics", params={"importer": "ind"}).json()["importer"] == "IND"
     assert client.get("/api/metrics", params={"importer": "../x"}).status_code == 422
 
 

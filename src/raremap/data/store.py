@@ -138,11 +138,12 @@ def check_integrity(path: str | Path, wait_seconds: float = READ_WAIT_SECONDS) -
     except duckdb.Error as error:
         raise _damaged(path, f"not a DuckDB file raremap can read ({_first_line(error)})") from None
     try:
-        _, _, block_size, total_blocks, *_ = connection.execute("PRAGMA database_size").fetchone() or ()
-        expected = FILE_HEADER_BYTES + int(block_size) * int(total_blocks)
+        _, _, block_size, _, used_blocks, *_ = connection.execute("PRAGMA database_size").fetchone() or ()
+        # Free blocks at the end are cut off the file, so only the blocks in use must fit in it.
+        expected = FILE_HEADER_BYTES + int(block_size) * int(used_blocks)
         actual = path.stat().st_size
         if actual < expected:
-            raise _damaged(path, f"the file is {actual:,} bytes but its header describes {expected:,} (truncated?)")
+            raise _damaged(path, f"the file is {actual:,} bytes but the blocks it records need {expected:,} (truncated?)")
         tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         for table in sorted(tables):
             connection.execute(f'SELECT count(*) FROM "{table}"').fetchall()

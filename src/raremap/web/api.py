@@ -18,6 +18,7 @@ from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
 from raremap.reading_guard import InputError, parse_body
 from raremap.scenario import ScenarioError, json_schema
+from raremap.suggestions import did_you_mean
 from raremap.web import scenarios
 from raremap.web.engines import (
     KINDS,
@@ -81,16 +82,20 @@ router = APIRouter(prefix="/api", responses=error_responses(422, 503))
 State = Annotated[ServerState, Depends(server_state)]
 TOKEN_ERRORS = error_responses(401, 403)
 DOCUMENT_ERRORS = error_responses(400, 404, 413, 415)
-DOCUMENT_SCHEMA = {"$ref": "#/components/schemas/Scenario"}
-DOCUMENT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            JSON_TYPE: {"schema": DOCUMENT_SCHEMA},
-            **{media: {"schema": DOCUMENT_SCHEMA} for media in YAML_TYPES},
-        },
-    }
-}
+def document_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """The OpenAPI request body of a scenario document, as JSON or YAML."""
+    content = {media: {"schema": schema} for media in (JSON_TYPE, *YAML_TYPES)}
+    return {"requestBody": {"required": True, "description": description, "content": content}}
+
+
+ANY_DOCUMENT_BODY = document_body(
+    {"type": "object", "additionalProperties": True},
+    "Any mapping: the answer lists every problem it has as a scenario (see the Scenario schema).",
+)
+SAVED_DOCUMENT_BODY = document_body(
+    {"$ref": "#/components/schemas/SavedScenario"},
+    "A scenario; besides this schema its names must be in the dataset and its dates inside its horizon.",
+)
 
 
 class RunBody(BaseModel):
@@ -221,7 +226,7 @@ def get_scenario(state: State, name: str) -> dict[str, Any]:
 @router.post(
     "/scenarios/validate",
     summary="Check a scenario document (JSON or YAML) without saving it",
-    openapi_extra=DOCUMENT_BODY,
+    openapi_extra=ANY_DOCUMENT_BODY,
     responses=DOCUMENT_ERRORS,
 )
 async def validate_scenario(state: State, request: Request) -> dict[str, Any]:
@@ -245,7 +250,7 @@ def _validate(state: ServerState, body: bytes, kind: str) -> dict[str, Any]:
     "/scenarios",
     status_code=201,
     dependencies=[Depends(require_token)],
-    openapi_extra=DOCUMENT_BODY,
+    openapi_extra=SAVED_DOCUMENT_BODY,
     responses={**TOKEN_ERRORS, **DOCUMENT_ERRORS},
     summary="Save a scenario document (JSON or YAML); its name must not be a built-in's",
 )
@@ -262,7 +267,11 @@ def _create(state: ServerState, body: bytes, kind: str) -> dict[str, Any]:
     return {"name": scenario.name, "scenario": scenario.model_dump(mode="json")}
 
 
-@router.get("/metrics", summary="Concentration, sourcing, coverage, criticality and the CRMA scorecard")
+@router.get(
+    "/metrics",
+    summary="Concentration, sourcing, coverage, criticality and the CRMA scorecard",
+    responses=error_responses(404),
+)
 async def metrics(
     state: State,
     request: Request,
@@ -270,7 +279,13 @@ async def metrics(
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     element: Annotated[str, Query(min_length=1, max_length=16)] = "REO",
 ) -> dict[str, Any]:
-    summary = await off_the_loop(request, state.metrics_summary, importer.upper(), year, element)
+    code = importer.upper()
+    countries = set(state.dataset.tables["countries"]["country"].astype(str))
+    if code not in countries:
+        raise HTTPException(
+            status_code=404, detail=f"no country {importer!r} in the dataset; {did_you_mean(importer, countries, 'country')}"
+        )
+    summary = await off_the_loop(request, state.metrics_summary, code, year, element)
     return dict(plain(summary))
 
 

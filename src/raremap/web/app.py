@@ -8,6 +8,7 @@ all with one error body: `detail` (what is wrong and the fix) and `problems` (ea
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ from raremap.specfiles import SpecificationError
 from raremap.web import api, dashboard
 from raremap.web.jobs import JobLimitError, JobManager
 from raremap.web.pages import render, static_file
+from raremap.web.scenarios import NAME_PATTERN
 from raremap.web.security import BodyGuardMiddleware, SecurityHeadersMiddleware
 from raremap.web.settings import WebSettings
 from raremap.web.state import ServerState
@@ -86,6 +88,11 @@ def openapi_with_limits(app: FastAPI, settings: WebSettings) -> dict[str, Any]:
     scenario = Scenario.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(scenario.pop("$defs", {}))
     schemas["Scenario"] = scenario
+    saved = copy.deepcopy(scenario)
+    saved["properties"]["name"]["pattern"] = NAME_PATTERN.pattern
+    saved["title"] = "A scenario to save (its name: 1-64 lower-case letters, digits and dashes)"
+    schemas["SavedScenario"] = saved
+    _metric_choices(spec, dataset_of(app))
     run_body = schemas["RunBody"]["properties"]
     for name, limit in (
         ("draws", settings.max_draws),
@@ -97,6 +104,27 @@ def openapi_with_limits(app: FastAPI, settings: WebSettings) -> dict[str, Any]:
                 alternative["maximum"] = limit
     app.openapi_schema = spec
     return spec
+
+
+def dataset_of(app: FastAPI) -> Dataset:
+    state: ServerState = app.state.server
+    return state.dataset
+
+
+def _metric_choices(spec: dict[str, Any], dataset: Dataset) -> None:
+    """The years and elements /api/metrics accepts, from this server's dataset."""
+    from raremap.metrics.inputs import available_years, inputs_from_dataset, valid_elements
+
+    operation = spec["paths"]["/api/metrics"]["get"]
+    for parameter in operation.get("parameters", []):
+        schema = parameter["schema"]
+        if parameter["name"] == "year":
+            years = list(available_years(inputs_from_dataset(dataset)))
+            for alternative in schema.get("anyOf", [schema]):
+                if alternative.get("type") == "integer":
+                    alternative["enum"] = years
+        elif parameter["name"] == "element":
+            schema["enum"] = list(valid_elements())
 
 
 def add_static_routes(app: FastAPI) -> None:

@@ -4,7 +4,8 @@ The command line may write to the same store while the server runs, so the serve
 the file open: each access opens and closes it. Opening is what costs, so what the server reads
 (the run catalog, saved scenarios, stored datasets) is kept in memory with the store file's size
 and modification time, and read again only when the file has changed. Under many clients a read
-is then a `stat()`, not a DuckDB open.
+is then a `stat()`, not a DuckDB open; while another process writes, it is the state before that
+write.
 
 Within the process, DuckDB allows one configuration per file at a time, so every open happens
 under one lock. A request waits for that lock (and for another process's write lock) at most
@@ -62,6 +63,8 @@ JOB_COLUMNS = (
 )
 SERVER_WRITE_WAIT_SECONDS = 10.0
 """A request that writes (saving a scenario) waits this long for the store, then gets 503."""
+REFRESH_WAIT_SECONDS = 0.25
+"""How long a read waits to refresh a cached result before answering with the one it has."""
 Value = TypeVar("Value")
 Signature = tuple[tuple[int, int], ...]
 
@@ -115,13 +118,26 @@ class Storage:
             self.lock.release()
 
     def cached(self, name: str, read: Callable[[duckdb.DuckDBPyConnection], Value]) -> Value:
-        """`read(connection)`, or its last result while the store file has not changed since."""
+        """`read(connection)`, or its last result while the store file has not changed since.
+
+        When the file has changed but another process is still writing it, the last result read is
+        returned (the store as it was before that write): a reader then sees slightly old data
+        rather than an error. Only a reader with nothing read before gets StoreBusyError (503).
+        """
         signature = self.signature()
         hit = self.cache.get(name)
         if hit is not None and hit[0] == signature:
             return hit[1]
-        with self.connection() as connection:
-            value = read(connection)
+        try:
+            with self.connection(REFRESH_WAIT_SECONDS if hit is not None else None) as connection:
+                fresher = self.cache.get(name)
+                if fresher is not None and fresher is not hit and fresher[0] == self.signature():
+                    return fresher[1]  # another request refreshed it while this one waited
+                value = read(connection)
+        except store.StoreBusyError:
+            if hit is None:
+                raise
+            return hit[1]
         self.cache[name] = (signature, value)
         return value
 
