@@ -346,9 +346,15 @@ GuardedYamlLoader.add_constructor(  # type: ignore[type-var]  # the stubs expect
 )
 
 
-def _yaml_error(error: yaml.YAMLError, source: str) -> InputError:
+def _yaml_error(error: yaml.YAMLError, source: str, limits: Limits) -> InputError:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error)
+    if "nesting depth" in problem:  # libyaml's own limit, met before the composer's on long flow lines
+        return InputError(
+            source, f"nests deeper than {limits.max_depth} levels", "flatten the document",
+            line=None if mark is None else mark.line + 1,
+            column=None if mark is None else mark.column + 1,
+        )
     return InputError(
         source,
         f"is not valid YAML ({problem})",
@@ -364,7 +370,7 @@ def parse_yaml(text: str, source: str, limits: Limits) -> Any:
     try:
         document = loader.get_single_data()
     except yaml.YAMLError as error:
-        raise _yaml_error(error, source) from None
+        raise _yaml_error(error, source, limits) from None
     except RecursionError:
         raise InputError(source, "nests too deeply", "flatten the document") from None
     finally:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from raremap.data.schema import TableSchema
 from raremap.errors import Problem
-from raremap.reading_guard import TABLE_LIMITS, InputError, read_text, shortened
+from raremap.reading_guard import TABLE_LIMITS, InputError, read_text
 from raremap.suggestions import closest
 
 __all__ = ["closest", "read_table"]
@@ -90,16 +90,18 @@ def _rows(path: Path, text: str) -> tuple[list[tuple[int, list[str]]], list[Prob
                 row=reader.line_num,
             )
         ]
+    header = [cell.strip() for cell in numbered[0][1]] if numbered else []
     for line, row in numbered:
-        for position, cell in enumerate(row, start=1):
+        for position, cell in enumerate(row):
             if len(cell) > TABLE_LIMITS.max_text:
                 problems.append(
                     Problem(
                         path.name,
-                        f"field {position} holds {len(cell):,} characters, more than {TABLE_LIMITS.max_text:,}",
+                        f"holds {len(cell):,} characters, more than the {TABLE_LIMITS.max_text:,} characters a field may hold",
                         "shorten it (or close the quote opened before it)",
                         row=line,
-                        value=shortened(cell),
+                        column=header[position] if position < len(header) and line != numbered[0][0] else None,
+                        value=cell,  # shortened when shown
                     )
                 )
     return numbered, problems
