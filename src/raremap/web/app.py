@@ -9,6 +9,7 @@ all with one error body: `detail` (what is wrong and the fix) and `problems` (ea
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.routing import Match
 
 from raremap.data.dataset import Dataset
 from raremap.data.store import StoreBusyError, StoreDamagedError
@@ -181,14 +181,13 @@ def error_body(
     return JSONResponse({"detail": detail, "problems": problems or []}, status_code=status_code, headers=headers)
 
 
-def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
-    """Every method some route accepts at the requested path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] != Match.NONE:
-            methods |= set(route_methods)
-    return sorted(methods - {"HEAD"})
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI spec documents for a path (literal paths before templated ones)."""
+    paths = app.openapi().get("paths", {})
+    for template in sorted(paths, key=lambda candidate: candidate.count("{")):
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            return sorted(method.upper() for method in paths[template])
+    return []
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -225,7 +224,9 @@ def add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         headers = dict(error.headers or {})
         if error.status_code == 405:
-            allowed = allowed_methods(app, dict(request.scope))
+            allowed = allowed_methods(app, request.url.path) or sorted(
+                method.strip() for method in headers.get("Allow", "").split(",") if method.strip()
+            )
             headers["Allow"] = ", ".join(allowed)
             detail = f"{request.method} is not allowed here; use {', '.join(allowed) or 'another path'}"
             return error_body(detail, 405, headers=headers)
