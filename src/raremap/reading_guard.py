@@ -29,6 +29,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 from yaml.resolver import Resolver
 
 from raremap.errors import RaremapError, shortened
@@ -346,9 +347,20 @@ GuardedYamlLoader.add_constructor(  # type: ignore[type-var]  # the stubs expect
 )
 
 
-def _yaml_error(error: yaml.YAMLError, source: str, limits: Limits) -> InputError:
+def _yaml_error(error: yaml.YAMLError, source: str, limits: Limits, text: str) -> InputError:
+    if isinstance(error, ReaderError):  # a character YAML does not allow anywhere
+        position = int(error.position)
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        return InputError(
+            source,
+            f"character U+{ord(text[position]) if position < len(text) else 0:04X} is a control character, "
+            "not allowed in YAML",
+            "remove it (it often comes from copying out of another program)",
+            line=line, column=column,
+        )
     mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
+    problem = " ".join((getattr(error, "problem", None) or str(error)).split())
     if "nesting depth" in problem:  # libyaml's own limit, met before the composer's on long flow lines
         return InputError(
             source, f"nests deeper than {limits.max_depth} levels", "flatten the document",
@@ -370,7 +382,7 @@ def parse_yaml(text: str, source: str, limits: Limits) -> Any:
     try:
         document = loader.get_single_data()
     except yaml.YAMLError as error:
-        raise _yaml_error(error, source, limits) from None
+        raise _yaml_error(error, source, limits, text) from None
     except RecursionError:
         raise InputError(source, "nests too deeply", "flatten the document") from None
     finally:
@@ -438,14 +450,19 @@ def parse_json(text: str, source: str, limits: Limits) -> Any:
 # --- documents after parsing ----------------------------------------------------------------------
 
 
+PLAIN_KEY = re.compile(r"^[A-Za-z0-9_<>-]{1,64}$")
+
+
 def yaml_path(location: Sequence[str | int]) -> str:
-    """A location as a YAML path: ('a', 2, 'b') -> 'a[2].b'."""
+    """A location as a YAML path: ('a', 2, 'b') -> 'a[2].b'; an odd key is quoted: a["x y"]."""
     text = ""
     for part in location:
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
+        elif PLAIN_KEY.match(str(part)):
             text += f".{part}" if text else str(part)
+        else:
+            text += f"[{shortened(json.dumps(str(part)), 40)}]"
     return text or "(top level)"
 
 
