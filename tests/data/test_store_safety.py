@@ -77,6 +77,21 @@ def test_a_truncated_store_is_refused_by_every_entry_point_and_left_unchanged(
     assert not Path(f"{truncated_store}.wal").exists()
 
 
+def test_a_store_with_damaged_blocks_is_refused_and_left_unchanged(dataset: Dataset, tmp_path: Path) -> None:
+    path = tmp_path / "damaged.duckdb"
+    store.save_dataset(dataset, path)
+    size = path.stat().st_size
+    with path.open("r+b") as stream:  # overwrite part of the middle, where the tables' blocks are
+        for offset in range(size // 3, size // 3 + 100_000, 4096):
+            stream.seek(offset)
+            stream.write(b"\xde\xad\xbe\xef" * 16)
+    before = digest(path)
+    store._PASSED.clear()
+    with pytest.raises(store.StoreDamagedError, match="checksum"):
+        save(path, "run-1")
+    assert digest(path) == before
+
+
 def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.duckdb"
     path.write_text("these are my notes\n" * 100, encoding="utf-8")

@@ -109,7 +109,7 @@ def test_a_busy_store_answers_503_with_retry_after(client: TestClient, tmp_path:
     store.save_run(path, run_id="run-1", kind="simulate", name="x", dataset_version="v",
                    specification={}, summary={}, results={"shortfall": pd.DataFrame({"tonnes": [1.0]})})
     assert client.get("/api/runs").status_code == 200  # the catalog, read while free
-    with held_by_another_process(path, 4):
+    with held_by_another_process(path, 2.5):
         busy = client.get("/api/runs/run-1")
         catalog = client.get("/api/runs")
     assert busy.status_code == 503 and busy.headers["retry-after"] and "try again" in busy.json()["detail"]

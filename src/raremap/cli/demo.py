@@ -72,6 +72,7 @@ def demo(
     """Validate the bundled data, show the importer's position, run key scenarios, write the report."""
     from raremap.report import write_report
 
+    importer = importer.strip().upper()  # country codes are read in any case, everywhere
     dataset = load()
     console.print(f"[green]dataset valid[/green]: version {dataset.version[:12]}")
     console.print(rich_table(dataset.quality_summary(), title="rows by quality"))

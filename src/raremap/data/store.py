@@ -11,10 +11,10 @@ pauses, for a bounded time (`WRITE_WAIT_SECONDS`, `READ_WAIT_SECONDS`) and then 
 after the wait is written beside the store (`<store>.pending/<run id>.json`) and added by the next
 write that gets through, so a computed run is never lost.
 
-Before a store is opened for writing it is checked: DuckDB must open it read-only, its header
-must account for the file's length (a truncated copy fails here) and the catalog tables must read.
-A store that fails is never opened for writing, so it stays byte-identical, and every command
-stops with the same "cannot open store" error.
+Before a store is opened it is checked: DuckDB must open it read-only, the file must be as long as
+the blocks it records (a truncated copy fails here) and every block must read with a valid
+checksum. A store that fails is never opened for writing, so it stays byte-identical, and every
+command stops with the same "cannot open store" error.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ READ_WAIT_SECONDS = 30.0
 SERVER_READ_WAIT_SECONDS = 1.0
 FILE_HEADER_BYTES = 3 * 4096
 """DuckDB's main header and its two database headers precede the data blocks."""
-CATALOG_TABLES = ("datasets", "runs", "run_results")
+
 
 
 class StoreBusyError(RaremapError):
@@ -122,10 +122,12 @@ def _damaged(path: Path, reason: str) -> StoreDamagedError:
 
 
 def check_integrity(path: str | Path, wait_seconds: float = READ_WAIT_SECONDS) -> None:
-    """Raise StoreDamagedError unless the store opens, its length matches its header and its catalog reads.
+    """Raise StoreDamagedError unless the store opens, is as long as the blocks it records and every
+    block reads with a valid checksum.
 
     Opens the file read-only, so checking never changes it. A missing or empty file passes (it
-    is created by the first write).
+    is created by the first write). A store is checked once per state: a file this process has
+    checked, or has itself written since, is not read again (about 0.4 s for a store of 40 runs).
     """
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -144,11 +146,9 @@ def check_integrity(path: str | Path, wait_seconds: float = READ_WAIT_SECONDS) -
         actual = path.stat().st_size
         if actual < expected:
             raise _damaged(path, f"the file is {actual:,} bytes but the blocks it records need {expected:,} (truncated?)")
-        tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for table in sorted(tables):
-            connection.execute(f'SELECT count(*) FROM "{table}"').fetchall()
-        for table in tables & set(CATALOG_TABLES):
-            connection.execute(f'SELECT * FROM "{table}"').fetchall()
+        for (table,) in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            # Hashing every column reads every block, and DuckDB verifies each block's checksum.
+            connection.execute(f'SELECT sum(hash(COLUMNS(*))) FROM "{table}"').fetchall()
     except duckdb.Error as error:
         raise _damaged(path, f"its content cannot be read ({_first_line(error)})") from None
     finally:
@@ -230,6 +230,8 @@ def connect(
             ) from error
         raise
     connection.close()
+    if not read_only and path.exists():
+        _PASSED[str(path.resolve())] = _signature(path)  # sound before, and written by DuckDB since
 
 
 @contextmanager
