@@ -63,8 +63,10 @@ JOB_COLUMNS = (
 )
 SERVER_WRITE_WAIT_SECONDS = 10.0
 """A request that writes (saving a scenario) waits this long for the store, then gets 503."""
-REFRESH_WAIT_SECONDS = 0.25
-"""How long a read waits to refresh a cached result before answering with the one it has."""
+REFRESH_WAIT_SECONDS = 0.0
+"""How long a read that has an older result waits to refresh it: not at all. If the store is in
+use (by another request refreshing it, or by another process writing), it answers with what it
+has, and the request that holds the store brings the cache up to date."""
 Value = TypeVar("Value")
 Signature = tuple[tuple[int, int], ...]
 
