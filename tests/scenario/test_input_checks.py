@@ -119,3 +119,16 @@ def test_plan_names_and_values_are_reported_together(tmp_path: Path, dataset: ra
     text_of_error = str(caught.value)
     assert "budget_usd_million = -1" in text_of_error and "offtakes[0].partner = 'AUX': unknown country; did you mean 'AUS'?" in text_of_error
     assert "importer" not in text_of_error  # ind is IND
+
+
+def test_risk_names_and_values_are_reported_together(tmp_path: Path, dataset: raremap.Dataset) -> None:
+    from raremap.risk.loading import RiskFileError, load_risk_model
+
+    text = "name: r\noverrides: [{country: ATL, annual_probability: 1.5}]\nexport_control: {destinations: [ind, XYZ]}\n"
+    with pytest.raises(RiskFileError) as caught:
+        load_risk_model(write(tmp_path, text, "risk.yaml"), dataset)
+    problems = caught.value.problems
+    assert any(problem.startswith("overrides[0].annual_probability = 1.5") for problem in problems)
+    assert any(problem.startswith("overrides[0].country = 'ATL': unknown country") for problem in problems)
+    assert any(problem.startswith("export_control.destinations[1] = 'XYZ'") for problem in problems)
+    assert not any("destinations[0]" in problem for problem in problems)  # ind is IND

@@ -123,7 +123,7 @@ class RiskRun:
 def prepare(reference: str | Path, dataset: Any, draws: int | None = None, seed: int | None = None,
             data_directory: Path | None = None) -> tuple[ResolvedRisk, SupplyChain]:
     """The resolved risk file (with command-line draws and seed) and its scenario's supply chain."""
-    model, label = load_risk_model(reference, draws=draws, seed=seed)
+    model, label = load_risk_model(reference, dataset, draws=draws, seed=seed)
     scenario = scenario_for(model, dataset)
     chain = scenario_chain(scenario, dataset)
     return resolve(model, dataset, chain, scenario, label, data_directory), chain
