@@ -59,7 +59,7 @@ def sections_html(sections: Sequence[Section]) -> Markup:
             )
         )
         parts += [Markup(figure_html(figure)) for figure in section.figures]
-        parts += [Markup(report_table_html(table)) for table in section.tables]
+        parts += [Markup('<div class="scroll">{}</div>').format(Markup(report_table_html(table))) for table in section.tables]
         parts.append(Markup("</section>"))
     return Markup("").join(parts)
 
