@@ -216,8 +216,10 @@ class PeerModel:
         countries, periods, years = market.countries, market.periods, market.years
         oxides, products = market.oxides, market.products
         plants = market.plants
-        self.add_family("Mining-production", (((country, period), None) for country in countries if plants[MINING, country]
-                                              for period in periods))
+        capacity = arrays["capacity"]
+        self.add_family("Mining-production", (((country, period), None) for country in countries for period in periods
+                                              if capacity.at(MINING, country, period) > 0
+                                              or (MINING, country, period) in market.investable))
         flow_upper = arrays["flow_upper"]
         self.add_family("Concentrate-flow", (
             ((miner, separator, period), _bound(float(flow_upper[MINING, miner, separator, slice(None), period].min()),
@@ -279,15 +281,15 @@ class PeerModel:
                   if np.isfinite(growth.at(stage, importer, good)) and base_imports[stage, importer, good] > 0]
         self.sticky_edges = sticky
         self.base_imports = base_imports
-        self.add_family("Route-new", ((edge + (period,), None) for edge in sticky for period in market.periods))
+        self.add_family("Route-new", (((*edge, period), None) for edge in sticky for period in market.periods))
         importers = sorted({(stage, importer, good) for stage, _, importer, good in sticky})
-        self.add_family("Route-imports", ((entry + (period,), None) for entry in importers for period in market.periods))
-        self.add_family("Contract-breach", ((edge + (period,), None) for edge in market.edges for period in market.periods
+        self.add_family("Route-imports", (((*entry, period), None) for entry in importers for period in market.periods))
+        self.add_family("Contract-breach", (((*edge, period), None) for edge in market.edges for period in market.periods
                                             if contract.at(*edge, period) > 0))
 
     def _add_stock_variables(self) -> None:
         market, refill = self.market, self.market["stock_refill"]
-        entries = [stock + (period,) for stock in market.stocks for period in market.periods]
+        entries = [(*stock, period) for stock in market.stocks for period in market.periods]
         self.add_family("Stock-level", ((entry, None) for entry in entries))
         self.add_family("Stock-release", ((entry, None) for entry in entries))
         self.add_family("Stock-purchase", ((entry, None) for entry in entries if refill.at(*entry[:3]) > 0))
@@ -490,7 +492,7 @@ def add_own_output_rows(model: PeerModel) -> None:
     market, variables = model.market, model.variables
     exports: dict[Key, Terms] = defaultdict(list)
     receives: set[tuple[str, str, str]] = {(stage, country, good) for stage, country, good in market.stocks}
-    for stage, exporter, importer, good in market.edges:
+    for stage, _, importer, good in market.edges:
         receives.add((stage, importer, good))
     for (stage, exporter, _, good, period), variable in variables["Flow"].items():
         exports[stage, exporter, good, period].append((variable, 1.0))
