@@ -13,7 +13,7 @@ by label tuples, created only where their entry exists, and every row is a sum o
 A row that bounds one variable by a constant (a demand step, an edge's cap, a stock's release
 limit) is the variable's bound, as in the documented model.
 
-    problem, variables = build_pulp(chain)
+    problem, variables = build_pulp(chain)  # the scenario's chain; the peer adds the run-out period itself
     objective = solve_pulp(problem)
 """
 
@@ -79,6 +79,7 @@ class Market:
     previous: dict[float, float]
     arrays: dict[str, Array]
     quotas: list[str] = field(default_factory=list)
+    run_out: float | None = None  # the run-out period, if the LP has one
     # Which entries exist.
     plants: dict[tuple[str, str], bool] = field(default_factory=dict)  # (stage, country): a plant in some period
     investable: set[tuple[str, str, float]] = field(default_factory=set)  # (stage, country, period)
@@ -102,8 +103,23 @@ _ARRAYS = (
 )
 
 
-def read_market(chain: SupplyChain) -> Market:
-    """Read the chain's arrays and decide which plants, edges and stocks exist."""
+def links_periods(chain: SupplyChain) -> bool:
+    """Whether anything carries over from one period to the next: a stock held or refillable, a positive
+    substitution rate, a finite investment lead time or a finite route growth (docs: "Run-out period")."""
+    data = chain.data
+    return bool(
+        (data["stock_initial"] > 0).any() or (data["stock_refill"] > 0).any() or (data["substitution_rate"] > 0).any()
+        or np.isfinite(data["investment_lead_years"]).any() or np.isfinite(data["route_growth"]).any()
+    )
+
+
+def read_market(chain: SupplyChain, run_out: bool | None = None) -> Market:
+    """Read the chain's arrays and decide which plants, edges and stocks exist.
+
+    With a run-out period (by default where periods link) the LP has one more period after the last,
+    of the same length, in which every array has its last period's value, except that no stock
+    release is scheduled.
+    """
     data = chain.data
     arrays = {name: Array(chain, name) for name in _ARRAYS}
     quotas: list[str] = []
@@ -114,6 +130,15 @@ def read_market(chain: SupplyChain) -> Market:
     goods = [str(good) for good in data["element"].values]
     is_product = np.asarray(data["is_product"].values) > 0
     periods = [float(period) for period in data["period"].values]
+    lengths = [float(length) for length in data["period_years"].values]
+    extra: float | None = None
+    if links_periods(chain) if run_out is None else run_out:
+        extra = periods[-1] + lengths[-1]
+        for array in arrays.values():
+            if "period" in array.dimensions:
+                positions = array.positions[array.dimensions.index("period")]
+                positions[extra] = positions[periods[-1]]
+        periods, lengths = [*periods, extra], [*lengths, lengths[-1]]
     market = Market(
         countries=[str(country) for country in data["country"].values],
         goods=goods,
@@ -123,10 +148,11 @@ def read_market(chain: SupplyChain) -> Market:
         steps=[int(step) for step in data["step"].values],
         tiers=[int(tier) for tier in data["tier"].values],
         periods=periods,
-        years={period: float(length) for period, length in zip(periods, data["period_years"].values, strict=True)},
+        years=dict(zip(periods, lengths, strict=True)),
         previous=dict(zip(periods[1:], periods[:-1], strict=True)),
         arrays=arrays,
         quotas=quotas,
+        run_out=extra,
     )
     _decide_what_exists(market)
     return market
@@ -552,7 +578,7 @@ def add_stock_rows(model: PeerModel) -> None:
             if np.isfinite(limit.at(stage, country, good)):
                 model.add_row(model.terms("Stock-release", key), "<=", limit.at(stage, country, good) * market.years[period],
                               model.row_name("Stock-release-upper"))
-            if schedule.at(*key) > 0:
+            if period != market.run_out and schedule.at(*key) > 0:
                 model.add_row(model.terms("Stock-release", key), ">=", schedule.at(*key), model.row_name("Stock-schedule-lower"))
 
 
@@ -604,9 +630,12 @@ def expression_of(terms: Terms) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression([(variable, coefficient) for variable, coefficient in summed.items() if coefficient != 0.0])
 
 
-def build_pulp(chain: SupplyChain) -> tuple[pulp.LpProblem, dict[str, Variables]]:
-    """The welfare-maximising LP of `chain` in PuLP (minimising cost minus value), and its variables."""
-    model = PeerModel(read_market(chain))
+def build_pulp(chain: SupplyChain, run_out: bool | None = None) -> tuple[pulp.LpProblem, dict[str, Variables]]:
+    """The welfare-maximising LP of `chain` in PuLP (minimising cost minus value), and its variables.
+
+    `run_out`: whether to add the run-out period; by default where periods link, as the documented model does.
+    """
+    model = PeerModel(read_market(chain, run_out))
     model.add_variables()
     add_production_rows(model)
     add_balance_rows(model)
@@ -635,4 +664,4 @@ def entries(variables: dict[str, Variables]) -> dict[str, int]:
     return {family: len(made) for family, made in variables.items()}
 
 
-__all__: Sequence[str] = ("build_pulp", "cbc", "entries", "read_market", "solve_pulp")
+__all__: Sequence[str] = ("build_pulp", "cbc", "entries", "links_periods", "read_market", "solve_pulp")

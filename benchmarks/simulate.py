@@ -62,9 +62,9 @@ def ours(validated: Simulation) -> dict[str, float]:
 
 
 def pulp_peer(validated: Simulation) -> dict[str, float]:
-    assert validated.model_chain is not None
+    assert validated.supply_chain is not None
     started = time.perf_counter()
-    problem, _ = build_pulp(validated.model_chain)
+    problem, _ = build_pulp(validated.supply_chain)  # adds its own run-out period, as documented
     constructed = time.perf_counter() - started
     objective = solve_pulp(problem)
     total = time.perf_counter() - started

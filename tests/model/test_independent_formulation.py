@@ -63,6 +63,7 @@ class Peer:
     variables: int
     rows: int
     families: Counter[str]
+    periods: int
 
 
 def solve_peer(chain: SupplyChain) -> Peer:
@@ -70,7 +71,8 @@ def solve_peer(chain: SupplyChain) -> Peer:
     names = [str(row.name) for row in problem.constraints()]
     families: Counter[str] = Counter({family.lower(): len(made) for family, made in variables.items() if made})
     families.update(re.sub(r"_\d+$", "", name).replace("_", "-").lower() for name in names)
-    return Peer(solve_pulp(problem), sum(len(made) for made in variables.values()), len(names), families)
+    periods = len({key[-1] for made in variables.values() for key in made})  # every family has period last
+    return Peer(solve_pulp(problem), sum(len(made) for made in variables.values()), len(names), families, periods)
 
 
 def assert_same_lp(simulation: Simulation, peer: Peer) -> None:
@@ -258,11 +260,11 @@ def test_tiny_networks_have_the_same_optimum_in_both_formulations(case: str, sem
     simulation = Simulation(Scenario(name="tiny", importer="USR", **example.scenario), supply_chain=example.chain)
     simulation.validate().build().solve()
     assert simulation.model_chain is not None and simulation.supply_chain is not None
-    peer = solve_peer(simulation.model_chain)  # with its run-out period, if it has one
+    peer = solve_peer(simulation.supply_chain)  # the peer adds its own run-out period where periods link
     assert_same_lp(simulation, peer)
     missing = [family for family in example.families if not peer.families[family]]
     assert not missing, f"the case does not exercise {missing}"
-    assert len(simulation.model_chain.periods) == len(simulation.supply_chain.periods) + int(example.run_out)
+    assert len(simulation.model_chain.periods) == peer.periods == len(simulation.supply_chain.periods) + int(example.run_out)
 
 
 # -- the bundled data --------------------------------------------------------------------------------
@@ -275,8 +277,7 @@ def validated(dataset: object) -> dict[str, tuple[Simulation, Peer]]:
     for name in ("baseline", EVERY_FAMILY):
         simulation = Simulation(name, dataset=dataset).validate()
         assert simulation.supply_chain is not None
-        chain = simulation.supply_chain
-        runs[name] = (simulation, solve_peer(chain.with_run_out() if chain.links_periods else chain))
+        runs[name] = (simulation, solve_peer(simulation.supply_chain))
     return runs
 
 
