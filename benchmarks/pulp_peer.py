@@ -289,12 +289,8 @@ class PeerModel:
         substituting = [(country, sector) for country in market.countries for sector in market.sectors
                         if float(rate[country, sector, slice(None)].max()) > 0
                         and float(demand[country, sector, slice(None)].max()) > 0]
-        made: Variables = {}
-        for country, sector in substituting:
-            for period in market.periods:
-                self._names += 1
-                made[country, sector, period] = self.problem.add_variable(f"Substitution_share_{self._names}", 0, 1)
-        self.variables["Substitution-share"] = made
+        self.add_family("Substitution-share", (((country, sector, period), 1.0) for country, sector in substituting
+                                               for period in market.periods))
 
     def _add_trade_variables(self) -> None:
         market, arrays = self.market, self.market.arrays
@@ -305,7 +301,6 @@ class PeerModel:
             base_imports[stage, importer, good] += base.at(stage, exporter, importer, good)
         sticky = [(stage, exporter, importer, good) for stage, exporter, importer, good in market.edges
                   if np.isfinite(growth.at(stage, importer, good)) and base_imports[stage, importer, good] > 0]
-        self.sticky_edges = sticky
         self.base_imports = base_imports
         self.add_family("Route-new", (((*edge, period), None) for edge in sticky for period in market.periods))
         importers = sorted({(stage, importer, good) for stage, _, importer, good in sticky})

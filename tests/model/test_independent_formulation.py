@@ -11,6 +11,7 @@ number of variables and rows, so an agreement cannot come from a family that is 
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from collections import Counter
@@ -45,6 +46,7 @@ from tests.model.tiny import COUNTRIES, GOODS, PERIODS, array, capacity, demand,
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from pulp_peer import build_pulp, solve_pulp
 
+PEER = Path(__file__).resolve().parents[2] / "benchmarks" / "pulp_peer.py"
 RELATIVE_TOLERANCE = 1e-6
 EVERY_FAMILY = str(Path(__file__).with_name("every-family.yaml"))
 INFINITE = float("inf")
@@ -81,6 +83,17 @@ def assert_same_lp(simulation: Simulation, peer: Peer) -> None:
     ours = float(simulation.model.objective.value or 0.0)
     assert abs(ours - peer.objective) <= RELATIVE_TOLERANCE * max(1.0, abs(ours)), (ours, peer.objective)
     assert (simulation.model.nvars, simulation.model.ncons) == (peer.variables, peer.rows)
+
+
+def test_the_peer_reads_only_the_supply_chain_from_the_code_under_test() -> None:
+    # Issue 16: an "independent" formulation that imports the network builder checks nothing.
+    imported = set()
+    for node in ast.walk(ast.parse(PEER.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("raremap"):
+            imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names if alias.name.startswith("raremap")}
+    assert imported == {"raremap.model.supply_chain.SupplyChain"}
 
 
 # -- tiny networks (tests/model/tiny.py: MIN mines, SEP separates and makes metal and magnets, USR buys) --
