@@ -98,7 +98,7 @@ _ARRAYS = (
     "metal_factor", "is_product", "recipe", "magnet_pool", "pool_floor", "demand", "bundle", "willingness_to_pay",
     "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
     "tariff", "flow_upper", "base_flow", "contract", "contract_breach_cost", "route_growth", "reexport_allowed",
-    "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_refill",
+    "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_scheduled", "stock_refill",
     "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost",
 )
 
@@ -558,9 +558,11 @@ def add_demand_rows(model: PeerModel) -> None:
 
 
 def add_stock_rows(model: PeerModel) -> None:
-    """Stock carried from period to period; release within its limit and at least its schedule."""
+    """Stock carried from period to period; release within its limit, or exactly its schedule; a
+    refillable stock no higher than its size."""
     market, arrays = model.market, model.market.arrays
     initial, limit, schedule = arrays["stock_initial"], arrays["stock_release_limit"], arrays["stock_release_schedule"]
+    scheduled, refill = arrays["stock_scheduled"], arrays["stock_refill"]
     first = market.periods[0]
     for stage, country, good in market.stocks:
         for period in market.periods:
@@ -573,8 +575,11 @@ def add_stock_rows(model: PeerModel) -> None:
             if np.isfinite(limit.at(stage, country, good)):
                 model.add_row(model.terms("Stock-release", key), "<=", limit.at(stage, country, good) * market.years[period],
                               model.row_name("Stock-release-upper"))
-            if period != market.run_out and schedule.at(*key) > 0:
-                model.add_row(model.terms("Stock-release", key), ">=", schedule.at(*key), model.row_name("Stock-schedule-lower"))
+            if scheduled.at(stage, country, good) > 0:
+                release = schedule.at(*key) if period != market.run_out else 0.0
+                model.add_row(model.terms("Stock-release", key), "==", release, model.row_name("Stock-schedule-equal"))
+            if refill.at(stage, country, good) > 0:
+                model.add_row(model.terms("Stock-level", key), "<=", initial.at(stage, country, good), model.row_name("Stock-level-upper"))
 
 
 def objective(model: PeerModel) -> pulp.LpAffineExpression:

@@ -231,12 +231,12 @@ TINY_CASES: dict[str, Case] = {
         {"export_controls": (control(form="ban", end="2025-12-31"), control(form="ban", start="2027-01-01")),
          "stockpiles": (Stockpile(holder="USR", stage="magnet", element="NdFeB", size_t=4.0, refill=True,
                                   release={"price_threshold_usd_per_kg": 50.0, "max_release_share_per_year": 0.75}),)},
-        families=("stock-level", "stock-release", "stock-purchase", "stock-balance", "stock-release-upper")),
+        families=("stock-level", "stock-release", "stock-purchase", "stock-balance", "stock-release-upper", "stock-level-upper")),
     "stock with a shortfall rule": Case(
         tiny_chain(demand=demand(ev=10) + demand(ev=10, country="ALT")),
         {"export_controls": (control(form="ban", end="2025-12-31"),),
          "stockpiles": (Stockpile(holder="USR", stage="magnet", element="NdFeB", size_t=6.0, release={"when_short_share": 0.1}),)},
-        families=("stock-schedule-lower",)),
+        families=("stock-schedule-equal",)),
     "exportable oxide stock": Case(
         tiny_chain(capacity=capacity(mining_MIN=10, separation_SEP=1000, metal_SEP=1000, magnet_ALT=100),
                    demand=demand(ev=10) + demand(ev=3, country="SEP")),
@@ -317,6 +317,6 @@ def test_the_every_family_scenario_exercises_every_family(validated: dict[str, t
         "separation-export-own-output-upper", "metal-export-own-output-upper", "magnet-export-own-output-upper",
         "mining-balance", "separation-balance", "metal-balance", "magnet-balance", "magnet-pool-balance", "magnet-recipe-lower",
         "demand-total-upper", "substitution-rate-upper", "substitution-irreversible-lower", "stock-balance",
-        "stock-release-upper", "stock-schedule-lower",
+        "stock-release-upper", "stock-schedule-equal", "stock-level-upper",
     }
     assert sorted(family for family in wanted if not families[family]) == []
