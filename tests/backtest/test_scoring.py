@@ -220,3 +220,12 @@ def test_an_engine_that_refuses_the_scenario_leaves_every_outcome_not_run(datase
     assert {score.status for score in result.scores} == {NOT_RUN}
     assert "outside the years the data cover" in result.scores[0].reason
     assert result.counts()[NOT_RUN] == 2
+
+
+def test_an_engine_that_crashes_leaves_that_episode_not_run_and_names_the_error(dataset):
+    def crashing(_dataset: object, _scenario: object) -> object:
+        raise KeyError("not all values found in index 'importer'")
+
+    result = run_episode(episode(outcome()), dataset, simulator=crashing)
+    assert {score.status for score in result.scores} == {NOT_RUN}
+    assert "KeyError" in result.scores[0].reason and "engine bug" in result.scores[0].reason

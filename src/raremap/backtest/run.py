@@ -252,10 +252,11 @@ def run_episode(episode: Episode, dataset: Any, simulator: Simulator | None = No
         scenario = validate_document(scenario_document(episode), f"episode {episode.name}, scenario")
         result = run(dataset, scenario)
     except RaremapError as error:
-        message = f"the engine did not run the episode: {error}"
-        refused = tuple(_verdict(episode, outcome, None, NOT_RUN, message) for outcome in episode.outcomes)
-        return EpisodeResult(episode, refused, run_error=str(error), dataset_version=version,
-                             seconds=time.perf_counter() - started)
+        return _not_run(episode, f"the engine did not run the episode: {error}", str(error), version, started)
+    except Exception as error:  # an engine bug: the other episodes still run, and this one says why not
+        crash = f"{type(error).__name__}: {error}"
+        return _not_run(episode, f"the engine failed on the episode ({crash}); an engine bug, not a refusal", crash,
+                        version, started)
     scores = []
     paths = []
     for outcome in episode.outcomes:
@@ -271,6 +272,11 @@ def run_episode(episode: Episode, dataset: Any, simulator: Simulator | None = No
         dataset_version=version,
         seconds=time.perf_counter() - started,
     )
+
+
+def _not_run(episode: Episode, message: str, error: str, version: str, started: float) -> EpisodeResult:
+    refused = tuple(_verdict(episode, outcome, None, NOT_RUN, message) for outcome in episode.outcomes)
+    return EpisodeResult(episode, refused, run_error=error, dataset_version=version, seconds=time.perf_counter() - started)
 
 
 def run_backtests(names: Sequence[str] | None = None, dataset: Any = None, simulator: Simulator | None = None) -> list[EpisodeResult]:
