@@ -116,7 +116,7 @@ def _same_path_groups(scores: pd.DataFrame, paths: pd.DataFrame) -> list[tuple[p
         path = paths[paths["outcome"] == row["outcome"]]
         if path.empty or path["model"].isna().all() or row["status"] == "not run":
             continue
-        key = (str(row["unit"]), tuple(str(period) for period in path["period"]),
+        key = (tuple(str(period) for period in path["period"]),
                tuple(None if pd.isna(value) else round(float(value), 9) for value in path["model"]))
         groups.setdefault(key, (path, []))[1].append(row)
     return list(groups.values())
@@ -154,7 +154,7 @@ def outcome_figures(run: StoredRun) -> list[Figure]:
                 title=f"{run.name}: {names} ({passed} of {len(rows)} pass)",
                 data=data,
                 layout={"xaxis": {"title": {"text": "period (middle)"}, "type": "date"},
-                        "yaxis": {"title": {"text": str(first["unit"])}}, "height": 340},
+                        "yaxis": {"title": {"text": " / ".join(dict.fromkeys(str(row["unit"]) for row in rows))}}, "height": 340},
                 caption=(
                     f"Observed: {observed}. Line: the model's value in each of its periods on the same basis "
                     f"(bars: the observed window and the tolerance). {reasons}"
