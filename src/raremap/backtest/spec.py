@@ -197,6 +197,7 @@ class Episode(Frozen):
     description: str = ""
     base_year: Year
     scenario: dict[str, Any]
+    scenario_sources: tuple[str, ...] = ()
     engine_limits: tuple[str, ...] = ()
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
 
