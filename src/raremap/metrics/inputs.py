@@ -38,11 +38,16 @@ MAIN_SERIES = "main"
 PROJECTION_SERIES = "projection"
 UNKNOWN_ORIGIN = WORLD
 """An exporter code meaning 'origin not given by the source' in trade rows."""
+UNNAMED_PARTNERS = ("ROW",)
+"""Exporter codes the data use for partners the source does not name (vocabulary partner_aggregate):
+read as UNKNOWN_ORIGIN, never as a country."""
 DEFAULT_SCENARIO = "baseline"
 PRODUCTION_COLUMNS = ["country", "stage", "element", "year", "value_t", "series", "quality", "source_id"]
 TRADE_COLUMNS = ["exporter", "importer", "stage", "element", "year", "value_t"]
 UNMET_COLUMNS = ["country", "stage", "element", "year", "value_t"]
 GOVERNANCE_INDICATOR = "political_stability"
+DEMAND_UNIT = "t REO"
+MAGNET_UNIT = "t magnet"
 SECTOR_VALUE_ADDED_COLUMNS = [
     "country",
     "sector",
@@ -82,12 +87,16 @@ class MetricInputs:
     governance: country, year, value (WGI political stability, about -2.5 to 2.5).
     blocs: bloc, country.
     element_shares: country, element, share of the country's mine output (REO).
-    demand: country, sector, element, year, value_t (historical path only).
+    demand: country, sector, element, year, value_t, unit (historical path only; unit t REO, or
+        t magnet where element names a magnet product; t REO if the column is absent).
     magnet_shares: product (NdFeB, SmCo), element, share of magnet mass (reference recipes).
     sector_value_added: country, sector, year, industry, value_added, reference_industry,
         reference_value_added, currency, source_id, quality.
     unmet: country, stage, element, year, value_t: demand a projection leaves unserved (projections only).
     surplus: country, stage, element, year, value_t: output a projection finds no buyer for (projections only).
+    calibration: country, stage, element, year, value_t: supply beyond the data a projection adds
+        (included in production; projections only).
+    oxide_factors: element -> t oxide per t metal (conversions.csv); 1 where absent.
     series_order / series_by_stage: the preference the series rule follows (--series).
     basis: "data" (the tables as reported) or "projection" (a scenario's result).
     """
@@ -105,6 +114,8 @@ class MetricInputs:
     sector_value_added: pd.DataFrame = field(default_factory=lambda: _empty(SECTOR_VALUE_ADDED_COLUMNS))
     unmet: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
     surplus: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    calibration: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    oxide_factors: Mapping[str, float] = field(default_factory=dict)
     series_order: tuple[str, ...] = (MAIN_SERIES,)
     series_by_stage: Mapping[str, str] = field(default_factory=dict)
     basis: str = "data"
@@ -160,12 +171,16 @@ def standard_production(frame: pd.DataFrame, series: str = MAIN_SERIES, quality:
 
 
 def standard_trade(frame: pd.DataFrame) -> pd.DataFrame:
-    """Trade rows with the six columns metrics use; a country's flow to itself is not trade."""
+    """Trade rows with the six columns metrics use; a country's flow to itself is not trade.
+
+    Exporter ROW (partners the source does not name) becomes UNKNOWN_ORIGIN.
+    """
     frame = _with_year(frame)
     missing = [column for column in TRADE_COLUMNS if column not in frame.columns]
     if missing:
         raise RaremapError(f"trade frame lacks columns {', '.join(missing)}; it needs {TRADE_COLUMNS}")
     result = frame.loc[frame["exporter"] != frame["importer"], TRADE_COLUMNS].copy()
+    result["exporter"] = result["exporter"].where(~result["exporter"].isin(UNNAMED_PARTNERS), UNKNOWN_ORIGIN)
     result["year"] = result["year"].astype("int64")
     result["value_t"] = result["value_t"].astype("float64")
     return result.reset_index(drop=True)
@@ -201,7 +216,9 @@ def inputs_from_dataset(dataset: Dataset, series: str | None = None) -> MetricIn
     governance = dataset["governance"]
     governance = governance.loc[governance["indicator"] == GOVERNANCE_INDICATOR, ["country", "year", "value"]]
     demand = dataset["demand"]
-    demand = demand.loc[demand["path"] == "historical", ["country", "sector", "element", "year", "value_t"]]
+    if "unit" not in demand.columns:
+        demand = demand.assign(unit=DEMAND_UNIT)
+    demand = demand.loc[demand["path"] == "historical", ["country", "sector", "element", "year", "value_t", "unit"]]
     parameters = dataset["parameters"]
     value_added = _table(dataset, "sector_value_added", SECTOR_VALUE_ADDED_COLUMNS)
     inputs = MetricInputs(
@@ -218,8 +235,16 @@ def inputs_from_dataset(dataset: Dataset, series: str | None = None) -> MetricIn
         origin=f"dataset {dataset.version[:12]} ({dataset.origin})",
         magnet_shares=reference_magnet_shares(dataset["recipes"]),
         sector_value_added=value_added[SECTOR_VALUE_ADDED_COLUMNS].reset_index(drop=True),
+        oxide_factors=MappingProxyType(oxide_factors(dataset)),
     )
     return with_series(inputs, series) if series else inputs
+
+
+def oxide_factors(dataset: Dataset) -> dict[str, float]:
+    """t oxide per t metal by element (conversions.csv, metal -> oxide)."""
+    conversions = dataset["conversions"]
+    rows = conversions[(conversions["from_form"] == "metal") & (conversions["to_form"] == "oxide")]
+    return {str(element): float(factor) for element, factor in zip(rows["element"], rows["factor"], strict=True)}
 
 
 def parse_series(text: str, known: Iterable[str]) -> tuple[tuple[str, ...], dict[str, str]]:
