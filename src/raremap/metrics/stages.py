@@ -34,6 +34,7 @@ from raremap.metrics.inputs import (
     UNKNOWN_ORIGIN,
     MetricInputs,
     series_order,
+    year_ranges,
 )
 from raremap.vocabulary import STAGE_UNITS, WORLD
 
@@ -734,6 +735,18 @@ class Position:
         return None
 
 
+def producing_years(inputs: MetricInputs, country: str, stage: str) -> tuple[int, ...]:
+    """Years in which any series gives the country positive output at the stage."""
+
+    def make() -> tuple[int, ...]:
+        rows = inputs.production
+        rows = rows[(rows["country"] == country) & (rows["stage"] == stage) & (rows["value_t"] > 0)]
+        return tuple(sorted(int(year) for year in set(rows["year"])))
+
+    result: tuple[int, ...] = _cached(inputs, ("producing_years", country, stage), make)
+    return result
+
+
 def importer_position(inputs: MetricInputs, importer: str, stage: str, element: str, year: int) -> Position:
     key = ("position", importer, stage, element, year)
     if key not in inputs.cache:
@@ -764,12 +777,21 @@ def _importer_position(inputs: MetricInputs, importer: str, stage: str, element:
             f"{importer}'s {stage} output in {year} is not known: series {output.series} has no row for it and "
             "states no world total that would show the countries listed are all the producers"
         )
+    elif not output.fully_attributed() and (other_years := producing_years(inputs, importer, stage)):
+        # A producer of other years missing from a world total that leaves room for it: not 0.
+        production = None
+        reasons["production"] = (
+            f"{importer}'s {stage} output in {year} is not known: series {output.series} has no row for it, "
+            f"though the data hold its {stage} output for {year_ranges(other_years)}, and the world total "
+            f"leaves {tonnes(output.unattributed_t)} to producers not listed"
+        )
     else:
         production = 0.0
         if not output.fully_attributed():
             notes.append(
                 f"no {stage} output row for {importer} in {year}: counted as 0 (the world total leaves "
-                f"{tonnes(output.unattributed_t)} to producers not listed)"
+                f"{tonnes(output.unattributed_t)} to producers not listed, and the data hold no {stage} "
+                f"output of {importer} in any year)"
             )
     imports = imports_by_supplier(trade.flows, importer)
     exports_t: float | None = float(exports_by_partner(trade.flows, importer).sum()) if trade.available else None
