@@ -676,6 +676,18 @@ def test_11_a_year_beyond_the_data_reads_the_projection(dataset: raremap.Dataset
     assert nulls_have_reasons(summary) == []
 
 
+def test_11_india_2030_is_measured_against_the_rare_earths_in_its_magnets(dataset: raremap.Dataset) -> None:
+    summary = metrics.summary(dataset, importer="IND", year=2030)
+    processing = summary["crma"]["processing"]
+    # The projection has India export all the oxide it separates and import its magnets: measured
+    # against its separation consumption alone (0), or concentrate (its own 1,134 t), it would pass
+    # at 1.0; against the rare earths in its net magnet imports it does not.
+    assert "magnet net imports" in processing["note"]
+    assert processing["value"] is not None and processing["value"] < 0.4 and processing["pass"] is False
+    magnet = summary["stages"]["magnet"]
+    assert magnet["import_reliance"] > 0.99 and magnet["top1"]["country"] == "CHN"
+
+
 def test_11_a_year_outside_data_and_projection_is_refused(dataset: raremap.Dataset) -> None:
     with pytest.raises(
         RaremapError,
