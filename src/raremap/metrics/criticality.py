@@ -28,7 +28,14 @@ from raremap.metrics.concentration import shares
 from raremap.metrics.geopolrisk import governance_risk, political_stability
 from raremap.metrics.inputs import DEMAND_UNIT, MAGNET_PRODUCTS, MAGNET_UNIT, TOTAL, MetricInputs, resolve
 from raremap.metrics.sourcing import reliance_of
-from raremap.metrics.stages import UNATTRIBUTED, importer_position, members, percent, recipe_shares, stage_output
+from raremap.metrics.stages import (
+    UNATTRIBUTED,
+    importer_position,
+    members,
+    percent,
+    recipe_shares,
+    stage_output,
+)
 from raremap.vocabulary import WORLD
 
 SUPPLY_RISK_THRESHOLD = 1.0
@@ -214,13 +221,14 @@ def demand_content(inputs: MetricInputs, rows: pd.DataFrame, element: str) -> pd
 
 
 def sector_shares(inputs: MetricInputs, importer: str, element: str, year: int) -> tuple[pd.Series, str]:
-    """End-use shares A_s: each sector's share of the element's content in the importer's historical
-    demand, else the world's, latest year up to `year`.
+    """End-use shares A_s: each sector's share of the element's content in the importer's demand (the
+    historical rows, or a projection's demand), else the world's, latest year up to `year`.
 
     Oxide uses (t REO) and magnet uses (t magnet, by their recipe's content) are put on one scale,
     t REO of the element. Where the rows give none of the element (only REO totals), the sectors'
     shares of all rare earths are used and the method says so.
     """
+    path = f"projected demand of scenario {inputs.scenario}" if inputs.basis == "projection" else "historical path"
     for country in (importer, WORLD):
         rows = inputs.demand[(inputs.demand["country"] == country) & (inputs.demand["year"] <= year)]
         if rows.empty:
@@ -235,9 +243,9 @@ def sector_shares(inputs: MetricInputs, importer: str, element: str, year: int) 
             continue
         units = " and ".join(sorted(set(latest["unit"]))) if "unit" in latest.columns else DEMAND_UNIT
         return shares(content), (
-            f"end-use shares: {basis} of the demand of {country} in {latest_year} (rows in {units}), historical path"
+            f"end-use shares: {basis} of the demand of {country} in {latest_year} (rows in {units}), {path}"
         )
-    return pd.Series(dtype=float), "no historical demand rows"
+    return pd.Series(dtype=float), f"no demand rows ({path}) for {importer} or the world up to {year}"
 
 
 def value_added_from_table(inputs: MetricInputs, importer: str, year: int) -> tuple[dict[str, float], str | None, str]:

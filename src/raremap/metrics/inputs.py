@@ -88,8 +88,8 @@ class MetricInputs:
     governance: country, year, value (WGI political stability, about -2.5 to 2.5).
     blocs: bloc, country.
     element_shares: country, element, share of the country's mine output (REO).
-    demand: country, sector, element, year, value_t, unit (historical path only; unit t REO, or
-        t magnet where element names a magnet product; t REO if the column is absent).
+    demand: country, sector, element, year, value_t, unit (the historical path, or a projection's
+        demand; unit t REO, or t magnet where element names a magnet product; t REO if absent).
     magnet_shares: product (NdFeB, SmCo), element, share of magnet mass (reference recipes).
     sector_value_added: country, sector, year, industry, value_added, reference_industry,
         reference_value_added, currency, source_id, quality.
@@ -303,6 +303,7 @@ class ProjectionFrames:
     surplus: pd.DataFrame  # UNMET_COLUMNS: output without a buyer, with REO totals (empty if not reported)
     years: tuple[int, ...]  # calendar years the periods cover entirely
     calibration: pd.DataFrame  # UNMET_COLUMNS: calibration supply included in production (products at magnet)
+    demand: pd.DataFrame  # country, sector, element, year, value_t, unit: the projection's demand (end-use shares)
 
 
 def _year_fraction(value: Any) -> float:
@@ -484,7 +485,22 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
         surplus,
         tuple(sorted(covered)),
         calibration,
+        _demand(result),
     )
+
+
+def _demand(result: Any) -> pd.DataFrame:
+    """The projection's demand per country x sector and year (t magnet as NdFeB, t REO as REO), with
+    world rows (WLD) as the sum over buyers, from the shortfall table's demand_t."""
+    columns = ["country", "sector", "element", "year", "value_t", "unit"]
+    shortfall = _table_of(result, "shortfall")
+    if shortfall is None or shortfall.empty or not {"demand_t", "unit"} <= set(shortfall.columns):
+        return _empty(columns)
+    yearly, _ = annual(shortfall, ["country", "sector", "unit"], value="demand_t")
+    yearly = yearly.rename(columns={"demand_t": "value_t"})
+    yearly["element"] = yearly["unit"].map(lambda unit: "NdFeB" if unit == MAGNET_UNIT else TOTAL)
+    world = yearly.groupby(["sector", "element", "year", "unit"], as_index=False)["value_t"].sum().assign(country=WORLD)
+    return pd.concat([yearly[columns], world[columns]], ignore_index=True)
 
 
 def _magnet_mix(dataset: Dataset, country: str, sector: str, year: int, path: str) -> dict[str, float]:
@@ -583,6 +599,7 @@ def inputs_from_result(
         unmet=frames.unmet,
         surplus=frames.surplus,
         calibration=frames.calibration,
+        demand=frames.demand if not frames.demand.empty else base.demand,
         origin=f"projection of scenario {name} on {base.origin}",
         series_order=(PROJECTION_SERIES,),
         basis="projection",

@@ -512,8 +512,8 @@ def _stage_output(inputs: MetricInputs, stage: str, element: str, year: int) -> 
     if inputs.basis != "projection" and world_row is None:
         # Without a stated world total the countries listed are only the producers a source names:
         # their sum is not the world, and no share, HHI or world N-1 can be read from it.
-        listed = sorted(str(country) for country in by_country.index)
-        shown = names(listed) if len(listed) <= 4 else f"{len(listed)} countries"
+        shown_countries = sorted(str(country) for country in by_country.index)
+        shown = names(shown_countries) if len(shown_countries) <= 4 else f"{len(shown_countries)} countries"
         product = element if stage == "magnet" and element in MAGNET_PRODUCTS else " or ".join(total_elements(stage))
         stated = sorted(set(this_year.loc[(this_year["country"] == WORLD) & this_year["element"].isin(total_elements(stage)), "series"]))
         elsewhere = (
