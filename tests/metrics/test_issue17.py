@@ -424,6 +424,16 @@ def test_6_magnet_types_are_summed_to_products_and_give_their_own_content(datase
     assert samarium["world_t"] == pytest.approx(4.0) and samarium["top1_country"] == "BBB"
 
 
+def test_6_an_element_a_projection_does_not_make_is_zero_not_derived(dataset: raremap.Dataset) -> None:
+    inputs = fake_inputs([("2030", 2030.0, 1.0)], dataset)
+    # AAA makes 10 t of Nd metal and no Pr metal: NdPr metal is 10 t, not REO x recipe shares.
+    metal = metrics.production_concentration(inputs, importer="IMP", year=2030, stage="metal", element="NdPr").iloc[0]
+    assert metal["world_t"] == pytest.approx(10.0)
+    summary = metrics.summary(inputs, importer="IMP", year=2030, element="NdPr")
+    assert summary["stages"]["metal"]["imports_t"] == pytest.approx(0.0)
+    assert nulls_have_reasons(summary) == []
+
+
 def test_6_quarters_and_multi_year_periods_become_calendar_years(dataset: raremap.Dataset) -> None:
     quarters = [(f"2025-Q{q}", 2025 + (q - 1) / 4, 0.25) for q in range(1, 5)]
     inputs = fake_inputs([*quarters, ("2026-2030", 2026.0, 5.0)], dataset)

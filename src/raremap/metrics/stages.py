@@ -363,6 +363,8 @@ def _country_element_value(
     exact = own[own["element"] == element]
     if not exact.empty:
         return float(exact["value_t"].sum())
+    if inputs.basis == "projection" and element not in ELEMENT_GROUPS:
+        return 0.0  # a projection gives output by element: an element without a row is not made there
     if element in ELEMENT_GROUPS:
         parts = [
             _country_element_value(inputs, rows, country, stage, member, year, totals_known)
@@ -632,6 +634,8 @@ def _exporter_shares(inputs: MetricInputs, exporters: Iterable[str], stage: str,
 def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> StageTrade:
     columns = ["exporter", "importer", "value_t"]
     rows = inputs.trade[(inputs.trade["stage"] == stage) & (inputs.trade["year"] == year)]
+    if rows.empty and inputs.basis == "projection":  # a projection lists every flow: none means no trade
+        return StageTrade(stage, element, year, pd.DataFrame(columns=columns), pd.Series(dtype=float))
     if rows.empty:
         return StageTrade(
             stage, element, year, pd.DataFrame(columns=columns), pd.Series(dtype=float),
@@ -657,15 +661,17 @@ def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> S
     else:
         own_rows = products[products["element"].isin(members(element))]
         separately = sorted(set(products["element"]) - {TOTAL, *MAGNET_PRODUCTS})
-        if set(members(element)) <= set(own_rows["element"]) and not own_rows.empty:
-            selected = own_rows
+        mixed = products[products["element"] == TOTAL]
+        if (set(members(element)) <= set(own_rows["element"]) and not own_rows.empty) or inputs.basis == "projection":
+            selected = own_rows  # a projection's rows are by element: an element without a row is 0
         elif stage == "magnet":
             magnets = products[products["element"].isin(MAGNET_PRODUCTS)]
             factor = magnets["element"].map(lambda product: _product_share(inputs, str(product), element))
             selected = magnets.assign(value_t=magnets["value_t"] * factor)
             derived = f"{element} in magnets = magnet trade x the {element} mass share of the reference recipe"
+        elif mixed.empty:
+            selected = own_rows
         else:
-            mixed = products[products["element"] == TOTAL]
             # Elements with rows of their own (e.g. Ce compounds, HS 2846.10) are not in the mixed rows.
             apart = [item for item in separately if item not in members(element)]
             shares = _exporter_shares(inputs, sorted(set(mixed["exporter"])), stage, element, year)
