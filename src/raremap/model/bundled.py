@@ -72,9 +72,9 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
     countries = _countries(tables, composition, production, buyers, options)
     prices = reference_prices(tables, base_year, rare_earths, products, recipes, factors)
     costs = _operating_costs(tables, countries, composition, prices, recipes, factors, base_year)
-    capacity = supply_rules.capacity_array(
-        tables, base_output_with_exports(tables, production, base_year), composition, countries, grid, options.supply
-    )
+    observed = base_output_with_exports(tables, production, base_year)
+    capacity = supply_rules.capacity_array(tables, observed, composition, countries, grid, options.supply)
+    capacity = supply_rules.base_year_as_reported(capacity, observed, options.supply.capacity_headroom)
     arrays: dict[str, Any] = {
         **magnet_pool(rare_earths, options.ndpr_pool),
         **_buyer_arrays(buyers, prices, countries, grid, products),
@@ -194,17 +194,33 @@ def lift_priorities(value: xr.DataArray, priority: pd.Series) -> xr.DataArray:
     return value + xr.where(first, others, 0.0)
 
 
+PREMIUM_MARKETS = ("europe", "us ")
+"""Markets quoted at a premium over China's (delivered Europe, a US price floor): a base-year price
+is China's market, so these are used only for a good no other market quotes."""
+
+PRICE_PROXIES = {"Pr": "NdPr"}
+"""A good with no quote up to the base year takes its proxy's (China quotes Pr oxide near NdPr's) before a later quote."""
+
+
 def nearest_prices(prices: pd.DataFrame, form: str, base_year: int) -> pd.Series:
     """USD/kg per element in the base year: the mean of the latest year's rows up to it, else of the
-    earliest year after it (a good first quoted later still needs a price)."""
+    earliest year after it (a good first quoted later still needs a price); premium markets only
+    where no other market quotes the good that year."""
     rows = prices[prices["form"] == form]
+    rows = rows.assign(premium=rows["market"].astype(str).str.lower().str.startswith(PREMIUM_MARKETS))
+    rows = rows[~rows["premium"] | ~rows.groupby(["element", "year"])["premium"].transform("min").eq(False)]
     before = rows[rows["year"] <= base_year]
     after = rows[rows["year"] > base_year]
     chosen = pd.concat([
         before[before["year"] == before.groupby("element")["year"].transform("max")],
         after[(after["year"] == after.groupby("element")["year"].transform("min")) & ~after["element"].isin(before["element"])],
     ])
-    return chosen.groupby("element")["usd_per_kg"].mean()
+    values = chosen.groupby("element")["usd_per_kg"].mean()
+    quoted_by_then = set(before["element"])
+    for good, proxy in PRICE_PROXIES.items():
+        if good not in quoted_by_then and proxy in quoted_by_then:
+            values[good] = values[proxy]
+    return values
 
 
 def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earths: Sequence[str], products: Sequence[str],
@@ -212,8 +228,6 @@ def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earth
     """USD/kg of every good in the base year: oxides from `prices`; a magnet type from the NdFeB (or SmCo)
     price, adjusted by the value of the metal its recipe holds beyond the generic grade's."""
     oxide = nearest_prices(tables["prices"], "oxide", base_year)
-    if "Pr" not in oxide.index and "NdPr" in oxide.index:
-        oxide["Pr"] = oxide["NdPr"]
     magnet = nearest_prices(tables["prices"], "magnet", base_year)
     metal_value = (oxide.reindex(list(rare_earths)) / factors.reindex(list(rare_earths))).fillna(0.0)
     values = dict(oxide.reindex(list(rare_earths)).items())

@@ -5,9 +5,12 @@ look like the market's. The rule, per stage:
 
 - mining: the `costs` table (the country's row, else the world's);
 - separation: the country's row where a source gives one (China: Baotou REO at 7-10 USD/kg all in,
-  Adamas Intelligence via SCMP 2019, less mining); elsewhere the *zero-profit* rule: separation costs
-  what the separated feed is worth at base-year prices minus the mining cost, so producers outside
-  China just break even in the base year, as reported for Lynas and MP in 2024;
+  Adamas Intelligence via SCMP 2019, less mining); elsewhere the *zero-profit* rule: separation's
+  full cost is what the separated feed is worth at base-year prices minus the mining cost, so
+  producers outside China just break even in the base year, as reported for Lynas and MP in 2024.
+  A built plant's capital is sunk, so its running cost is that full cost less the capital charge
+  (the world's separation capex x the annuity): a plant keeps running while prices cover the rest,
+  rather than stopping whenever prices fall back to the base year's (where it would be indifferent);
 - metal: the base-year margin of NdPr metal over its oxide (metal price - oxide price / metal factor);
 - magnet: the base-year margin of NdFeB over its rare-earth metal (magnet price - recipe metal value).
 Each derived margin is a single world figure; the `costs` table's own figure is used where prices
@@ -23,8 +26,8 @@ import pandas as pd
 import xarray as xr
 
 from raremap.errors import RaremapError
-from raremap.model.supply import by_region, feed_of
-from raremap.vocabulary import STAGES
+from raremap.model.supply import annuity, by_region, feed_of, parameter
+from raremap.vocabulary import STAGES, WORLD
 
 
 def basket_value(composition: pd.DataFrame, feed: pd.Series, prices: pd.Series) -> float:
@@ -63,6 +66,7 @@ def operating_costs(
     """USD/kg per stage x country (REO mined, REO fed to separation, metal made, magnet made)."""
     costs = tables["costs"]
     concentrate_imports = tables["trade"][(tables["trade"]["stage"] == "mining") & (tables["trade"]["year"] <= base_year)]
+    sunk = capital_charge(tables, "separation")
     values = np.zeros((len(STAGES), len(countries)))
     for column, country in enumerate(countries):
         mining = _required(by_region(costs, "opex_usd_per_t", "mining", country), "mining", country) / 1000.0
@@ -71,7 +75,7 @@ def operating_costs(
             separation = float(own["opex_usd_per_t"].iloc[-1]) / 1000.0
         else:
             feed = feed_of(country, composition, concentrate_imports)
-            separation = max(basket_value(composition, feed, oxide_prices) - mining, 0.0)
+            separation = max(basket_value(composition, feed, oxide_prices) - mining - sunk, 0.0)
         values[:, column] = [
             mining,
             separation,
@@ -79,6 +83,15 @@ def operating_costs(
             margins["magnet"] if margins["magnet"] is not None else _required(by_region(costs, "opex_usd_per_t", "magnet", country), "magnet", country) / 1000.0,
         ]
     return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries)}, dims=("stage", "country"))
+
+
+def capital_charge(tables: dict[str, pd.DataFrame], stage: str) -> float:
+    """USD per kg a year of the world's capex of a stage, annualised (0 without a world capex row)."""
+    capex = by_region(tables["costs"], "capex_usd_per_tpa", stage, WORLD)
+    if capex is None or not np.isfinite(capex):
+        return 0.0
+    parameters = tables["parameters"]
+    return capex * annuity(parameter(parameters, "discount_rate"), parameter(parameters, "asset_life_years")) / 1000.0
 
 
 def _required(value: float | None, stage: str, country: str) -> float:

@@ -148,6 +148,23 @@ def capacity_array(
                         dims=("stage", "country", "period"))
 
 
+def base_year_as_reported(capacity: xr.DataArray, observed: pd.Series, headroom: float) -> xr.DataArray:
+    """In the base year a country produces at most what it reported (with the capacity headroom).
+
+    The base year is history: without this bound a plant that ran at a fraction of its capacity (India
+    separated about 1,400 t in 2024 with 7,500 t installed) would run full in the model's base year,
+    and its invented exports would become the base flows trade sticks to. Countries with no reported
+    output at a stage keep their capacity.
+    """
+    first = capacity.isel(period=0).copy()
+    for (country, stage), value in observed.items():
+        if value > 0 and country in first["country"] and stage in first["stage"]:
+            first.loc[{"stage": stage, "country": country}] = min(float(first.sel(stage=stage, country=country)), value * headroom)
+    bounded = capacity.copy()
+    bounded[{"period": 0}] = first
+    return bounded
+
+
 def _counted(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows that measure a place's capacity: totals where there are any, else element-group rows.
 

@@ -46,24 +46,34 @@ def resolve_document(reference: str | Path) -> tuple[dict[str, Any], str]:
     document, label = FILES.read(reference)
     chain = [document]
     seen = {label}
+    current = label
     while isinstance(chain[-1].get("base"), str) and chain[-1]["base"] != chain[-1].get("name"):
         if len(chain) > MAXIMUM_BASE_DEPTH:
             raise RaremapError(
                 f"scenario {label}: bases nest deeper than {MAXIMUM_BASE_DEPTH}; shorten the chain"
             )
-        parent, parent_label = FILES.read(chain[-1]["base"])
+        parent, parent_label = FILES.read(_beside(chain[-1]["base"], current))
         if parent_label in seen:
             raise RaremapError(
                 f"scenario {label}: base {chain[-1]['base']!r} refers back to itself; break the cycle"
             )
         seen.add(parent_label)
         chain.append(parent)
+        current = parent_label
     merged: dict[str, Any] = {}
     for layer in reversed(chain):
         merged = deep_merge(merged, layer)
     merged["base"] = document.get("base")
     merged["name"] = document.get("name", Path(label).stem)
     return merged, label
+
+
+def _beside(base: str, including: str) -> str | Path:
+    """A base given as a relative file path is read next to the file that names it (as YAML includes are)."""
+    path = Path(base)
+    if path.suffix and not path.is_absolute() and (Path(including).parent / path).is_file():
+        return Path(including).parent / path
+    return base
 
 
 def validate_document(document: Mapping[str, Any], label: str = "(in memory)", dataset: Any = None) -> Scenario:
