@@ -6,13 +6,12 @@ reported before anything is built, with the closest valid name.
 
 from __future__ import annotations
 
-import difflib
-import itertools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from raremap.plan.spec import Plan
+from raremap.data.reading import closest
+from raremap.plan.spec import FAMILIES, Plan
 from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge
 
 
@@ -44,31 +43,12 @@ def validate_plan_document(document: Mapping[str, Any], label: str = "(in memory
     return FILES.validate(Plan, document, label, PlanError)
 
 
-def _suggestions(value: str, candidates: list[str], count: int = 3) -> list[str]:
-    """Close names, most alike first; ties go to the name sharing the longer prefix (AUX: AUS before SAU)."""
-
-    def prefix(name: str) -> int:
-        pairs = zip(value.upper(), name.upper(), strict=False)
-        return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
-
-    scored = [(difflib.SequenceMatcher(None, value, name).ratio(), prefix(name), name) for name in candidates]
-    close = sorted(
-        (item for item in scored if item[0] >= 0.6), key=lambda item: (-item[0], -item[1], item[2])
-    )
-    return [name for _, _, name in close[:count]]
-
-
 def _unknown(path: str, value: str, valid: Iterable[str], kind: str) -> str | None:
     candidates = sorted(set(valid))
     if value in candidates:
         return None
-    names = _suggestions(value, candidates)
-    if names:
-        fix = f"did you mean {names[0]!r}?" + (
-            f" (or {', '.join(repr(name) for name in names[1:])})" if len(names) > 1 else ""
-        )
-    else:
-        fix = f"use one of {', '.join(candidates[:12])}, ..."
+    suggestion = closest(value, candidates)
+    fix = f"did you mean {suggestion!r}?" if suggestion else f"use one of {', '.join(candidates[:12])}, ..."
     return f"{path} = {value!r}: unknown {kind}; {fix}"
 
 
@@ -77,21 +57,21 @@ def _named(plan: Plan) -> Iterable[tuple[str, str, str]]:
     yield "importer", plan.importer, "country"
     for index, offtake in enumerate(plan.offtakes):
         yield f"offtakes[{index}].partner", offtake.partner, "country"
-        for position, element in enumerate(offtake.elements):
-            yield f"offtakes[{index}].elements[{position}]", element, "element"
+        yield f"offtakes[{index}].good", offtake.good, "good"
     for index, partnership in enumerate(plan.technology):
         yield f"technology[{index}].partner", partnership.partner, "country"
     for index, stockpile in enumerate(plan.stockpiles):
-        yield f"stockpiles[{index}].element", stockpile.element, "element"
+        yield f"stockpiles[{index}].good", stockpile.good, "good"
     for index, bloc in enumerate(plan.caps.blocs):
         yield f"caps.blocs[{index}]", bloc, "bloc"
 
 
 def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
     """Raise one PlanError listing every name of the plan that the dataset does not know."""
+    goods = set(dataset["ore_composition"]["element"].astype(str)) | set(dataset["recipes"]["magnet_type"].astype(str))
     valid = {
         "country": set(dataset["countries"]["country"].astype(str)),
-        "element": set(dataset["ore_composition"]["element"].astype(str)) | {"NdFeB", "NdPr"},
+        "good": goods | set(FAMILIES),
         "bloc": set(dataset["blocs"]["bloc"].astype(str)),
     }
     problems = [
@@ -108,6 +88,13 @@ def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
                     "one technology partnership per domestic build"
                 )
             targeted[target] = partnership.name
+    edges: dict[tuple[str, str], str] = {}
+    for index, offtake in enumerate(plan.offtakes):
+        edge = (offtake.partner, offtake.stage)
+        if edge in edges:
+            problems.append(f"offtakes[{index}]: {offtake.name!r} is a second offtake with {offtake.partner} at the "
+                            f"{offtake.stage} stage (after {edges[edge]!r}); merge them into one offtake")
+        edges[edge] = offtake.name
     if problems:
         raise PlanError(label, problems)
 
