@@ -53,9 +53,13 @@ class EngineRun:
 
 
 def solve_market(chain: SupplyChain, scenario: Scenario) -> EngineRun:
-    """`scenario_market` then the equilibrium LP, solved; the run-out period is kept (the planner needs it)."""
+    """`scenario_market` then the equilibrium LP, solved, with its run-out period.
+
+    The simulator adds the run-out period where periods link; a portfolio's stocks always link them,
+    so the planner's markets always have it (where nothing links periods it changes no other period).
+    """
     market = scenario_market(chain, scenario)
-    model_chain = market.with_run_out() if market.links_periods else market
+    model_chain = market.with_run_out()
     model = build_model(model_chain)
     with quiet_stdout():
         solve_model(model)
@@ -124,6 +128,9 @@ class Boundary:
     exports_banned: xr.DataArray  # [stage, element, period] the importer's own export bans
     shortfall: xr.DataArray  # [sector, period] the engine's shortfall of the importer (t per period), status quo
     imports: xr.DataArray  # [stage, partner, element, period] the engine's flows into the importer (t per period)
+    exports: xr.DataArray  # [stage, element, period] the engine's flows out of the importer
+    concentrate_imports: xr.DataArray  # [partner, period] the engine's concentrate into the importer
+    concentrate_exports: xr.DataArray  # [period] the engine's concentrate out of the importer
 
 
 def boundary(run: EngineRun, importer: str, periods: Sequence[float], scenario: Scenario,
@@ -134,7 +141,7 @@ def boundary(run: EngineRun, importer: str, periods: Sequence[float], scenario: 
     adjusted = terms_of_trade(model, importer)
     flows = _by_label(model, "Flow", adjusted)
     concentrate = _by_label(model, "Concentrate-flow", adjusted)
-    years = chain.years.sel(period=list(periods))
+    chain.years.sel(period=list(periods))
     chosen = {"period": list(periods)}
     into = flows.sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel({PARTNER: importer}).sel(chosen)
     out_of = flows.sel(exporter=importer, drop=True).rename(importer=PARTNER).drop_sel({PARTNER: importer}).sel(chosen)
@@ -170,6 +177,11 @@ def boundary(run: EngineRun, importer: str, periods: Sequence[float], scenario: 
         shortfall=shortfall.sel(chosen),
         imports=values["Flow"].sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel(
             {PARTNER: importer}).sel(chosen),
+        exports=values["Flow"].sel(exporter=importer, drop=True).drop_sel(importer=importer).sum("importer").sel(chosen),
+        concentrate_imports=values["Concentrate-flow"].sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel(
+            {PARTNER: importer}).sel(chosen),
+        concentrate_exports=values["Concentrate-flow"].sel(exporter=importer, drop=True).drop_sel(importer=importer).sum(
+            "importer").sel(chosen),
     )
 
 
@@ -298,7 +310,7 @@ def importer_side(run: EngineRun, importer: str, reported: Sequence[float]) -> I
         breach_cost=chain["contract_breach_cost"],
         route_share=(base / total.where(total > 0)).fillna(0.0).drop_sel({PARTNER: importer}),
         route_movable=(growth * (chain.data["period"] + chain.years - first)).sel(period=periods),
-        route_sticky=np.isfinite(growth) & (total > 0),
+        route_sticky=xr.apply_ufunc(np.isfinite, growth) & (total > 0),
         reexport_allowed=chain["reexport_allowed"].sel(country=importer, stage=list(TRADED_STAGES), period=periods, drop=True) > 0,
         reference_price=chain["reference_price"],
         thorium_per_reo=float(chain["thorium_per_reo"].sel(country=importer)),

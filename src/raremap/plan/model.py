@@ -33,6 +33,14 @@ from raremap.plan.options import Options
 from raremap.plan.scenarios import Draw
 from raremap.vocabulary import STAGES, TRADED_STAGES
 
+USUAL = 1e-3
+"""USD per kg by which the importer prefers the trade it has in the engine's own solution to trade beyond it.
+
+Where the importer's own demand slice sets its price, the engine's terms make it indifferent to how
+much of that slice it buys (any amount costs exactly what the slice is worth); the engine's answer
+is one of those amounts. A tonne traded as in the engine's solution costs this much less, a tonne
+beyond it this much more, so the status quo reproduces the engine's answer and any portfolio moves
+away from it only for a real gain (a kilogram at a tenth of a cent changes no decision)."""
 THOUSAND = 1000.0
 """USD per kg x t = thousand USD; divide by this for USD million."""
 MILLION = 1e6
@@ -165,7 +173,7 @@ def first_stage(options: Options, draws: Sequence[Draw], side: ImporterSide, bou
         build_stage=xr.DataArray([build.spec.stage for build in builds], coords=units, dims="unit"),
         build_share=xr.DataArray(shares, coords={**units, "start": starts, "scenario": [draw.name for draw in draws],
                                                  "period": side.periods}, dims=("unit", "start", "scenario", "period")),
-        build_allowed=start >= per_unit([build.earliest_start for build in builds]),
+        build_allowed=(start >= per_unit([build.earliest_start for build in builds])).transpose("unit", "start"),
         build_capex=per_unit([build.capex_usd_per_tpa for build in builds]),
         build_charged_years=(starts[-1] + 1 - start).astype(float),
         build_maximum=per_unit([build.spec.maximum_t for build in builds]),
@@ -179,7 +187,7 @@ def first_stage(options: Options, draws: Sequence[Draw], side: ImporterSide, bou
                                           ).reshape(len(offtakes), len(goods)),
                                  coords={**options_coords, "element": goods}, dims=("option", "element")),
         offtake_active=(period >= start + lead).astype(float).transpose("option", "start", "period"),
-        offtake_allowed=start >= per_option([item.earliest_start for item in offtakes]),
+        offtake_allowed=(start >= per_option([item.earliest_start for item in offtakes])).transpose("option", "start"),
         offtake_reservation=per_option([item.reservation_usd_per_kg_year for item in offtakes]),
         offtake_capex=per_option([item.capex_usd_per_tpa for item in offtakes]),
         offtake_maximum=per_option([item.spec.maximum_t for item in offtakes]),
@@ -270,15 +278,21 @@ def _second_stage_variables(model: linopy.Model, side: ImporterSide, boundary: B
     _add(model, "Mining-production", grid & exists["mining"])
     _add(model, "Concentrate-use", grid & exists["mining"] & exists["separation"])
     _add(model, "Concentrate-export", grid & exists["mining"] & boundary.concentrate_export_value.notnull())
+    _add(model, "Concentrate-export-usual", grid & exists["mining"] & boundary.concentrate_export_value.notnull()
+         & (boundary.concentrate_exports > 0), boundary.concentrate_exports)
     _add(model, "Concentrate-import", boundary.concentrate_cost.notnull() & exists["separation"],
          boundary.concentrate_upper, ("scenario", PARTNER, "period"))
+    _add(model, "Concentrate-import-usual", boundary.concentrate_cost.notnull() & exists["separation"]
+         & (boundary.concentrate_imports > 0), boundary.concentrate_imports, ("scenario", PARTNER, "period"))
     _add(model, "Separation-surplus", (grid & separated & exists["separation"]).sel(element=side.separated),
          dims=("scenario", "element", "period"))
     _add(model, "Import", boundary.import_cost.notnull(), boundary.import_upper, edges)
+    _add(model, "Import-usual", boundary.import_cost.notnull() & (boundary.imports > 0), boundary.imports, edges)
     makes = xr.concat([separated & exists["separation"], in_recipe & separated & exists["metal"], products & exists["magnet"]],
                       dim=xr.DataArray(list(TRADED_STAGES), dims="stage", name="stage"))
-    _add(model, "Export", boundary.export_value.notnull() & ~boundary.exports_banned & makes & ~_kept(side, kept),
-         dims=("scenario", "stage", "element", "period"))
+    exporting = boundary.export_value.notnull() & ~boundary.exports_banned & makes & ~_kept(side, kept)
+    _add(model, "Export", exporting, dims=("scenario", "stage", "element", "period"))
+    _add(model, "Export-usual", exporting & (boundary.exports > 0), boundary.exports, ("scenario", "stage", "element", "period"))
     _add(model, "Metal-production", grid & in_recipe & separated & exists["metal"], dims=("scenario", "element", "period"))
     _add(model, "Magnet-production", grid & products & exists["magnet"], dims=("scenario", "element", "period"))
     _add(model, "Magnet-metal-use", grid & goods.isin(side.pool_members) & exists["magnet"],
@@ -420,7 +434,14 @@ def _demand_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, b
 
 def _trade_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, boundary: Boundary,
                        stage: FirstStage) -> None:
-    """Term contracts (the data's and the plan's offtakes) and sticky sourcing of the importer's imports."""
+    """Term contracts (the data's and the plan's offtakes), sticky sourcing of the importer's imports, and the
+    trade it has in the engine's own solution (the `-usual` tranches, see USUAL)."""
+    for usual, actual in (("Import-usual", "Import"), ("Export-usual", "Export"),
+                          ("Concentrate-import-usual", "Concentrate-import"),
+                          ("Concentrate-export-usual", "Concentrate-export")):
+        if terms.exists(usual):
+            model.add_constraints(terms[usual] - terms[actual] <= 0, name=f"{usual}-upper",
+                                  mask=model.variables[usual].labels >= 0)
     imports, breach = terms["Import"], terms["Contract-breach"]
     offtake_edges = _offtake_edges(stage, boundary)
     base = (boundary.contract > 0) & ~offtake_edges & boundary.import_cost.notnull()
@@ -546,10 +567,14 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary,
         float(cost.sel(stage="separation")) * terms["Concentrate-use"],
         (float(cost.sel(stage="metal")) * terms["Metal-production"]).sum("element"),
         (float(cost.sel(stage="magnet")) * terms["Magnet-production"]).sum("element"),
-        (boundary.import_cost.fillna(0.0) * terms["Import"]).sum(["stage", PARTNER, "element"]),
-        (boundary.concentrate_cost.fillna(0.0) * terms["Concentrate-import"]).sum(PARTNER),
-        -(boundary.export_value.fillna(0.0) * terms["Export"]).sum(["stage", "element"]),
-        -(boundary.concentrate_export_value.fillna(0.0) * terms["Concentrate-export"]),
+        ((boundary.import_cost.fillna(0.0) + USUAL) * terms["Import"]).sum(["stage", PARTNER, "element"]),
+        -2 * USUAL * terms["Import-usual"].sum(["stage", PARTNER, "element"]),
+        ((boundary.concentrate_cost.fillna(0.0) + USUAL) * terms["Concentrate-import"]).sum(PARTNER),
+        -2 * USUAL * terms["Concentrate-import-usual"].sum(PARTNER),
+        -((boundary.export_value.fillna(0.0) - USUAL) * terms["Export"]).sum(["stage", "element"]),
+        -2 * USUAL * terms["Export-usual"].sum(["stage", "element"]),
+        -((boundary.concentrate_export_value.fillna(0.0) - USUAL) * terms["Concentrate-export"]),
+        -2 * USUAL * terms["Concentrate-export-usual"],
         (side.breach_cost * terms["Contract-breach"]).sum(["stage", PARTNER, "element"]),
         (side.holding_cost * side.years * terms["Stock-level"]).sum(["stage", "element"]),
         (stage.stock_release_cost * terms["Stock-release"]).sum(["stage", "element"]),

@@ -31,12 +31,18 @@ from raremap.plan.market import Boundary, ImporterSide, boundary, importer_side,
 from raremap.plan.model import PlanModel, Restrictions, build_plan_model, first_stage
 from raremap.plan.options import Options, resolve_options
 from raremap.plan.portfolio import Portfolio, empty_portfolio
-from raremap.plan.scenarios import Draw, at_demand_level, controlling_exporters, plan_base_scenario, plan_draws
+from raremap.plan.scenarios import (
+    Draw,
+    at_demand_level,
+    controlling_exporters,
+    plan_base_scenario,
+    plan_draws,
+)
 from raremap.plan.spec import Plan
 from raremap.risk.summary import conditional_value_at_risk
 from raremap.scenario.spec import Scenario
 from raremap.simulate.run import supply_chain_for
-from raremap.vocabulary import STAGES, TRADED_STAGES
+from raremap.vocabulary import STAGES
 
 SMALL = 1e-6
 ROUTE_CAPACITY_T = 1e-3
@@ -72,7 +78,11 @@ class MarketViews:
 
 def planning_chain(dataset: Any, scenario: Scenario, plan: Plan) -> SupplyChain:
     """The plan's SupplyChain: the simulator's for the base scenario, with the routes the plan's plants would use."""
-    chain = supply_chain_for(dataset, scenario)
+    return with_plan_routes(supply_chain_for(dataset, scenario), plan)
+
+
+def with_plan_routes(chain: SupplyChain, plan: Plan) -> SupplyChain:
+    """The chain with ROUTE_CAPACITY_T at each stage the plan may build where the importer has no capacity."""
     stages = sorted({build.stage for build in plan.domestic})
     capacity = chain["capacity"]
     missing = (capacity.max("period") <= 0) & (capacity["country"] == plan.importer) & capacity["stage"].isin(stages)
@@ -233,7 +243,7 @@ def solve_outcome(context: Context, restrictions: Restrictions, name: str, views
         status, condition = plan_model.model.solve(solver_name="highs", io_api="direct", progress=False,
                                                    output_flag=False)
     solved = time.perf_counter()
-    print(f"[{name}] first stage {built - started:.1f}s ... solve {solved - built:.1f}s", plan_model.model.nvars, plan_model.model.ncons)
+
     if status != "ok":
         raise PlanInfeasibleError(_diagnosis(plan, restrictions, condition))
     return _outcome(plan_model, name, restrictions, tuple(keep), built - started, solved - built)
@@ -283,6 +293,19 @@ def budget_problems(plan: Plan, options: Options) -> list[str]:
         if minimum > 0 and earliest > plan.horizon.end:
             problems.append(f"{name}: minimum_t > 0 but earliest start {earliest} is after the horizon end "
                             f"{plan.horizon.end}; start earlier or drop the minimum")
+    for item in options.offtakes:
+        if item.spec.minimum_t <= 0:
+            continue
+        years = [year for year in plan.horizon.years() if year >= item.earliest_start + item.spec.lead_time_years]
+        need = options.need.sel(stage=item.spec.stage, period=[float(year) for year in years]).sum("element")
+        allowed = plan.caps.partner * need
+        short = [(year, float(value)) for year, value in zip(years, allowed.values, strict=True)
+                 if value < item.spec.minimum_t - 1e-9]
+        if short:
+            year, value = short[0]
+            problems.append(f"Partner-cap: {item.name}'s minimum_t {item.spec.minimum_t:,.0f} t/yr is above caps.partner "
+                            f"= {plan.caps.partner:g} of {plan.importer}'s need at the {item.spec.stage} stage "
+                            f"({value:,.1f} t/yr in {year}); lower the minimum or raise caps.partner")
     return problems
 
 
@@ -333,7 +356,7 @@ def strategies(context: Context, chosen: Outcome) -> list[Outcome]:
     options = context.options
     value: dict[str, float] = {}
     for item in options.offtakes:
-        volume = float(chosen.portfolio.contract.sel(option=item.name).sum())
+        volume = float(chosen.portfolio.of(item.name).sum())
         price = float((item.mix * context.views.side.reference_price).sum())
         value[item.spec.partner] = value.get(item.spec.partner, 0.0) + volume * price
     if not any(amount > SMALL for amount in value.values()):
@@ -503,5 +526,13 @@ def first_year_need(context: Context, stage: str) -> float:
     return float(context.options.need.sel(stage=stage, period=float(context.plan.horizon.start)).sum())
 
 
-__all__ = ["STAGES", "Outcome", "Planning", "PlanInfeasibleError", "PlanRun", "run_plan", "solve_outcome",
-           "empty_portfolio"]
+__all__ = [
+    "STAGES",
+    "Outcome",
+    "PlanInfeasibleError",
+    "PlanRun",
+    "Planning",
+    "empty_portfolio",
+    "run_plan",
+    "solve_outcome",
+]

@@ -53,6 +53,14 @@ class Portfolio:
     def is_empty(self) -> bool:
         return not any(float(np.nansum(array.values)) > SMALL_T for array in self.values().values())
 
+    def of(self, name: str) -> xr.DataArray:
+        """The volumes of one option by name (per start year; a stockpile's size), zero if it was not open."""
+        for array, dimension in ((self.build, "unit"), (self.contract, "option"), (self.stock, "stockpile")):
+            names = [str(value) for value in array[dimension].values]
+            if name in names:
+                return array.isel({dimension: names.index(name)}, drop=True)
+        return xr.DataArray(0.0)
+
 
 def empty_portfolio(options: Options, starts: Sequence[int]) -> Portfolio:
     """Nothing committed (the status quo)."""
@@ -75,7 +83,9 @@ def portfolio_chain(chain: SupplyChain, portfolio: Portfolio, options: Options, 
     contract = chain["contract"].copy()
     period = chain.data["period"]
     for item in options.offtakes:
-        volumes = contracts.sel(option=item.name)
+        volumes = portfolio.of(item.name)
+        if volumes.ndim == 0:
+            continue
         in_force = sum((period >= float(start) + item.spec.lead_time_years) * float(volume)
                        for start, volume in zip(volumes["start"].values, volumes.values, strict=True) if volume > SMALL_T)
         if isinstance(in_force, int):
@@ -93,7 +103,9 @@ def portfolio_scenario(scenario: Scenario, portfolio: Portfolio, options: Option
     for build in options.builds:
         signed = build.signed(portfolio.signed)
         slip = draw.slips.get(build.name, 0) if draw is not None else 0
-        volumes = portfolio.build.sel(unit=build.name)
+        volumes = portfolio.of(build.name)
+        if volumes.ndim == 0:
+            continue
         changes += [CapacityChange(country=scenario.importer, stage=build.spec.stage, capacity_t=float(volume),
                                    online_year=int(start) + signed.lead_time_years + slip,
                                    ramp_up_years=signed.ramp_up_years, note=build.name)
@@ -101,20 +113,22 @@ def portfolio_scenario(scenario: Scenario, portfolio: Portfolio, options: Option
     for item in options.offtakes:
         if item.spec.kind != "joint_venture":
             continue
-        volumes = portfolio.contract.sel(option=item.name)
+        volumes = portfolio.of(item.name)
+        if volumes.ndim == 0:
+            continue
         changes += [CapacityChange(country=item.spec.partner, stage=item.spec.stage, capacity_t=float(volume),
                                    online_year=int(start) + item.spec.lead_time_years, note=item.name)
                     for start, volume in zip(volumes["start"].values, volumes.values, strict=True) if volume > SMALL_T]
     stocks = []
-    for item in options.stockpiles:
-        size = float(portfolio.stock.sel(stockpile=item.name))
+    for stockpile in options.stockpiles:
+        size = float(portfolio.of(stockpile.name))
         if size <= SMALL_T:
             continue
-        for good, share in item.mix.to_series().items():
+        for good, share in stockpile.mix.to_series().items():
             if share > 0:
-                rule = ReleaseRule(price_threshold_usd_per_kg=float(item.release_usd_per_kg.sel(element=good)),
-                                   max_release_share_per_year=item.spec.max_release_share_per_year)
-                stocks.append(Stockpile(holder=scenario.importer, stage=item.spec.stage, element=str(good),
+                rule = ReleaseRule(price_threshold_usd_per_kg=float(stockpile.release_usd_per_kg.sel(element=good)),
+                                   max_release_share_per_year=stockpile.spec.max_release_share_per_year)
+                stocks.append(Stockpile(holder=scenario.importer, stage=stockpile.spec.stage, element=str(good),
                                         size_t=size * float(share), release=rule))
     policies = scenario.policies
     if portfolio.keep_at_home:

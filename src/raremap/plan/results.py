@@ -60,7 +60,9 @@ def decision_rows(context: Context, portfolio: Portfolio) -> list[dict[str, Any]
     options, rows = context.options, []
     for build in options.builds:
         signed = build.signed(portfolio.signed)
-        volumes = portfolio.build.sel(unit=build.name)
+        volumes = portfolio.of(build.name)
+        if volumes.ndim == 0:
+            continue
         for start, volume in zip(volumes["start"].values, volumes.values, strict=True):
             if volume <= SMALL:
                 continue
@@ -70,7 +72,9 @@ def decision_rows(context: Context, portfolio: Portfolio) -> list[dict[str, Any]
                          "online": int(start) + signed.lead_time_years, "volume_t": float(volume), "unit": "t/yr",
                          "outlay_usd_million": outlay, "material": material(context, build.spec.stage, volume, outlay)})
     for item in options.offtakes:
-        volumes = portfolio.contract.sel(option=item.name)
+        volumes = portfolio.of(item.name)
+        if volumes.ndim == 0:
+            continue
         goods = ", ".join(f"{good} {share:.0%}" for good, share in item.mix.to_series().items() if share > 0)
         for start, volume in zip(volumes["start"].values, volumes.values, strict=True):
             if volume <= SMALL:
@@ -81,7 +85,7 @@ def decision_rows(context: Context, portfolio: Portfolio) -> list[dict[str, Any]
                          "online": int(start) + item.spec.lead_time_years, "volume_t": float(volume), "unit": "t/yr",
                          "outlay_usd_million": outlay, "material": material(context, item.spec.stage, volume, outlay)})
     for stock in options.stockpiles:
-        size = float(portfolio.stock.sel(stockpile=stock.name))
+        size = float(portfolio.of(stock.name))
         if size <= SMALL:
             continue
         goods = ", ".join(f"{good} {share:.0%}" for good, share in stock.mix.to_series().items() if share > 0)
@@ -201,7 +205,7 @@ def max_partner_share(outcome: Outcome) -> dict[str, float]:
     """Largest share of one foreign partner in the importer's supply per stage, over scenarios and the horizon."""
     table = sourcing_table(outcome)
     foreign = table[~table["partner"].isin(["domestic", "stockpile"])]
-    return {stage: float(rows["max_share"].max()) for stage, rows in foreign.groupby("stage")}
+    return {str(stage): float(rows["max_share"].max()) for stage, rows in foreign.groupby("stage")}
 
 
 def scenarios_table(run: PlanRun) -> pd.DataFrame:

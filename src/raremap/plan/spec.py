@@ -176,10 +176,10 @@ class ScenarioSource(Frozen):
     """Where the planner's scenarios come from: draws of a risk file by the risk engine's sampler."""
 
     risk_file: str = "default"
-    count: Annotated[int, Field(ge=1, le=10_000)] = 24
+    count: Annotated[int, Field(ge=1, le=10_000)] = 16
     seed: Annotated[int, Field(ge=0)] = 0
     out_of_sample_seed: Annotated[int, Field(ge=0)] = 1
-    out_of_sample_count: Annotated[int, Field(ge=0, le=10_000)] = 8
+    out_of_sample_count: Annotated[int, Field(ge=0, le=10_000)] = 4
 
 
 class Plan(Frozen):
