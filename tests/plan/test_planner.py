@@ -71,6 +71,7 @@ def stages(dataset: raremap.Dataset) -> Context:
     return tiny_context(plan, every_stage(), dataset)
 
 
+@pytest.mark.slow
 def test_the_status_quo_is_the_simulators_answer_in_every_draw(stages: Context) -> None:
     # LP duality: the importer's part of the market at the engine's terms has the engine's answer.
     outcome = solve_outcome(stages, STATUS_QUO, "status quo")
@@ -84,6 +85,7 @@ DIFFERENTIAL_TOLERANCE_T = 0.01 * INDIA_DEMAND
 period of any draw (on the tiny world, where the importer is a small buyer, as on the bundled data)."""
 
 
+@pytest.mark.slow
 def test_a_fixed_portfolio_agrees_with_the_simulator_on_every_stage_and_under_controls(stages: Context) -> None:
     # A magnet plant, a metal line and a magnet stock, kept at home, written as a scenario for the simulator
     # (capacity changes, a stockpile, an export ban) and operated by the planner's second stage.
@@ -107,6 +109,7 @@ def ban(dataset: raremap.Dataset) -> Context:
     return tiny_context(plan, [draw("ban", controls=(WORLD_BAN,))], dataset)
 
 
+@pytest.mark.slow
 def test_a_stockpile_covers_the_slices_worth_more_than_it_costs(ban: Context) -> None:
     # China ships no magnets in 2026; JPN's 40 t go to USA's top slice (310 USD/kg beats IND's 300), so IND
     # is short all 20 t: slices of 12 t at 300, 6 t at 150 and 2 t at 80 USD/kg. A stocked tonne costs its
@@ -118,6 +121,7 @@ def test_a_stockpile_covers_the_slices_worth_more_than_it_costs(ban: Context) ->
     np.testing.assert_allclose(simulated_shortfall(ban, outcome.portfolio, 0), [0.0, 2.0, 0.0, 0.0], atol=0.01)
 
 
+@pytest.mark.slow
 def test_a_plant_is_built_a_lead_time_ahead_for_the_slices_worth_its_capital(ban: Context) -> None:
     # 300,000 USD per t/yr at an annuity of 9.37 % for the four years 2025-2028 is 112.5 USD per kg of a
     # year's capacity: more than the 80 slice is worth, less than the others. With a year's lead time the
@@ -133,6 +137,7 @@ def test_a_plant_is_built_a_lead_time_ahead_for_the_slices_worth_its_capital(ban
     assert table.set_index("name").loc["plant", "volume_t"] == pytest.approx(18.0, abs=1e-2)
 
 
+@pytest.mark.slow
 def test_caps_limit_what_is_contracted_from_one_partner(dataset: raremap.Dataset) -> None:
     # IND needs 20 t of magnets a year; a 25 % partner cap allows 5 t/yr from JPN. A contract of at least
     # 4 t/yr fits (and, worth nothing at world prices here, is held at its minimum); one of 6 t/yr does not,
@@ -176,6 +181,7 @@ def tiny_run(ban: Context, dataset: raremap.Dataset) -> PlanRun:
                    contributions(ban, chosen), out_of_sample(ban, chosen, fresh), "tiny", {})
 
 
+@pytest.mark.slow
 def test_the_run_keeps_the_result_contract_and_explains_itself(tiny_run: PlanRun) -> None:
     tables = tiny_run.tables()
     check_tables("plan", tables)
@@ -189,12 +195,14 @@ def test_the_run_keeps_the_result_contract_and_explains_itself(tiny_run: PlanRun
     assert payload["strategies"][2]["name"] == "multi-vector (the plan)"
 
 
+@pytest.mark.slow
 def test_the_plan_is_never_worse_than_domestic_only_on_the_objective(tiny_run: PlanRun) -> None:
     by_name = {outcome.name: outcome for outcome in tiny_run.strategies}
     assert by_name["multi-vector (the plan)"].objective <= by_name["domestic only"].objective + 1e-6
     assert by_name["multi-vector (the plan)"].objective <= by_name["status quo"].objective + 1e-6
 
 
+@pytest.mark.slow
 def test_the_frontier_trades_cost_for_tail_risk(tiny_run: PlanRun) -> None:
     points = sorted(tiny_run.frontier, key=lambda outcome: outcome.risk_weight)
     for before, after in itertools.pairwise(points):
@@ -202,6 +210,7 @@ def test_the_frontier_trades_cost_for_tail_risk(tiny_run: PlanRun) -> None:
         assert after.commitments + after.expected_loss >= before.commitments + before.expected_loss - 1e-6
 
 
+@pytest.mark.slow
 def test_out_of_sample_runs_the_plan_in_the_simulator(tiny_run: PlanRun) -> None:
     (row,) = tiny_run.out_of_sample
     # The plant slips a year in the fresh draw, so it is not there for the 2026 ban: IND is short all 20 t
@@ -256,54 +265,50 @@ def test_the_command_line_prints_a_plan_with_its_reasons(capsys: pytest.CaptureF
 
 
 def _fixed_default(context: Context) -> Portfolio:
-    """A portfolio like the default plan's: the REPM scheme, a metal line, magnet stocks, kept at home."""
+    """The default plan's choice on 16 draws (docs/plan.md): the REPM scheme, a metal line with Japanese
+    know-how, monazite mining, 5,000 t of magnets in stock, magnets and metal kept at home."""
     portfolio = empty_portfolio(context.options, context.starts())
     build = portfolio.build.copy()
     build.loc[{"unit": "magnet-repm-scheme", "start": 2027}] = 6000.0
-    build.loc[{"unit": "metal-plant", "start": 2027}] = 2000.0
+    build.loc[{"unit": "metal-plant", "start": 2027}] = 1902.0
+    build.loc[{"unit": "monazite-mining", "start": 2027}] = 5500.0
     stock = portfolio.stock.copy()
-    stock.loc[{"stockpile": "stockpile-NdFeB-magnet"}] = 3000.0
-    return Portfolio(build, portfolio.contract, stock, NOTHING, ("metal", "magnet"))
+    stock.loc[{"stockpile": "stockpile-NdFeB-magnet"}] = 5000.0
+    return Portfolio(build, portfolio.contract, stock, frozenset({"metal-know-how-JPN"}), ("metal", "magnet"))
 
 
 BUNDLED_TOLERANCE_SHARE = 0.03
 """On the bundled data the reduced second stage may differ from the simulator by at most 3 % of India's magnet
-demand in any horizon year of any draw (docs/plan.md: the price feedback of the portfolio it leaves out)."""
+demand in any horizon year of any draw (docs/plan.md: the portfolio's feedback on world prices and on the
+market's own investment, which the reduction leaves out; measured at most 2.2 %)."""
 
 
 @pytest.mark.slow
 def test_the_default_portfolio_agrees_with_the_simulator_on_the_bundled_data(dataset: raremap.Dataset) -> None:
+    # Three fresh draws of the default risk file (China's export controls, losses at every stage, demand levels)
+    # and the default plan's portfolio, in the planner's second stage and in the simulator itself.
     from raremap.plan.options import resolve_options
     from raremap.plan.planner import market_views, planning_chain
-    from raremap.plan.scenarios import Draw, plan_base_scenario
+    from raremap.plan.scenarios import at_demand_level, controlling_exporters, plan_base_scenario, plan_draws
 
     plan = load_plan("default", dataset)
     base = plan_base_scenario(plan, dataset)
     chain = planning_chain(dataset, base, plan)
-    options = resolve_options(plan, dataset, chain, {"CHN"})
-
-    def bundled(name: str, **changes: Any) -> Draw:
-        return Draw(name, base.model_copy(update=changes), 1.0, {})
-
-    draws = [
-        bundled("china cuts 60 % 2028-2029", export_controls=(ExportControl(
-            exporter="CHN", stages=("separation", "metal", "magnet"), start=datetime.date(2028, 1, 1),
-            end=datetime.date(2030, 1, 1), form="approval_share", approval_share=0.4),)),
-        bundled("losses at every stage", disruptions=(lost("MMR", "mining", 0.8, 2028), lost("CHN", "separation", 0.4, 2029),
-                                                      lost("CHN", "metal", 0.5, 2030), lost("CHN", "magnet", 0.5, 2031))),
-    ]
+    options = resolve_options(plan, dataset, chain, controlling_exporters(plan))
+    draws = plan_draws(plan, dataset, chain, base, options.builds, 3, plan.scenarios.out_of_sample_seed)
     views = market_views(chain, draws, plan.importer, plan.horizon.start, lambda fraction, message: None, (0.0, 1.0))
     context = Context(plan, chain, options, views)
     fixed = _fixed_default(context)
-    outcome = solve_outcome(context, Restrictions(fixed=fixed.values(), budget=False, caps=False), "fixed")
+    outcome = solve_outcome(context, Restrictions(fixed=fixed.values(), signed=fixed.signed, budget=False, caps=False),
+                            "fixed")
     demand = views.boundary.demand.sum("sector").sel(period=views.side.reported)
     reported = [str(int(period)) for period in views.side.reported]
-    for _index, item in enumerate(draws):
-        result = simulate_portfolio(chain, item.scenario, fixed, options, item, plan.horizon.start)
+    for item in draws:
+        level = at_demand_level(chain, item.demand_level, plan.horizon.start)
+        result = simulate_portfolio(level, item.scenario, fixed, options, item, plan.horizon.start)
         table = result.shortfall
         table = table[(table["country"] == "IND") & table["period"].isin(reported)]
         simulated = table.groupby("period")["tonnes"].sum().reindex(reported).to_numpy()
         planned = planned_shortfall(outcome, item.name)
         gap = np.abs(planned - simulated) / demand.sel(scenario=item.name).values
-        print(item.name, "planner", np.round(planned), "simulator", np.round(simulated))
         assert float(gap.max()) <= BUNDLED_TOLERANCE_SHARE, f"{item.name}: {np.round(gap, 3)}"

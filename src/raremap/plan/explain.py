@@ -6,13 +6,14 @@ Every sentence is built from the run's own numbers (no text is fixed in advance 
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from raremap.model.periods import label
 from raremap.plan import assumptions
-from raremap.plan.results import decision_rows, sourcing_table
+from raremap.plan.results import decision_rows, decisions_text, sourcing_table
 
 if TYPE_CHECKING:
     from raremap.plan.planner import Outcome, PlanRun
@@ -141,6 +142,40 @@ def _signed(value: float) -> str:
     return f"{'+' if value >= 0 else '-'}{_money(abs(value))}"
 
 
+def _offtake_text(run: PlanRun) -> list[dict[str, Any]]:
+    """Why no offtake is taken, when none is: what a contract can and cannot buy in this market."""
+    offered = run.context.options.offtakes
+    if not offered or float(run.chosen.portfolio.contract.sum()) > SHADOW:
+        return []
+    side = run.context.views.side
+    sticky = side.route_movable.sel(stage="magnet").where(side.route_sticky.sel(stage="magnet")).dropna("element", how="all")
+    pace = ""
+    if sticky.size:
+        first = side.periods[0]
+        elapsed = first + float(side.years.sel(period=first)) - run.context.chain.periods[0]
+        pace = (f"; on magnets, where its sourcing is sticky, contracted tonnes count against the same "
+                f"{float(sticky.sel(period=first).max()) / elapsed:.2%} of its imports a year that the market lets it move "
+                "to new suppliers")
+    return [{"topic": "offtakes", "text": (
+        f"None of the {len(offered)} offtakes offered is taken. In this market {run.plan.importer} can buy any partner's "
+        "goods at that partner's market price without a contract; a contract only moves goods to it ahead of buyers "
+        "who value them more (up to the breach cost, the good's base-year price), which at world prices costs more "
+        f"than it gains{pace}.")}]
+
+
+def _complements_text(run: PlanRun) -> list[dict[str, Any]]:
+    """Decisions that only work together: removing either raises the expected shortfall by about the same."""
+    rows = []
+    items = [item for item in run.contributions if item["expected_shortfall_change_t"] > 100]
+    for first, second in itertools.combinations(items, 2):
+        a, b = first["expected_shortfall_change_t"], second["expected_shortfall_change_t"]
+        if abs(a - b) <= 0.02 * max(a, b):
+            rows.append({"topic": "complements", "text": (
+                f"{first['option']} and {second['option']} work together: without either, the expected shortfall rises by "
+                f"about {_tonnes((a + b) / 2)}, so neither pays without the other.")})
+    return rows
+
+
 def _contribution_text(run: PlanRun) -> list[dict[str, Any]]:
     rows = []
     for item in run.contributions:
@@ -183,7 +218,9 @@ def _frontier_text(run: PlanRun) -> list[dict[str, Any]]:
             f"{_money(low.commitments)} to {_money(high.commitments)} and the expected cost (commitments + expected loss) "
             f"from {_money(low.commitments + low.expected_loss)} to {_money(high.commitments + high.expected_loss)}, and "
             f"lowers the CVaR{low.alpha:.0%} of the loss from {_money(low.cvar_loss)} to {_money(high.cvar_loss)} "
-            f"(CVaR of shortfall {_tonnes(low.cvar_shortfall_t)} -> {_tonnes(high.cvar_shortfall_t)}).")}]
+            f"(CVaR of shortfall {_tonnes(low.cvar_shortfall_t)} -> {_tonnes(high.cvar_shortfall_t)}). At lambda "
+            f"{low.risk_weight:g}: {decisions_text(run.context, low.portfolio)}; at lambda {high.risk_weight:g}: "
+            f"{decisions_text(run.context, high.portfolio)}.")}]
     duals = low.duals
     at_limit = [name for name in ("Build-maximum", "Contract-maximum", "Stock-maximum")
                 if name in duals and bool((np.abs(duals[name].values) > SHADOW).any())]
@@ -246,4 +283,5 @@ def _out_of_sample_text(run: PlanRun) -> list[dict[str, Any]]:
 def explanation(run: PlanRun) -> list[dict[str, Any]]:
     """Every sentence of the explanation, topic by topic."""
     return [*_portfolio_text(run), *_objective_text(run), *_against(run), *_contribution_text(run),
-            *_binding_text(run), *_frontier_text(run), *_sourcing_text(run), *_out_of_sample_text(run)]
+            *_complements_text(run), *_offtake_text(run), *_binding_text(run), *_frontier_text(run),
+            *_sourcing_text(run), *_out_of_sample_text(run)]

@@ -181,9 +181,21 @@ def strategy_row(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def decisions_text(context: Context, portfolio: Portfolio) -> str:
+    """The material decisions of a portfolio in one line (t/yr, t, years), e.g. for each frontier point."""
+    totals: dict[str, tuple[float, str]] = {}
+    for row in decision_rows(context, portfolio):
+        if row["material"] and row["unit"]:
+            volume, unit = totals.get(row["name"], (0.0, row["unit"]))
+            totals[row["name"]] = (volume + row["volume_t"], unit)
+    signed = sorted(portfolio.signed)
+    parts = [f"{name} {volume:,.0f} {unit}" for name, (volume, unit) in totals.items()] + [f"{name} signed" for name in signed]
+    return "; ".join(parts) or "nothing"
+
+
 def frontier_rows(run: PlanRun) -> list[dict[str, Any]]:
-    return [{"lambda": outcome.risk_weight, **{key: value for key, value in strategy_row(outcome).items() if key != "name"}}
-            for outcome in run.frontier]
+    return [{"lambda": outcome.risk_weight, **{key: value for key, value in strategy_row(outcome).items() if key != "name"},
+             "decisions": decisions_text(run.context, outcome.portfolio)} for outcome in run.frontier]
 
 
 def sourcing_table(outcome: Outcome) -> pd.DataFrame:
