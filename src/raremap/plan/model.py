@@ -99,10 +99,6 @@ class FirstStage:
     annuity: float
 
 
-def _names(values: Sequence[str], dimension: str) -> xr.DataArray:
-    return xr.DataArray(list(values), coords={dimension: list(values)}, dims=dimension)
-
-
 def _kept(side: ImporterSide, kept: dict[str, tuple[str, ...]]) -> xr.DataArray:
     """[stage, element] the goods the importer keeps at home (export-banned from the horizon's start)."""
     goods = side.reference_price["element"].values

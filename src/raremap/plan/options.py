@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -184,6 +183,15 @@ def resolve_build(build: DomesticBuild, plan: Plan, dataset: Any, chain: SupplyC
                          float(probability), int(maximum), thorium, partnership)
 
 
+def members_of(dataset: Any, blocs: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Each listed bloc's members, from the risk engine's reading of the blocs table (``bloc_members``)."""
+    members: dict[str, set[str]] = {}
+    for country, memberships in bloc_members(dataset, blocs).items():
+        for bloc in memberships:
+            members.setdefault(bloc, set()).add(country)
+    return {bloc: frozenset(countries) for bloc, countries in sorted(members.items())}
+
+
 def candidate_offtakes(dataset: Any, chain: SupplyChain, plan: Plan, excluded: set[str]) -> list[Offtake]:
     """Offtakes with the partners of the partnerships table that have capacity at a stage in the chain.
 
@@ -194,11 +202,7 @@ def candidate_offtakes(dataset: Any, chain: SupplyChain, plan: Plan, excluded: s
     """
     table = dataset["partnerships"]
     table = table[table["counterpart"] == plan.importer] if "counterpart" in table.columns else table
-    blocs = bloc_members(dataset, tuple(sorted(set(dataset["blocs"]["bloc"].astype(str)))))
-    members: dict[str, set[str]] = {}
-    for country, memberships in blocs.items():
-        for bloc in memberships:
-            members.setdefault(bloc, set()).add(country)
+    members = members_of(dataset, tuple(sorted(set(dataset["blocs"]["bloc"].astype(str)))))
     start_period = float(plan.horizon.start)
     capacity = chain["capacity"].sel(period=start_period)
     rank = {"operating": 0, "signed": 1, "negotiating": 2}
@@ -208,7 +212,7 @@ def candidate_offtakes(dataset: Any, chain: SupplyChain, plan: Plan, excluded: s
         if status not in rank:
             continue
         year = int(str(row.date)[:4])
-        for partner in members.get(str(row.partner), {str(row.partner)}):
+        for partner in members.get(str(row.partner), frozenset({str(row.partner)})):
             if partner in excluded or partner == plan.importer or partner not in chain.countries:
                 continue
             if partner not in best or rank[status] < best[partner][0]:
@@ -281,11 +285,6 @@ def resolve_options(plan: Plan, dataset: Any, chain: SupplyChain, excluded_partn
     life = parameter(dataset["parameters"], "asset_life_years")
     share = _record(provenance, "annuity", annuity(plan.discount_rate, life),
                     f"plan discount_rate {plan.discount_rate} over parameters.csv asset_life_years {life:g}")
-    memberships = bloc_members(dataset, plan.caps.blocs)
-    blocs: dict[str, set[str]] = {}
-    for country, names in memberships.items():
-        for bloc in names:
-            blocs.setdefault(bloc, set()).add(country)
     return Options(
         offtakes=tuple(resolve_offtake(item, plan, chain, provenance) for item in specified),
         builds=tuple(resolve_build(build, plan, dataset, chain, provenance) for build in plan.domestic),
@@ -293,11 +292,8 @@ def resolve_options(plan: Plan, dataset: Any, chain: SupplyChain, excluded_partn
         technology=plan.technology,
         need=importer_need(chain, plan.importer),
         annuity=share,
-        blocs={bloc: frozenset(members) for bloc, members in sorted(blocs.items())},
+        blocs=members_of(dataset, plan.caps.blocs),
         kept_goods={stage: kept_goods(chain, stage) for stage in ("separation", "metal", "magnet")},
         provenance=provenance,
     )
 
-
-def start_years(plan: Plan) -> np.ndarray:
-    return np.arange(plan.horizon.start, plan.horizon.end + 1)

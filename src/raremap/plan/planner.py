@@ -30,7 +30,7 @@ from raremap.plan.loading import check_against_dataset
 from raremap.plan.market import Boundary, ImporterSide, boundary, importer_side, solve_market, stack
 from raremap.plan.model import PlanModel, Restrictions, build_plan_model, first_stage
 from raremap.plan.options import Options, resolve_options
-from raremap.plan.portfolio import Portfolio, empty_portfolio
+from raremap.plan.portfolio import Portfolio
 from raremap.plan.scenarios import (
     Draw,
     at_demand_level,
@@ -525,14 +525,3 @@ def first_year_need(context: Context, stage: str) -> float:
         return float(context.options.need.sel(stage="separation", period=float(context.plan.horizon.start)).sum())
     return float(context.options.need.sel(stage=stage, period=float(context.plan.horizon.start)).sum())
 
-
-__all__ = [
-    "STAGES",
-    "Outcome",
-    "PlanInfeasibleError",
-    "PlanRun",
-    "Planning",
-    "empty_portfolio",
-    "run_plan",
-    "solve_outcome",
-]
