@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from raremap.model.equilibrium import build_model
 from raremap.model.solution import MassBalanceError, Solution, check_mass_balance, read_solution, solve_model
-from raremap.scenario.spec import Disruption, ExportControl, Recycling, SectorPriority, Stockpile, Substitution
+from raremap.scenario.spec import (
+    Disruption,
+    ExportControl,
+    Recycling,
+    SectorPriority,
+    Stockpile,
+    Substitution,
+)
 from tests.model.test_market import base_flow
 from tests.model.tiny import COUNTRIES, capacity, demand, run, shortfall, tiny_chain, value
 

@@ -64,10 +64,12 @@ def _print_episode(result: object) -> None:
     for row in table.itertuples(index=False):
         if row.reason:
             console.print(f"  {row.outcome}: {' '.join(str(row.reason).split())}", markup=False)
+    importer = str(episode.scenario.get("importer") or "the importer")
     if not result.binding.empty:
-        console.print(rich_table(result.binding, title="what binds in the run (from the result tables)"))
+        console.print(rich_table(result.binding, title=f"what binds for {importer} (the run's binding table: each constraint "
+                                 "with the periods it binds in and its largest shadow price)"))
     elif not result.run_error:
-        console.print("binding constraints: none reported by the result tables")
+        console.print(f"binding constraints: the run's binding table lists none for {importer}")
     if episode.engine_limits:
         console.print("what the engine cannot express here:")
         for limit in episode.engine_limits:

@@ -6,13 +6,12 @@ reported before anything is built, with the closest valid name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from raremap.data.reading import closest
 from raremap.plan.spec import FAMILIES, Plan
-from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge
+from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge, unknown_names
 
 
 class PlanError(SpecificationError):
@@ -43,42 +42,21 @@ def validate_plan_document(document: Mapping[str, Any], label: str = "(in memory
     return FILES.validate(Plan, document, label, PlanError)
 
 
-def _unknown(path: str, value: str, valid: Iterable[str], kind: str) -> str | None:
-    candidates = sorted(set(valid))
-    if value in candidates:
-        return None
-    suggestion = closest(value, candidates)
-    fix = f"did you mean {suggestion!r}?" if suggestion else f"use one of {', '.join(candidates[:12])}, ..."
-    return f"{path} = {value!r}: unknown {kind}; {fix}"
+NAME_KEYS = {"importer": "country", "partner": "country", "good": "good", "blocs": "bloc"}
+"""Which keys of a plan name a country, a good or a bloc of the dataset."""
 
 
-def _named(plan: Plan) -> Iterable[tuple[str, str, str]]:
-    """Every (YAML path, value, kind) of a plan that must name something in the dataset."""
-    yield "importer", plan.importer, "country"
-    for index, offtake in enumerate(plan.offtakes):
-        yield f"offtakes[{index}].partner", offtake.partner, "country"
-        yield f"offtakes[{index}].good", offtake.good, "good"
-    for index, partnership in enumerate(plan.technology):
-        yield f"technology[{index}].partner", partnership.partner, "country"
-    for index, stockpile in enumerate(plan.stockpiles):
-        yield f"stockpiles[{index}].good", stockpile.good, "good"
-    for index, bloc in enumerate(plan.caps.blocs):
-        yield f"caps.blocs[{index}]", bloc, "bloc"
-
-
-def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
-    """Raise one PlanError listing every name of the plan that the dataset does not know."""
+def known_names(dataset: Any) -> dict[str, set[str]]:
     goods = set(dataset["ore_composition"]["element"].astype(str)) | set(dataset["recipes"]["magnet_type"].astype(str))
-    valid = {
+    return {
         "country": set(dataset["countries"]["country"].astype(str)),
         "good": goods | set(FAMILIES),
         "bloc": set(dataset["blocs"]["bloc"].astype(str)),
     }
-    problems = [
-        problem
-        for path, value, kind in _named(plan)
-        if (problem := _unknown(path, value, valid[kind], kind)) is not None
-    ]
+
+
+def _repeated_targets(plan: Plan) -> list[str]:
+    problems = []
     targeted: dict[str, str] = {}
     for index, partnership in enumerate(plan.technology):
         for target in partnership.targets:
@@ -95,6 +73,13 @@ def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
             problems.append(f"offtakes[{index}]: {offtake.name!r} is a second offtake with {offtake.partner} at the "
                             f"{offtake.stage} stage (after {edges[edge]!r}); merge them into one offtake")
         edges[edge] = offtake.name
+    return problems
+
+
+def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
+    """Raise one PlanError listing every name of the plan that the dataset does not know."""
+    document = plan.model_dump(mode="json", by_alias=True)
+    problems = unknown_names(document, NAME_KEYS, known_names(dataset)) + _repeated_targets(plan)
     if problems:
         raise PlanError(label, problems)
 
@@ -103,7 +88,8 @@ def load_plan(reference: str | Path, dataset: Any = None, **changes: Any) -> Pla
     """A built-in name or YAML path as a validated Plan (with top-level `changes` deep-merged)."""
     document, label = FILES.read(reference)
     document = deep_merge(document, {key: value for key, value in changes.items() if value is not None})
-    plan = validate_plan_document(document, label)
+    names = (lambda checked: unknown_names(checked, NAME_KEYS, known_names(dataset))) if dataset is not None else None
+    plan = FILES.validate(Plan, document, label, PlanError, names)
     if dataset is not None:
         check_against_dataset(plan, dataset, label)
     return plan

@@ -33,7 +33,7 @@ from raremap.model.supply_chain import SupplyChain
 from raremap.results import check_tables
 from raremap.scenario.loading import load_scenario
 from raremap.scenario.spec import Scenario
-from raremap.simulate.market import scenario_market
+from raremap.simulate.market import scenario_market, standing
 from raremap.simulate.tables import result_tables
 
 _CHAIN_CACHE: dict[tuple[str, BuildOptions], SupplyChain] = {}
@@ -118,6 +118,7 @@ def build_options(scenario: Scenario) -> BuildOptions:
         sticky_trade=settings.sticky_trade,
         importer=scenario.importer,
         extra_countries=tuple(sorted(named)),
+        standing_bans=tuple((ban.country, tuple(ban.stages)) for ban in scenario.policies.export_bans if standing(ban, scenario)),
     )
 
 
