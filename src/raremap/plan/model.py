@@ -143,17 +143,18 @@ def first_stage(options: Options, draws: Sequence[Draw], side: ImporterSide, bou
     lead = xr.DataArray([float(item.spec.lead_time_years) for item in offtakes], coords=options_coords, dims="option")
     goods = side.reference_price["element"].values
     stock_names = {"stockpile": [item.name for item in stockpiles]}
-    stock_mix = np.zeros((len(stockpiles), len(TRADED_STAGES), len(goods)))
-    release_cost = np.zeros((len(TRADED_STAGES), len(goods)))
-    release_share = np.zeros((len(TRADED_STAGES), len(goods)))
-    for row, item in enumerate(stockpiles):
-        position = TRADED_STAGES.index(item.spec.stage)
-        mix = item.mix.reindex(element=goods, fill_value=0.0).values
-        stock_mix[row, position] = mix
-        release_cost[position] = np.where(mix > 0, item.release_usd_per_kg.reindex(element=goods, fill_value=0.0).values,
-                                          release_cost[position])
-        release_share[position] = np.where(mix > 0, item.spec.max_release_share_per_year, release_share[position])
     traded = {"stage": list(TRADED_STAGES), "element": goods}
+    stock_mix = xr.DataArray(0.0, coords={**stock_names, **traded}, dims=("stockpile", "stage", "element")).copy()
+    release_cost = xr.DataArray(0.0, coords=traded, dims=("stage", "element")).copy()
+    release_share = release_cost.copy()
+    for item in stockpiles:
+        mix = item.mix.reindex(element=goods, fill_value=0.0)
+        covered = mix > 0
+        at = {"stage": item.spec.stage}
+        stock_mix.loc[{"stockpile": item.name, **at}] = mix
+        release_cost.loc[at] = xr.where(covered, item.release_usd_per_kg.reindex(element=goods, fill_value=0.0),
+                                        release_cost.loc[at])
+        release_share.loc[at] = xr.where(covered, item.spec.max_release_share_per_year, release_share.loc[at])
     signed = [item for item in options.technology if item.name in restrictions.signed]
 
     def per_unit(values: list[float]) -> xr.DataArray:
@@ -188,10 +189,10 @@ def first_stage(options: Options, draws: Sequence[Draw], side: ImporterSide, bou
         offtake_capex=per_option([item.capex_usd_per_tpa for item in offtakes]),
         offtake_maximum=per_option([item.spec.maximum_t for item in offtakes]),
         offtake_minimum=per_option([item.spec.minimum_t for item in offtakes]),
-        stock_mix=xr.DataArray(stock_mix, coords={**stock_names, **traded}, dims=("stockpile", "stage", "element")),
+        stock_mix=stock_mix,
         stock_price=per_stockpile([item.price_usd_per_kg for item in stockpiles]),
-        stock_release_cost=xr.DataArray(release_cost, coords=traded, dims=("stage", "element")),
-        stock_release_share=xr.DataArray(release_share, coords=traded, dims=("stage", "element")),
+        stock_release_cost=release_cost,
+        stock_release_share=release_share,
         stock_maximum=per_stockpile([item.spec.maximum_t for item in stockpiles]),
         stock_minimum=per_stockpile([item.spec.minimum_t for item in stockpiles]),
         technology_cost=sum(item.cost_usd for item in signed) / MILLION,
@@ -264,7 +265,7 @@ def _second_stage_variables(model: linopy.Model, side: ImporterSide, boundary: B
     """The importer's second-stage variables per scenario and period; returns where plants exist per stage."""
     built = {name: bool((stage.build_stage == name).any()) for name in STAGES}
     exists = {name: bool((boundary.capacity.sel(stage=name) > 0).any()) or built[name] for name in STAGES}
-    grid = boundary.demand.isel(sector=0, drop=True).notnull() | True
+    grid = xr.ones_like(boundary.capacity.sel(stage="mining", drop=True), dtype=bool)  # [scenario, period]
     goods = side.reference_price["element"]
     separated = goods.isin(side.separated)
     products = goods.isin(side.products)
@@ -310,7 +311,7 @@ def _second_stage_variables(model: linopy.Model, side: ImporterSide, boundary: B
 
 def _offtake_edges(stage: FirstStage, boundary: Boundary) -> xr.DataArray:
     """[stage, partner, element] edges an offtake of the plan may add a contract to."""
-    edges = xr.zeros_like(boundary.import_cost.isel(scenario=0, period=0, drop=True), dtype=bool)
+    edges = xr.zeros_like(boundary.import_cost.any(["scenario", "period"]))  # [stage, partner, element]
     for option in stage.offtake_stage["option"].values:
         goods = xr.DataArray(stage.offtake_mix.sel(option=option).values > 0, coords={"element": stage.offtake_mix["element"].values},
                              dims="element")
