@@ -314,3 +314,11 @@ def test_the_default_portfolio_agrees_with_the_simulator_on_the_bundled_data(dat
         planned = planned_shortfall(outcome, item.name)
         gap = np.abs(planned - simulated) / demand.sel(scenario=item.name).values
         assert float(gap.max()) <= BUNDLED_TOLERANCE_SHARE, f"{item.name}: {np.round(gap, 3)}"
+
+
+def test_the_steps_run_in_order(dataset: raremap.Dataset) -> None:
+    from raremap.errors import RaremapError
+    from raremap.plan.planner import Planning
+
+    with pytest.raises(RaremapError, match=r"call build\(\) before solve\(\)"):
+        Planning(load_plan("default", dataset), dataset).solve()
