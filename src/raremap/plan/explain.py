@@ -207,37 +207,52 @@ def _is_flat(outcomes: list[Outcome]) -> bool:
                for item in outcomes[1:])
 
 
+def _at_limit(outcome: Outcome) -> list[str]:
+    """The decisions held at their maxima in a solve (nonzero shadow price)."""
+    names = []
+    for name, dimension in (("Build-maximum", "unit"), ("Contract-maximum", "option"), ("Stock-maximum", "stockpile")):
+        dual = outcome.duals.get(name)
+        if dual is not None:
+            names += [str(key) for key, value in zip(dual[dimension].values, dual.values, strict=True)
+                      if np.isfinite(value) and abs(value) > SHADOW]
+    return names
+
+
+def _why_no_more(outcome: Outcome) -> str:
+    """Why more risk aversion buys nothing more at this solve."""
+    budget = outcome.duals.get("Budget")
+    if budget is not None and abs(float(budget)) > SHADOW:
+        return "the budget is spent in full, so a larger weight on the tail cannot buy more"
+    limited = _at_limit(outcome)
+    if limited and not outcome.portfolio.is_empty():
+        return ("the options worth buying are at their maxima (" + ", ".join(limited) + "), and the ones left pay "
+                "neither in expectation nor in the tail draws")
+    if outcome.portfolio.is_empty():
+        return "no option pays for itself even in the worst draws: their capital and reservation costs exceed what they save there"
+    return "the options chosen already lower the tail as far as the options can"
+
+
 def _frontier_text(run: PlanRun) -> list[dict[str, Any]]:
     outcomes = sorted(run.frontier, key=lambda item: item.risk_weight)
     if len(outcomes) < 2:
         return []
     low, high = outcomes[0], outcomes[-1]
-    if not _is_flat(outcomes):
+    if _is_flat(outcomes):
         return [{"topic": "frontier", "text": (
-            f"Raising lambda from {low.risk_weight:g} to {high.risk_weight:g} raises commitments from "
+            f"The frontier is flat: lambda {low.risk_weight:g} to {high.risk_weight:g} give the same plan (commitments "
+            f"{_money(low.commitments)}, CVaR of the loss {_money(low.cvar_loss)}). Why: {_why_no_more(low)}.")}]
+    text = (f"Raising lambda from {low.risk_weight:g} to {high.risk_weight:g} raises commitments from "
             f"{_money(low.commitments)} to {_money(high.commitments)} and the expected cost (commitments + expected loss) "
             f"from {_money(low.commitments + low.expected_loss)} to {_money(high.commitments + high.expected_loss)}, and "
             f"lowers the CVaR{low.alpha:.0%} of the loss from {_money(low.cvar_loss)} to {_money(high.cvar_loss)} "
             f"(CVaR of shortfall {_tonnes(low.cvar_shortfall_t)} -> {_tonnes(high.cvar_shortfall_t)}). At lambda "
             f"{low.risk_weight:g}: {decisions_text(run.context, low.portfolio)}; at lambda {high.risk_weight:g}: "
-            f"{decisions_text(run.context, high.portfolio)}.")}]
-    duals = low.duals
-    at_limit = [name for name in ("Build-maximum", "Contract-maximum", "Stock-maximum")
-                if name in duals and bool((np.abs(duals[name].values) > SHADOW).any())]
-    budget = duals.get("Budget")
-    if budget is not None and abs(float(budget)) > SHADOW:
-        reason = "the budget is already spent in full at lambda 0, so a larger weight on the tail cannot buy more"
-    elif at_limit and not low.portfolio.is_empty():
-        reason = ("the options worth buying are already at their maxima at lambda 0 (" + ", ".join(at_limit) + "), and "
-                  "the ones left pay neither in expectation nor in the tail draws")
-    elif low.portfolio.is_empty():
-        reason = ("no option pays for itself even in the worst draws: their capital and reservation costs exceed what "
-                  "they save there")
-    else:
-        reason = "the options chosen at lambda 0 already lower the tail as far as the options can"
-    return [{"topic": "frontier", "text": (
-        f"The frontier is flat: lambda {low.risk_weight:g} to {high.risk_weight:g} give the same plan (commitments "
-        f"{_money(low.commitments)}, CVaR of the loss {_money(low.cvar_loss)}). Why: {reason}.")}]
+            f"{decisions_text(run.context, high.portfolio)}.")
+    settled = next((index for index in range(1, len(outcomes) - 1) if _is_flat(outcomes[index:])), None)
+    if settled is not None:
+        text += (f" From lambda {outcomes[settled].risk_weight:g} on the plan no longer changes: "
+                 f"{_why_no_more(outcomes[settled])}.")
+    return [{"topic": "frontier", "text": text}]
 
 
 def _sourcing_text(run: PlanRun) -> list[dict[str, Any]]:
