@@ -80,10 +80,13 @@ def save_backtest(result: object, db: Path) -> str:
     """Store an episode's scores and model paths as a run of kind `backtest`; returns the run id."""
     from raremap.backtest.run import EpisodeResult
     from raremap.data import store
+    from raremap.results import check_tables
 
     assert isinstance(result, EpisodeResult)
     run_id = f"backtest-{result.episode.name}-{uuid.uuid4().hex[:12]}"
     observed = result.table()
+    tables = {"scores": observed.astype({"model": float, "difference": float}), "paths": result.paths, "binding": result.binding}
+    check_tables("backtest", tables)
     store.save_run(
         db,
         run_id=run_id,
@@ -93,7 +96,6 @@ def save_backtest(result: object, db: Path) -> str:
         specification=result.episode.model_dump(mode="json"),
         summary={"title": result.episode.title, "base_year": result.episode.base_year,
                  "run_error": result.run_error, **result.counts()},
-        results={"scores": observed.astype({"model": float, "difference": float}), "paths": result.paths,
-                 "binding": result.binding},
+        results=tables,
     )
     return run_id
