@@ -1,141 +1,222 @@
-"""Planner tests: hand-checkable tiny plans, exactness against the simulator, monotonicity, bad input, CLI."""
+"""Planner tests: hand-checked plans on a tiny world, the status quo and fixed portfolios against the simulator
+(the differential test), caps, the result contract and explanation, bad input, and the command line."""
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
+from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
+import raremap
 from raremap.plan.loading import PlanError, check_against_dataset, load_plan, validate_plan_document
 from raremap.plan.model import Restrictions
 from raremap.plan.planner import (
-    PlanInfeasibleError,
-    chosen_options,
-    max_partner_share,
-    plant_economics,
-    solve_plan,
-    sourcing_shares,
+    Context,
+    PlanRun,
+    best_signing,
+    frontier,
+    solve_outcome,
+    strategies,
 )
-from raremap.plan.scenarios import fixed_scenarios
-from raremap.scenario.spec import Disruption, Periods, Scenario
-from raremap.simulate.run import Simulation
-from tests.plan.tiny import PERIODS, tiny_chain, tiny_inputs, tiny_plan
+from raremap.plan.portfolio import Portfolio, empty_portfolio, simulate_portfolio
+from raremap.plan.results import contributions, options_table, out_of_sample
+from raremap.results import check_tables
+from raremap.scenario.spec import ExportControl
+from tests.plan.tiny import HORIZON, INDIA_DEMAND, cut, draw, lost, tiny_context, tiny_plan
 
-PROCESSES = ("CHN/magnet", "AUS/magnet", "IND/magnet")
-PLANT = {"name": "plant", "stage": "magnet", "maximum_t": 100, "capex_usd_per_tpa": 1000, "opex_usd_per_t": 30000,
-         "lead_time_years": 0, "ramp_up_years": 0, "delay_probability": 0}
-OFFTAKE = {"name": "aus", "partner": "AUS", "stage": "magnet", "maximum_t": 30, "premium": 0.1, "reservation": 0.0}
+REPORTED = [str(year) for year in range(HORIZON["start"], HORIZON["end"] + 1)]
+WORLD_BAN = ExportControl(exporter="CHN", stages=("magnet",), destinations=("all",), start=datetime.date(2026, 1, 1),
+                          end=datetime.date(2027, 1, 1), form="ban")
+PLANT = {"name": "plant", "stage": "magnet", "maximum_t": 30, "capex_usd_per_tpa": 300_000, "lead_time_years": 1,
+         "ramp_up_years": 0, "delay_probability": 0}
+STOCK = {"good": "NdFeB", "stage": "magnet", "maximum_t": 30}
+NOTHING: frozenset[str] = frozenset()
+STATUS_QUO = Restrictions(offtakes=NOTHING, builds=NOTHING, stockpiles=NOTHING, keep_at_home=())
 
 
-def simulator_shortfall(chain, loss: np.ndarray) -> float:  # type: ignore[no-untyped-def]
-    """Total importer shortfall of the full equilibrium with the same capacity losses."""
-    disruptions = [
-        Disruption(country=name.split("/")[0], stage="magnet", share_lost=float(loss[index, column]), start=year)
-        for index, name in enumerate(PROCESSES) for column, year in enumerate(PERIODS) if loss[index, column] > 0
+def every_stage() -> list[Any]:
+    """A calm draw, capacity lost at each stage in China, and China's export controls on every destination."""
+    return [
+        draw("calm"),
+        draw("mining", disruptions=(lost("CHN", "mining", 0.6, 2027),)),
+        draw("separation", disruptions=(lost("CHN", "separation", 0.8, 2025),)),
+        draw("metal", disruptions=(lost("CHN", "metal", 0.9, 2026),)),
+        draw("magnet", disruptions=(lost("CHN", "magnet", 0.9, 2028),)),
+        draw("controls", controls=(cut(0.1, 2026, 2027, stages=("metal", "magnet"), destinations=("all",)),)),
+        draw("ban", controls=(WORLD_BAN,)),
     ]
-    scenario = Scenario(name="check", importer="IND", periods=Periods(start=PERIODS[0], end=PERIODS[-1]),
-                        disruptions=tuple(disruptions))
-    result = Simulation(scenario, supply_chain=chain).run()
-    shortfall = result.shortfall
-    return float(shortfall[shortfall["country"] == "IND"]["tonnes"].sum())
 
 
-@pytest.mark.parametrize("chain_arguments", [{}, {"india": 30.0}, {"china": 120.0, "australia": 10.0}])
-@pytest.mark.slow
-def test_planner_shortfall_matches_simulator_on_tiny_networks(chain_arguments: dict[str, float]) -> None:
-    inputs, _ = tiny_inputs(tiny_plan(), **chain_arguments)
-    chain = tiny_chain(**chain_arguments)
-    generator = np.random.default_rng(3)
-    # Losses stop at 0.9 on purpose: the simulator does not yet bound a capacity that falls to exactly 0
-    # (known simulator bug, fixed by its owner), so a total loss would leave a plant unbounded there.
-    loss = np.round(0.9 * generator.random((6, len(PROCESSES), len(PERIODS))) * (generator.random((6, 3, 2)) < 0.5), 1)
-    solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
-    expected = [simulator_shortfall(chain, loss[index]) for index in range(loss.shape[0])]
-    np.testing.assert_allclose(solved.scenario_shortfall_t, expected, atol=1e-5)
+def simulated_shortfall(context: Context, portfolio: Portfolio, index: int) -> np.ndarray:
+    """The importer's shortfall per horizon period in the simulator itself, the portfolio written as a scenario."""
+    item = context.views.draws[index]
+    result = simulate_portfolio(context.chain, item.scenario, portfolio, context.options, item, HORIZON["start"])
+    table = result.shortfall
+    table = table[(table["country"] == "IND") & table["period"].isin(REPORTED)]
+    return table.groupby("period")["tonnes"].sum().reindex(REPORTED).to_numpy()
 
 
-def test_status_quo_by_hand() -> None:
-    # CHN 80 + AUS 50 capacity, demand 100. Scenario 2: CHN loses half -> 40 + 50 = 90, short 10 a year.
-    inputs, _ = tiny_inputs(tiny_plan(risk={"lambda": 0.0, "alpha": 0.5}))
-    loss = np.zeros((2, 3, 2))
-    loss[1, 0, :] = 0.5
-    solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
-    np.testing.assert_allclose(solved.scenario_shortfall_t, [0.0, 20.0], atol=1e-6)
-    assert solved.expected_shortfall_t == pytest.approx(10.0)
-    assert solved.cvar_shortfall_t == pytest.approx(20.0)
+def planned_shortfall(outcome: Any, name: str) -> np.ndarray:
+    return np.asarray(outcome.shortfall.sel(scenario=name).sum("sector").values)
 
 
-def test_one_partner_one_plant_two_scenarios_by_hand() -> None:
-    # CHN alone (80 t/yr at the 100 USD/kg market price) serves demand 100; AUS (no capacity) offers an
-    # offtake of up to 30 t/yr at 110 USD/kg; a plant costs 105 USD/kg to run, more than imports (so it
-    # does not displace CHN) but less than the 300 USD/kg shortfall value: it covers the 20 t/yr gap in
-    # both years and the 40 t/yr more when CHN loses half; AUS stays unused.
-    plant = {**PLANT, "opex_usd_per_t": 105000}
-    inputs, _ = tiny_inputs(tiny_plan(domestic=[plant], offtakes=[OFFTAKE], budget_usd_million=1.0),
-                            china=80.0, australia=0.0)
-    loss = np.zeros((2, 3, 2))
-    loss[1, 0, :] = 0.5
-    solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
-    options = {row["name"]: row for row in chosen_options(solved)}
-    assert options["plant"]["volume_t"] == pytest.approx(60.0)
-    assert options["plant"]["start"] == PERIODS[0]
-    assert "aus" not in options
-    np.testing.assert_allclose(solved.scenario_shortfall_t, [0.0, 0.0], atol=1e-6)
-    # LP duality: a plant built at an interior volume earns exactly its capex at the Stage-balance duals.
-    economics = plant_economics(solved).set_index("name")
-    assert economics.loc["plant", "capex_usd_million"] == pytest.approx(0.06)
-    assert economics.loc["plant", "npv_usd_million"] == pytest.approx(0.0, abs=1e-6)
-
-
-def _objective(cap: float) -> float:
-    plan = tiny_plan(domestic=[PLANT], offtakes=[OFFTAKE], caps={"partner": cap, "bloc": 1.0, "from_year": 2026})
-    inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
-    loss = np.zeros((2, 3, 2))
-    loss[1, 0, :] = 0.6
-    solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
-    return float(solved.model.objective.value)
-
-
-@settings(max_examples=6, deadline=None)
-@given(st.floats(0.2, 1.0), st.floats(0.2, 1.0))
-@pytest.mark.slow
-def test_tighter_caps_never_lower_the_objective(first: float, second: float) -> None:
-    tight, loose = sorted((first, second))
-    assert _objective(tight) >= _objective(loose) - 1e-6
-
-
-def test_caps_hold_in_the_reported_shares() -> None:
-    # CHN 80 + AUS 40 with a 50 % partner cap from 2027: in 2027 no partner may exceed half of supply.
-    # The plant costs more than imports (105 against 100 USD/kg), so imports stay and the cap bites.
-    plant = {**PLANT, "opex_usd_per_t": 105000}
-    plan = tiny_plan(domestic=[plant], offtakes=[OFFTAKE], caps={"partner": 0.5, "bloc": 1.0, "from_year": 2027})
-    inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
-    loss = np.zeros((2, 3, 2))
-    loss[1, 0, :] = 0.6
-    solved = solve_plan(inputs, fixed_scenarios(PROCESSES, loss))
-    shares = max_partner_share(solved)
-    assert set(shares) == {"magnet"}
-    assert shares["magnet"] == pytest.approx(0.5)
-    table = sourcing_shares(solved)
-    assert (table[table["period"] >= 2027]["max_share"] <= 0.5 + 1e-6).all()
-    assert table[table["period"] == 2026]["max_share"].max() > 0.5  # before the cap year CHN may lead
+@pytest.fixture(scope="module")
+def stages(dataset: raremap.Dataset) -> Context:
+    plan = tiny_plan(domestic=[PLANT, {**PLANT, "name": "metal-line", "stage": "metal", "capex_usd_per_tpa": 20_000}],
+                     stockpiles=[STOCK], keep_at_home=["magnet", "metal"])
+    return tiny_context(plan, every_stage(), dataset)
 
 
 @pytest.mark.slow
-def test_frontier_is_monotone() -> None:
-    plan = tiny_plan(domestic=[{**PLANT, "capex_usd_per_tpa": 400000}], offtakes=[OFFTAKE])
-    inputs, _ = tiny_inputs(plan, china=80.0, australia=40.0)
-    generator = np.random.default_rng(1)
-    loss = np.round(generator.random((8, 3, 2)) * (generator.random((8, 3, 2)) < 0.4), 1)
-    scenarios = fixed_scenarios(PROCESSES, loss)
-    points = [solve_plan(inputs, scenarios, Restrictions(risk_weight=weight)) for weight in (0.0, 0.5, 2.0, 8.0)]
+def test_the_status_quo_is_the_simulators_answer_in_every_draw(stages: Context) -> None:
+    # LP duality: the importer's part of the market at the engine's terms has the engine's answer.
+    outcome = solve_outcome(stages, STATUS_QUO, "status quo")
+    engine = stages.views.boundary.shortfall.sum("sector").sel(period=stages.views.side.reported)
+    np.testing.assert_allclose(outcome.shortfall.sum("sector").values, engine.values, atol=1e-6)
+    assert float(engine.sum()) > 10  # the draws do bite: the check is not of zeros
+
+
+DIFFERENTIAL_TOLERANCE_T = 0.01 * INDIA_DEMAND
+"""The reduced second stage may differ from the simulator by at most 1 % of the importer's yearly demand in any
+period of any draw (on the tiny world, where the importer is a small buyer, as on the bundled data)."""
+
+
+@pytest.mark.slow
+def test_a_fixed_portfolio_agrees_with_the_simulator_on_every_stage_and_under_controls(stages: Context) -> None:
+    # A magnet plant, a metal line and a magnet stock, kept at home, written as a scenario for the simulator
+    # (capacity changes, a stockpile, an export ban) and operated by the planner's second stage.
+    portfolio = empty_portfolio(stages.options, stages.starts())
+    build = portfolio.build.copy()
+    build.loc[{"unit": "plant", "start": 2025}] = 8.0
+    build.loc[{"unit": "metal-line", "start": 2025}] = 2.0
+    stock = portfolio.stock.copy()
+    stock.loc[{"stockpile": "stockpile-NdFeB-magnet"}] = 6.0
+    fixed = Portfolio(build, portfolio.contract, stock, NOTHING, ("magnet", "metal"))
+    outcome = solve_outcome(stages, Restrictions(fixed=fixed.values(), budget=False, caps=False), "fixed")
+    for index, item in enumerate(stages.views.draws):
+        simulated = simulated_shortfall(stages, fixed, index)
+        np.testing.assert_allclose(planned_shortfall(outcome, item.name), simulated, atol=DIFFERENTIAL_TOLERANCE_T,
+                                   err_msg=f"draw {item.name}")
+
+
+@pytest.fixture(scope="module")
+def ban(dataset: raremap.Dataset) -> Context:
+    plan = tiny_plan(domestic=[PLANT], stockpiles=[STOCK], keep_at_home=["magnet"])
+    return tiny_context(plan, [draw("ban", controls=(WORLD_BAN,))], dataset)
+
+
+@pytest.mark.slow
+def test_a_stockpile_covers_the_slices_worth_more_than_it_costs(ban: Context) -> None:
+    # China ships no magnets in 2026; JPN's 40 t go to USA's top slice (310 USD/kg beats IND's 300), so IND
+    # is short all 20 t: slices of 12 t at 300, 6 t at 150 and 2 t at 80 USD/kg. A stocked tonne costs its
+    # price 50 + one year's holding 2.5 + the release price 75 (1.5 x 50) = 127.5 USD/kg: the 300 and 150
+    # slices are worth it (18 t), the 80 slice is not.
+    outcome = solve_outcome(ban, Restrictions(builds=NOTHING), "stock only")
+    assert float(outcome.portfolio.stock.sum()) == pytest.approx(18.0, abs=0.01)
+    np.testing.assert_allclose(planned_shortfall(outcome, "ban"), [0.0, 2.0, 0.0, 0.0], atol=0.01)
+    np.testing.assert_allclose(simulated_shortfall(ban, outcome.portfolio, 0), [0.0, 2.0, 0.0, 0.0], atol=0.01)
+
+
+@pytest.mark.slow
+def test_a_plant_is_built_a_lead_time_ahead_for_the_slices_worth_its_capital(ban: Context) -> None:
+    # 300,000 USD per t/yr at an annuity of 9.37 % for the four years 2025-2028 is 112.5 USD per kg of a
+    # year's capacity: more than the 80 slice is worth, less than the others. With a year's lead time the
+    # plant is committed in 2025 to serve in 2026; IND keeps its magnets at home.
+    outcome = solve_outcome(ban, Restrictions(stockpiles=NOTHING), "plant only")
+    built = outcome.portfolio.build.sel(unit="plant")
+    assert float(built.sel(start=2025)) == pytest.approx(18.0, abs=1e-2)
+    assert float(built.sum()) == pytest.approx(18.0, abs=1e-2)
+    np.testing.assert_allclose(planned_shortfall(outcome, "ban"), [0.0, 2.0, 0.0, 0.0], atol=1e-2)
+    np.testing.assert_allclose(simulated_shortfall(ban, outcome.portfolio, 0), [0.0, 2.0, 0.0, 0.0], atol=1e-2)
+    table = options_table(ban, outcome.portfolio)
+    assert table.set_index("name").loc["plant", "online"] == 2026
+    assert table.set_index("name").loc["plant", "volume_t"] == pytest.approx(18.0, abs=1e-2)
+
+
+@pytest.mark.slow
+def test_caps_limit_what_is_contracted_from_one_partner(dataset: raremap.Dataset) -> None:
+    # IND needs 20 t of magnets a year; a 25 % partner cap allows 5 t/yr from JPN. A contract of at least
+    # 4 t/yr fits (and, worth nothing at world prices here, is held at its minimum); one of 6 t/yr does not,
+    # and the plan is refused before anything is solved, naming the cap and the year.
+    offtake = {"name": "jpn", "partner": "JPN", "stage": "magnet", "maximum_t": 20, "reservation": 0.01}
+    caps = {"partner": 0.25, "bloc": 1.0}
+    fits = tiny_context(tiny_plan(offtakes=[{**offtake, "minimum_t": 4}], caps=caps), [draw("calm")], dataset)
+    outcome = solve_outcome(fits, Restrictions(), "fits")
+    in_force = outcome.portfolio.contract.sel(option="jpn").cumsum("start")
+    assert float(in_force.max()) == pytest.approx(4.0, abs=1e-3)
+    from raremap.plan.options import resolve_options
+    from raremap.plan.planner import budget_problems
+
+    too_much = tiny_plan(offtakes=[{**offtake, "minimum_t": 6}], caps=caps)
+    problems = budget_problems(too_much, resolve_options(too_much, dataset, fits.chain, set()))
+    assert any(problem.startswith("Partner-cap: jpn's minimum_t 6 t/yr is above caps.partner = 0.25") and "2025" in problem
+               for problem in problems)
+
+
+def test_a_budget_too_small_for_the_minimums_is_named(dataset: raremap.Dataset) -> None:
+    from raremap.plan.options import resolve_options
+    from raremap.plan.planner import budget_problems
+
+    plan = tiny_plan(domestic=[{**PLANT, "minimum_t": 10}], budget_usd_million=1.0)
+    problems = budget_problems(plan, resolve_options(plan, dataset, ban_world(), set()))
+    assert problems and problems[0].startswith("Budget") and "3.0 USD million" in problems[0]
+
+
+def ban_world() -> Any:
+    from tests.plan.tiny import tiny_world
+
+    return tiny_world()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(ban: Context, dataset: raremap.Dataset) -> PlanRun:
+    """A whole run on the tiny world: plan, frontier, strategies, contributions, one fresh draw."""
+    chosen, signings = best_signing(ban, Restrictions())
+    fresh = tiny_context(ban.plan, [draw("fresh ban", controls=(WORLD_BAN,), slips={"plant": 1})], dataset).views
+    return PlanRun(ban.plan, ban, chosen, signings, frontier(ban, chosen, 3), strategies(ban, chosen),
+                   contributions(ban, chosen), out_of_sample(ban, chosen, fresh), "tiny", {})
+
+
+@pytest.mark.slow
+def test_the_run_keeps_the_result_contract_and_explains_itself(tiny_run: PlanRun) -> None:
+    tables = tiny_run.tables()
+    check_tables("plan", tables)
+    text = " ".join(tables["explanation"]["text"])
+    assert "Against the status quo" in text and "Without plant" in text
+    options = tables["options"]
+    assert set(options["unit"]) <= {"t/yr", "t", ""}
+    assert (options["outlay_usd_million"] >= 0).all()
+    payload = tiny_run.to_json()
+    json.dumps(payload)
+    assert payload["strategies"][2]["name"] == "multi-vector (the plan)"
+
+
+@pytest.mark.slow
+def test_the_plan_is_never_worse_than_domestic_only_on_the_objective(tiny_run: PlanRun) -> None:
+    by_name = {outcome.name: outcome for outcome in tiny_run.strategies}
+    assert by_name["multi-vector (the plan)"].objective <= by_name["domestic only"].objective + 1e-6
+    assert by_name["multi-vector (the plan)"].objective <= by_name["status quo"].objective + 1e-6
+
+
+@pytest.mark.slow
+def test_the_frontier_trades_cost_for_tail_risk(tiny_run: PlanRun) -> None:
+    points = sorted(tiny_run.frontier, key=lambda outcome: outcome.risk_weight)
     for before, after in itertools.pairwise(points):
-        assert after.cvar_shortfall_t <= before.cvar_shortfall_t + 1e-6
-        assert after.cost >= before.cost - 1e-6
+        assert after.cvar_loss <= before.cvar_loss + 1e-6
+        assert after.commitments + after.expected_loss >= before.commitments + before.expected_loss - 1e-6
+
+
+@pytest.mark.slow
+def test_out_of_sample_runs_the_plan_in_the_simulator(tiny_run: PlanRun) -> None:
+    (row,) = tiny_run.out_of_sample
+    # The plant slips a year in the fresh draw, so it is not there for the 2026 ban: IND is short all 20 t
+    # but what the stock covers.
+    assert row["plan_shortfall_t"] < row["status_quo_shortfall_t"]
+    assert abs(row["difference_t"]) <= DIFFERENTIAL_TOLERANCE_T
 
 
 def test_caps_outside_zero_one_are_refused() -> None:
@@ -144,42 +225,101 @@ def test_caps_outside_zero_one_are_refused() -> None:
             validate_plan_document({"name": "bad", "caps": {"partner": cap}})
 
 
-def test_unknown_partner_and_stage_are_named(dataset) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_partner_good_and_stage_are_named(dataset: raremap.Dataset) -> None:
+    offtake = {"name": "x", "partner": "AUS", "stage": "magnet", "maximum_t": 10}
     with pytest.raises(PlanError, match=r"offtakes\[0\]\.stage"):
-        validate_plan_document({"name": "bad", "offtakes": [{**OFFTAKE, "stage": "smelting"}]})
-    plan = validate_plan_document({"name": "bad", "offtakes": [{**OFFTAKE, "partner": "AUX"}]})
-    with pytest.raises(PlanError, match=r"offtakes\[0\]\.partner = 'AUX'.*'AUS'"):
+        validate_plan_document({"name": "bad", "offtakes": [{**offtake, "stage": "smelting"}]})
+    plan = validate_plan_document({"name": "bad", "offtakes": [{**offtake, "partner": "AUSS", "good": "NdFeB N24"}]})
+    with pytest.raises(PlanError) as problem:
+        check_against_dataset(plan, dataset, "bad")
+    assert "offtakes[0].partner = 'AUSS': unknown country; did you mean 'AUS'?" in str(problem.value)
+    assert "offtakes[0].good = 'NdFeB N24': unknown good" in str(problem.value)
+
+
+def test_two_offtakes_on_one_edge_are_refused(dataset: raremap.Dataset) -> None:
+    offtake = {"name": "x", "partner": "AUS", "stage": "magnet", "maximum_t": 10}
+    plan = validate_plan_document({"name": "bad", "offtakes": [offtake, {**offtake, "name": "y"}]})
+    with pytest.raises(PlanError, match="merge them into one offtake"):
         check_against_dataset(plan, dataset, "bad")
 
 
-def test_budget_that_cannot_cover_minimums_names_the_budget() -> None:
-    plan = tiny_plan(domestic=[{**PLANT, "minimum_t": 50, "capex_usd_per_tpa": 100000}], budget_usd_million=1.0)
-    inputs, _ = tiny_inputs(plan)
-    with pytest.raises(PlanInfeasibleError, match="Budget"):
-        solve_plan(inputs, fixed_scenarios(PROCESSES, np.zeros((1, 3, 2))))
-
-
-def test_default_plan_loads(dataset) -> None:  # type: ignore[no-untyped-def]
+def test_the_default_plan_loads(dataset: raremap.Dataset) -> None:
     plan = load_plan("default", dataset)
-    assert plan.importer == "IND"
-    assert plan.caps.partner == 0.4
-    assert any(build.maximum_t == 6000 and build.unit_t == 1200 for build in plan.domestic)
+    assert plan.importer == "IND" and plan.caps.partner == 0.4
+    assert plan.horizon.start == 2027
+    assert any(build.maximum_t == 6000 for build in plan.domestic)
 
 
 @pytest.mark.slow
-def test_cli_json_keys(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_line_prints_a_plan_with_its_reasons(capsys: pytest.CaptureFixture[str]) -> None:
     from raremap.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["plan", "default", "--scenarios", "8", "--frontier", "2", "--json"])
+        main(["plan", "default", "--scenarios", "2", "--out-of-sample", "1", "--frontier", "2", "--json"])
         raise SystemExit(0)
     assert exit_info.value.code in (0, None)
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) == {"options", "cost", "expected_shortfall_t", "cvar_shortfall_t", "out_of_sample",
-                            "max_partner_share", "frontier", "strategies"}
-    assert set(payload["out_of_sample"]) == {"expected_shortfall_t", "cvar_shortfall_t"}
-    assert all(set(row) == {"name", "kind", "partner", "stage", "elements", "volume_t", "start"}
-               for row in payload["options"])
-    assert all(set(row) == {"lambda", "cost", "cvar_shortfall_t"} for row in payload["frontier"])
-    assert [row["name"] for row in payload["strategies"]][2] == "multi-vector"
-    assert all(share <= 0.4 + 1e-6 for share in payload["max_partner_share"].values())
+    assert {"options", "cost", "objective", "expected_shortfall_t", "cvar_shortfall_t", "out_of_sample",
+            "max_partner_share", "frontier", "strategies", "explanation"} <= set(payload)
+    assert payload["scenarios"] == 2 and payload["out_of_sample"]["draws"] == 1
+    assert all(set(row) >= {"name", "kind", "volume_t", "unit", "start", "online"} for row in payload["options"])
+    assert [row["name"] for row in payload["strategies"]][2] == "multi-vector (the plan)"
+
+
+def _fixed_default(context: Context) -> Portfolio:
+    """The default plan's choice on 16 draws (docs/plan.md): the REPM scheme, a metal line with Japanese
+    know-how, monazite mining, 5,000 t of magnets in stock, magnets and metal kept at home."""
+    portfolio = empty_portfolio(context.options, context.starts())
+    build = portfolio.build.copy()
+    build.loc[{"unit": "magnet-repm-scheme", "start": 2027}] = 6000.0
+    build.loc[{"unit": "metal-plant", "start": 2027}] = 1902.0
+    build.loc[{"unit": "monazite-mining", "start": 2027}] = 5500.0
+    stock = portfolio.stock.copy()
+    stock.loc[{"stockpile": "stockpile-NdFeB-magnet"}] = 5000.0
+    return Portfolio(build, portfolio.contract, stock, frozenset({"metal-know-how-JPN"}), ("metal", "magnet"))
+
+
+BUNDLED_TOLERANCE_SHARE = 0.05
+"""On the bundled data the reduced second stage may differ from the simulator by at most 5 % of India's magnet
+demand in any horizon year of any draw (docs/plan.md: the portfolio's feedback on the world, which the reduction
+leaves out; measured at most 3.9 %, in the third draw's last controlled year, where the planner buys Malaysian
+oxide for its metal plant that the market keeps for Malaysia's contracted buyers)."""
+
+
+@pytest.mark.slow
+def test_the_default_portfolio_agrees_with_the_simulator_on_the_bundled_data(dataset: raremap.Dataset) -> None:
+    # Three fresh draws of the default risk file (China's export controls, losses at every stage, demand levels)
+    # and the default plan's portfolio, in the planner's second stage and in the simulator itself.
+    from raremap.plan.options import resolve_options
+    from raremap.plan.planner import market_views, planning_chain
+    from raremap.plan.scenarios import at_demand_level, controlling_exporters, plan_base_scenario, plan_draws
+
+    plan = load_plan("default", dataset)
+    base = plan_base_scenario(plan, dataset)
+    chain = planning_chain(dataset, base, plan)
+    options = resolve_options(plan, dataset, chain, controlling_exporters(plan))
+    draws = plan_draws(plan, dataset, chain, base, options.builds, 3, plan.scenarios.out_of_sample_seed)
+    views = market_views(chain, draws, plan.importer, plan.horizon.start, lambda fraction, message: None, (0.0, 1.0))
+    context = Context(plan, chain, options, views)
+    fixed = _fixed_default(context)
+    outcome = solve_outcome(context, Restrictions(fixed=fixed.values(), signed=fixed.signed, budget=False, caps=False),
+                            "fixed")
+    demand = views.boundary.demand.sum("sector").sel(period=views.side.reported)
+    reported = [str(int(period)) for period in views.side.reported]
+    for item in draws:
+        level = at_demand_level(chain, item.demand_level, plan.horizon.start)
+        result = simulate_portfolio(level, item.scenario, fixed, options, item, plan.horizon.start)
+        table = result.shortfall
+        table = table[(table["country"] == "IND") & table["period"].isin(reported)]
+        simulated = table.groupby("period")["tonnes"].sum().reindex(reported).to_numpy()
+        planned = planned_shortfall(outcome, item.name)
+        gap = np.abs(planned - simulated) / demand.sel(scenario=item.name).values
+        assert float(gap.max()) <= BUNDLED_TOLERANCE_SHARE, f"{item.name}: {np.round(gap, 3)}"
+
+
+def test_the_steps_run_in_order(dataset: raremap.Dataset) -> None:
+    from raremap.errors import RaremapError
+    from raremap.plan.planner import Planning
+
+    with pytest.raises(RaremapError, match=r"call build\(\) before solve\(\)"):
+        Planning(load_plan("default", dataset), dataset).solve()

@@ -18,21 +18,30 @@ from raremap.plan.planner import PlanRun, run_plan
 @app.command("plan")
 def plan(
     reference: str = typer.Argument(..., help="A plan YAML file or a built-in name (default)."),
-    scenarios: int | None = typer.Option(None, "--scenarios", help="Scenarios drawn (default: the plan's)."),
-    frontier: int = typer.Option(5, "--frontier", help="Points on the cost-CVaR frontier (lambda sweep)."),
+    scenarios: int | None = typer.Option(None, "--scenarios", help="Draws to plan on (default: the plan's)."),
+    out_of_sample: int | None = typer.Option(None, "--out-of-sample",
+                                             help="Fresh draws the chosen plan is checked on in the simulator."),
+    frontier: int = typer.Option(4, "--frontier", help="Points on the cost-risk frontier (lambda 0, 0.25, 1, 4, ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     out: Path | None = typer.Option(None, "--out", help="Folder for the result tables (CSV)."),
     db: Path | None = typer.Option(None, "--db", help="DuckDB store file to record the run in."),
     data: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
 ) -> None:
-    """Choose partners, plants and stockpiles that minimise expected cost plus lambda x CVaR of shortfall."""
+    """Choose partners, plants and stockpiles that minimise expected cost plus lambda x CVaR of the loss."""
     if db is not None:
         store.check_writable(db)
     dataset = load(data) if data is not None else load()
-    run = run_plan(dataset, load_plan(reference, dataset), scenarios=scenarios, frontier_points=frontier)
+
+    def progress(fraction: float, message: str) -> None:
+        if not as_json:
+            console.print(f"[dim]{fraction:4.0%} {message}[/dim]")
+
+    run = run_plan(dataset, load_plan(reference, dataset), scenarios=scenarios, frontier_points=frontier,
+                   out_of_sample=out_of_sample, progress=progress)
+    tables = run.tables()
     if out is not None:
         output_directory(out)
-        for name, table in run.tables().items():
+        for name, table in tables.items():
             write_csv_atomic(out / f"{name}.csv", table)
     run_id = run.save(db) if db is not None else None
     if as_json:
@@ -44,13 +53,15 @@ def plan(
 def _print_run(run: PlanRun, run_id: str | None) -> None:
     payload = run.to_json()
     tables = run.tables()
-    console.print(f"plan {run.plan.name}: expected cost {payload['cost']:,.0f} USD million; shortfall expected "
-                  f"{payload['expected_shortfall_t']:,.0f} t, CVaR {payload['cvar_shortfall_t']:,.0f} t "
-                  f"(out of sample {payload['out_of_sample']['expected_shortfall_t']:,.0f} t / "
-                  f"{payload['out_of_sample']['cvar_shortfall_t']:,.0f} t)")
-    for name in ("options", "costs", "plant_economics", "strategies", "frontier"):
-        console.print(rich_table(tables[name], title=name))
-    console.print("largest partner share per stage (capped years): " + ", ".join(
-        f"{stage} {share:.0%}" for stage, share in payload["max_partner_share"].items()))
+    console.print(f"plan {run.plan.name} on {payload['scenarios']} draws: objective "
+                  f"{payload['objective']['objective_usd_million']:,.0f} USD million; expected shortfall "
+                  f"{payload['expected_shortfall_t']:,.0f} t, CVaR{payload['alpha']:.0%} {payload['cvar_shortfall_t']:,.0f} t "
+                  f"over {run.plan.horizon.start}-{run.plan.horizon.end}")
+    for name in ("options", "strategies", "frontier", "out_of_sample"):
+        if not tables[name].empty:
+            console.print(rich_table(tables[name], title=name))
+    console.print("why:")
+    for sentence in payload["explanation"]:
+        console.print(f"- {sentence}")
     if run_id:
         console.print(f"stored as {run_id}")

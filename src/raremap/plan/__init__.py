@@ -1,7 +1,7 @@
 """The diversification planner: a two-stage stochastic LP over partners, domestic plants and stockpiles."""
 
 from raremap.plan.loading import PlanError, builtin_names, load_plan, override_plan
-from raremap.plan.planner import PlanInfeasibleError, PlanRun, run_plan, solve_plan
+from raremap.plan.planner import PlanInfeasibleError, Planning, PlanRun, run_plan
 from raremap.plan.spec import Plan
 
 __all__ = [
@@ -9,9 +9,9 @@ __all__ = [
     "PlanError",
     "PlanInfeasibleError",
     "PlanRun",
+    "Planning",
     "builtin_names",
     "load_plan",
     "override_plan",
     "run_plan",
-    "solve_plan",
 ]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from raremap.plan.spec import Plan
+from raremap.plan.spec import FAMILIES, Plan
 from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge, unknown_names
 
 
@@ -42,14 +42,15 @@ def validate_plan_document(document: Mapping[str, Any], label: str = "(in memory
     return FILES.validate(Plan, document, label, PlanError)
 
 
-NAME_KEYS = {"importer": "country", "partner": "country", "element": "element", "elements": "element", "blocs": "bloc"}
-"""Which keys of a plan name a country, an element or a bloc of the dataset."""
+NAME_KEYS = {"importer": "country", "partner": "country", "good": "good", "blocs": "bloc"}
+"""Which keys of a plan name a country, a good or a bloc of the dataset."""
 
 
 def known_names(dataset: Any) -> dict[str, set[str]]:
+    goods = set(dataset["ore_composition"]["element"].astype(str)) | set(dataset["recipes"]["magnet_type"].astype(str))
     return {
         "country": set(dataset["countries"]["country"].astype(str)),
-        "element": set(dataset["ore_composition"]["element"].astype(str)) | {"NdFeB", "NdPr"},
+        "good": goods | set(FAMILIES),
         "bloc": set(dataset["blocs"]["bloc"].astype(str)),
     }
 
@@ -65,6 +66,13 @@ def _repeated_targets(plan: Plan) -> list[str]:
                     "one technology partnership per domestic build"
                 )
             targeted[target] = partnership.name
+    edges: dict[tuple[str, str], str] = {}
+    for index, offtake in enumerate(plan.offtakes):
+        edge = (offtake.partner, offtake.stage)
+        if edge in edges:
+            problems.append(f"offtakes[{index}]: {offtake.name!r} is a second offtake with {offtake.partner} at the "
+                            f"{offtake.stage} stage (after {edges[edge]!r}); merge them into one offtake")
+        edges[edge] = offtake.name
     return problems
 
 
