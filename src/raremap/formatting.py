@@ -3,7 +3,7 @@
 Rules, the same everywhere:
 
 - three significant figures, with thousands separators from 1,000 up (``3,157``; ``21.8``;
-  ``0.143``), no trailing zeros (``1``, not ``1.00``), scientific notation only below 0.0001;
+  ``0.143``), no trailing zeros (``1``, not ``1.00``), scientific notation only below 0.000001;
 - whole numbers stay whole (a seed of 1 prints ``1``);
 - years never get separators (``2025``, never ``2,025``), and a column is a year column when the
   result contract says its unit is ``year`` or its name says so (``year``, ``start``, ``*_year``);
@@ -12,7 +12,7 @@ Rules, the same everywhere:
 - JSON keeps full precision but no float noise: 0.30000000000000004 is written 0.3.
 
 >>> number(3157.234), number(21.83), number(0.14286), number(0.1 + 0.2), number(1.072e-05)
-('3,157', '21.8', '0.143', '0.3', '1.07e-05')
+('3,157', '21.8', '0.143', '0.3', '0.0000107')
 >>> year(2025.0), cell(2025, column="payback_year"), share(0.4523), cell(["Nd", "Pr"])
 ('2025', '2025', '45%', 'Nd, Pr')
 >>> clean({"share": 0.1 + 0.2, "years": [2024, float("nan")]})
@@ -29,7 +29,7 @@ from typing import Any
 SIGNIFICANT = 3
 JSON_SIGNIFICANT = 12
 """Digits kept in JSON: far beyond any input's precision, short of binary float noise."""
-SCIENTIFIC_BELOW = 1e-4
+SCIENTIFIC_BELOW = 1e-6
 YEAR_NAMES = frozenset({"year", "start", "end", "online", "period", "as_of", "start_year", "base_year"})
 YEAR_UNITS = frozenset({"year"})
 SHARE_UNITS = frozenset({"fraction"})
@@ -120,7 +120,7 @@ def is_year(column: str, unit: str = "") -> bool:
     if unit:
         return unit in YEAR_UNITS
     name = column.lower().strip()
-    return name in YEAR_NAMES or name.endswith("_year") or name.endswith(" year")
+    return name in YEAR_NAMES or name.endswith("_year")
 
 
 def is_share(column: str, unit: str = "") -> bool:

@@ -15,6 +15,7 @@ Everything reads result tables by the columns the result contract declares (resu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,8 +75,10 @@ def horizon(frame: pd.DataFrame) -> str:
     if frame.empty:
         return ""
     first = int(_year_of(frame).min())
-    ends = frame["period_start"].astype(str).str[:4].astype(int) + frame["period_years"].astype(float)
-    last = int(round(float(ends.max()))) - 1
+    starts = frame["period_start"].astype(str)
+    ends = (starts.str[:4].astype(int) + (starts.str[5:7].astype(int) - 1) / 12
+            + frame["period_years"].astype(float))
+    last = math.ceil(float(ends.max()) - 1e-6) - 1
     return f"{first}-{last}" if last > first else str(first)
 
 
@@ -136,7 +139,7 @@ def binding_summary(binding: pd.DataFrame, limit: int = BINDING_ROWS) -> tuple[p
     keyed = binding.assign(**{column: binding[column].fillna("").astype(str) for column in identity})
     grouped = []
     for _, rows in keyed.groupby(identity, sort=False):
-        strongest = rows.loc[rows["shadow_usd_per_kg"].idxmax()]
+        strongest = rows.iloc[int(rows["shadow_usd_per_kg"].to_numpy().argmax())]
         grouped.append(
             {
                 "what binds": str(strongest["description"]),
