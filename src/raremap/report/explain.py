@@ -277,7 +277,10 @@ def lever_effect(
     lever = "; ".join(dict.fromkeys(changes)) if changes else "no change to the base's inputs"
     if changed:
         parts = []
+        exceeds = difference.abs() > tolerance
         for unit_name, rows in difference.groupby(level="unit"):
+            if not bool(exceeds[rows.index].any()):
+                continue
             total = float(rows.sum())
             worst = rows.abs().idxmax()[1]
             before, after = float(base.get((unit_name, worst), 0.0)), float(mine.get((unit_name, worst), 0.0))

@@ -30,6 +30,7 @@ CONTENT_SECURITY_POLICY = (
     "img-src data: blob:; font-src data:; connect-src 'none'; worker-src blob:"
 )
 LINKED_COLUMNS = ("url",)
+LINK_WIDTH = 40
 ANCHORED = {"sources": ("source_id", "source-")}
 """Tables whose rows can be linked to: identifier -> (column, id prefix)."""
 
@@ -108,10 +109,16 @@ def _header(column: str, unit: str) -> str:
     return f"{column} ({unit})" if unit and unit not in ("year", "date", "fraction") else column
 
 
+def short_link(url: str, width: int = LINK_WIDTH) -> str:
+    """A link's text: the address without its scheme and 'www.', cut to `width` characters."""
+    text = url.split("://", 1)[-1].removeprefix("www.")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _cell_view(column: str, value: Any, unit: str) -> CellView:
     text, number = format_cell(value, column, unit)
     if column in LINKED_COLUMNS and text.startswith(("https://", "http://")):
-        return CellView(text, link=text)
+        return CellView(short_link(text), link=text)
     if column == "pass" and text in ("yes", "no"):
         return CellView(text, css=f"pass-{'true' if text == 'yes' else 'false'}")
     if number:

@@ -196,6 +196,23 @@ def sourcing_figure(run: StoredRun) -> Figure | None:
     )
 
 
+def readable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Columns named in words, with their units: cvar_shortfall_t -> 'CVaR of shortfall' in t."""
+    names, units = {}, {}
+    for name in map(str, frame.columns):
+        unit = ""
+        words = name
+        if name.endswith("_usd_million") or name == "cost":
+            words, unit = name.removesuffix("_usd_million"), "USD million"
+        elif name.endswith("_t"):
+            words, unit = name.removesuffix("_t"), "t"
+        words = words.replace("cvar_", "CVaR of ").replace("_", " ")
+        names[name] = words
+        if unit:
+            units[words] = unit
+    return frame.rename(columns=names), units
+
+
 def plan_tables(run: StoredRun) -> tuple[list[Table], list[str]]:
     chosen, notes = decisions(run)
     result: list[Table] = []
@@ -210,13 +227,13 @@ def plan_tables(run: StoredRun) -> tuple[list[Table], list[str]]:
         ))
     strategies = run.results.get("strategies")
     if strategies is not None and not strategies.empty:
-        units = {name: ("USD million" if name.endswith("usd_million") or name == "cost" else
-                        "t" if name.endswith("_t") else "") for name in strategies.columns}
+        shown, units = readable(strategies)
         result.append(Table(
-            f"plan-strategies-{run.run_id}", f"Strategies compared: {run.name}", strategies,
-            "Cost and shortfall of each strategy on the same draws, over the plan's horizon.",
+            f"plan-strategies-{run.run_id}", f"Strategies compared: {run.name}", shown,
+            "Cost and shortfall of each strategy on the same draws, over the plan's horizon (shortfall in t "
+            "magnet for magnet sectors).",
             (run_evidence(run, "strategies", strategies),),
-            units={name: unit for name, unit in units.items() if unit},
+            units=units,
         ))
     costs = run.results.get("costs")
     if costs is not None and not costs.empty:

@@ -116,7 +116,7 @@ def shortfall_lines(runs: Sequence[StoredRun], unit_name: str) -> Figure | None:
                       "tickformat": ",~g"},
             "height": 440,
         },
-        f"Demand left unserved, summed over the {UNIT_WORDS.get(unit_name, unit_name)} of the importer, "
+        f"Demand left unserved, summed over {UNIT_WORDS.get(unit_name, unit_name)} of the importer, "
         f"{horizon}; one line per run (colour, dash and marker).",
         tuple(run_evidence(run, "shortfall", run.results["shortfall"]) for run in runs),
     )

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
+from raremap.report.plan_figures import without_paths
 from raremap.report.run_sections import run_sections
+from raremap.report.runs import StoredRun
 from raremap.scenario import Scenario
 from raremap.vocabulary import STAGES
 from raremap.web import scenarios
@@ -28,7 +30,7 @@ from raremap.web.state import ServerState, server_state
 router = APIRouter(include_in_schema=False)
 State = Annotated[ServerState, Depends(server_state)]
 FORM_CHOICES = ("ban", "quota", "licence_delay")
-MAXIMUM_COMPARED = 6
+MAXIMUM_COMPARED = 10
 JOB_SUBJECTS = {"simulate": "scenario", "risk": "risk file", "plan": "plan"}
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -153,22 +155,42 @@ def runs_page(state: State, request: Request) -> str:
     return render("runs.html", title="Stored runs", logged_in=logged_in(request, state), runs=runs_listing(state))
 
 
+def base_run(state: ServerState, run: StoredRun) -> StoredRun | None:
+    """The newest stored simulation of the run's base scenario on the same dataset, to compare with."""
+    base = str(run.specification.get("base") or "")
+    if run.family != "simulate" or not base or base == run.name:
+        return None
+    catalog = state.storage.run_catalog()
+    same = catalog[(catalog["name"] == base) & (catalog["dataset_version"] == run.dataset_version)
+                   & catalog["kind"].astype(str).str.startswith("sim")]
+    return state.stored_run(str(same.iloc[0]["run_id"])) if not same.empty else None
+
+
+def summary_frame(run: StoredRun) -> pd.DataFrame:
+    """The run's stored summary as one row: plain values only, local paths reduced to file names."""
+    return pd.DataFrame(
+        [{key: without_paths(value) for key, value in run.summary.items() if not isinstance(value, dict | list)}]
+    )
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(state: State, request: Request, run_id: str) -> str:
     run = state.stored_run(run_id)
-    summary = pd.DataFrame(
-        [{key: value for key, value in run.summary.items() if not isinstance(value, dict | list)}]
-    )
-    summary_columns, summary_rows = table_rows(summary)
+    base = base_run(state, run)
+    summary_columns, summary_rows = table_rows(summary_frame(run))
+    shown = [base, run] if base is not None else [run]
     return render(
         "run.html",
         title=f"Run {run.name}",
         figures=True,
         logged_in=logged_in(request, state),
         run=run,
+        base=base,
         summary_columns=summary_columns,
         summary_rows=summary_rows,
-        sections=state.cached_page(("run", run_id), lambda: sections_html(run_sections([run]))),
+        sections=state.cached_page(
+            ("run", run_id, base.run_id if base is not None else ""), lambda: sections_html(run_sections(shown))
+        ),
     )
 
 
