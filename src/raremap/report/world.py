@@ -288,7 +288,7 @@ def value_chain_sankey(dataset: Dataset, year: int, importer: str) -> Figure:
         },
     }
     headings = [
-        {"text": column, "x": _column_x(position), "y": 1.01, "xref": "paper", "yref": "paper",
+        {"text": column, "x": _column_x(position), "y": 1.05, "xref": "paper", "yref": "paper",
          "xanchor": "left" if position == 0 else "right" if position == len(SANKEY_COLUMNS) - 1 else "center",
          "yanchor": "bottom", "showarrow": False, "font": {"size": 11}}
         for position, column in enumerate(SANKEY_COLUMNS)
@@ -304,7 +304,7 @@ def value_chain_sankey(dataset: Dataset, year: int, importer: str) -> Figure:
         "sankey-value-chain",
         f"The value chain, with {importer}'s flows",
         [trace],
-        {"height": 640, "annotations": headings, "margin": {"t": 75}},
+        {"height": 660, "annotations": headings, "margin": {"t": 90}},
         caption,
         tuple(evidence),
     )
