@@ -27,6 +27,8 @@ Text, and messages built from input print with markup=False (so `Nd:x:` stays `N
 
 WRAP_WIDTH = 12
 """A text column may be narrowed to this width (wrapping between words) before the table is split."""
+LONGEST_WORD = 28
+"""Words up to this length (names, codes, magnet types) are never broken across lines."""
 BORDER = 3
 """Characters rich adds per column (padding and the rule), plus one for the table's edge."""
 
@@ -60,7 +62,8 @@ def _column_widths(header: str, cells: Sequence[str], numeric: bool) -> tuple[in
     if numeric:
         minimum = max([_longest_word(header), *(len(text) for text in cells)])
     else:
-        minimum = min(natural, max(_longest_word(header), WRAP_WIDTH))
+        words = min(max((_longest_word(text) for text in cells), default=0), LONGEST_WORD)
+        minimum = min(natural, max(_longest_word(header), words, WRAP_WIDTH))
     return natural, max(minimum, 1)
 
 

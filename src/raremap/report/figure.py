@@ -30,6 +30,21 @@ class Evidence:
     source_ids: tuple[str, ...] = ()
 
 
+TITLE_LINE = 46
+"""Characters of a chart title per line: plotly does not wrap titles, and a phone shows about this many."""
+
+
+def wrapped_title(text: str, width: int = TITLE_LINE) -> str:
+    """A chart title broken into lines (plotly's <br>) of at most about `width` characters, at spaces."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 @dataclass(frozen=True)
 class Figure:
     """One chart: its plotly data and layout, a caption that says what it shows, and its evidence."""
@@ -46,7 +61,7 @@ class Figure:
         legend find room on a phone, the legend below the chart, and every country in its own colour
         (raremap.report.palette), the same in every figure."""
         layout: dict[str, Any] = {
-            "title": {"text": self.title, "x": 0, "xanchor": "left", "font": {"size": 15},
+            "title": {"text": wrapped_title(self.title), "x": 0, "xanchor": "left", "font": {"size": 15},
                       "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}, "automargin": True},
             "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
             "legend": {"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 0,

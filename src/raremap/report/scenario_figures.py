@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from raremap.report import explain
-from raremap.report.figure import Evidence, Figure, Section, Table
+from raremap.report.figure import Evidence, Figure, Section, Table, wrapped_title
 from raremap.report.palette import run_style, sector_colour
 from raremap.report.runs import StoredRun
 from raremap.results import columns
@@ -154,7 +154,7 @@ def sector_selector(runs: Sequence[StoredRun]) -> Figure | None:
             "label": name,
             "method": "update",
             "args": [{"visible": [owner == position for owner in owners]},
-                     {"title.text": f"Shortfall by sector: {name} (t magnet per year)"}],
+                     {"title.text": wrapped_title(f"Shortfall by sector: {name} (t magnet per year)")}],
         }
         for position, name in enumerate(names)
     ]
@@ -232,7 +232,7 @@ def price_selector(runs: Sequence[StoredRun]) -> Figure | None:
             "label": name,
             "method": "update",
             "args": [{"visible": [owner == index for owner in owners]},
-                     {"title.text": f"Price in {importers_of(runs)}: {name} (USD/kg)"}],
+                     {"title.text": wrapped_title(f"Price in {importers_of(runs)}: {name} (USD/kg)")}],
         }
         for index, name in enumerate(good_names)
     ]

@@ -87,8 +87,12 @@ def home(state: State, request: Request) -> str:
 
 
 def _shown(value: Any) -> str:
+    """A value as a form field shows it: lists comma-separated, whole numbers without '.0' (and no
+    thousands separators, so the field reads back as the same number)."""
     if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
+        return ", ".join(map(_shown, value))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
     return "" if value is None else str(value)
 
 
@@ -166,11 +170,29 @@ def base_run(state: ServerState, run: StoredRun) -> StoredRun | None:
     return state.stored_run(str(same.iloc[0]["run_id"])) if not same.empty else None
 
 
+SUMMARY_WORDS: dict[str, str | None] = {
+    "welfare_usd": None,  # a model quantity (world value less costs), not a figure a reader can use
+    "mass_balance_max_residual": "mass balance residual (t)",
+    "build_seconds": "build (s)",
+    "solve_seconds": "solve (s)",
+    "seconds": "time (s)",
+    "draws_per_second": "draws per second",
+    "solved_draws": "draws solved",
+    "horizon_years": "horizon (years)",
+}
+
+
 def summary_frame(run: StoredRun) -> pd.DataFrame:
-    """The run's stored summary as one row: plain values only, local paths reduced to file names."""
-    return pd.DataFrame(
-        [{key: without_paths(value) for key, value in run.summary.items() if not isinstance(value, dict | list)}]
-    )
+    """The run's stored summary as one row: plain values under readable names, local paths reduced to
+    file names, model-internal quantities left out."""
+    row = {}
+    for key, value in run.summary.items():
+        if isinstance(value, dict | list) or str(key).endswith(("_source", "_folder")):
+            continue
+        name = SUMMARY_WORDS.get(key, str(key).replace("_", " "))
+        if name is not None:
+            row[name] = without_paths(value)
+    return pd.DataFrame([row])
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
