@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 import raremap
+from raremap.data import store
 from raremap.errors import RaremapError
+from raremap.formatting import cell
 from raremap.report import build_sections, read_runs, write_report, write_static_figures
 from raremap.report.assets import plotly_javascript
 from raremap.report.html import figure_html
-from raremap.data import store
-from raremap.formatting import cell
 from raremap.report.run_sections import plan_section, risk_section, scenario_section
 from tests.cli.runner import run_raremap
 from tests.report.browser import offline_page

@@ -96,10 +96,10 @@ def test_every_page_fits_a_laptop_and_a_phone_and_says_why(
         "compare": "/compare?" + "&".join(f"run={run}" for run in SIMULATIONS),
     }
     texts: dict[str, str] = {}
+    errors: list[str] = []
     with running(create_app(settings_for(store_path), dataset)) as server:
         for width in (1280, 390):
             with offline_page((width, 900)) as (page, log):
-                errors: list[str] = []
                 page.on("pageerror", lambda error: errors.append(str(error)))
                 page.goto(f"{server.url}/login?token={TOKEN}")
                 for name, path in pages.items():
