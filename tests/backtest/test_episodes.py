@@ -133,3 +133,19 @@ def test_a_ratio_to_a_year_needs_that_year(tmp_path):
 def test_an_unknown_episode_name_suggests_the_closest():
     with pytest.raises(Exception, match="did you mean china-2025-licensing"):
         FILES.read("china-2025-licencing")
+
+
+def test_the_episodes_cite_every_source_the_back_tests_added_and_no_table_row_cites(dataset):
+    """sources.csv holds sources cited only by episodes (observed outcomes, the shocks' tonnages)."""
+    from raremap.backtest import cited_sources
+
+    in_tables = {
+        str(source) for name, frame in dataset.tables.items() if name != "sources" for source in frame["source_id"].dropna()
+    }
+    uncited = set(dataset["sources"]["source_id"].astype(str)) - in_tables - cited_sources()
+    assert not uncited, f"sources no table row and no episode cites: {sorted(uncited)}"
+
+
+def test_a_scenario_source_missing_from_sources_csv_is_named(tmp_path, dataset):
+    with pytest.raises(EpisodeError, match=r"scenario_sources\[0\] = 'no_such_quota_2099': not in sources.csv"):
+        load_episode(write_episode(tmp_path, scenario_sources=["no_such_quota_2099"]), dataset)

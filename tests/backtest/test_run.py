@@ -39,12 +39,18 @@ def test_a_perturbed_model_fails_an_outcome_it_passed(dataset):
 
     The observed figures are replaced by the unperturbed model's own figures (so every computable
     outcome passes by construction); the perturbation halves China's separation, metal and magnet
-    capacity in the shock year. If the harness did not read the model's results, nothing would fail.
+    capacity in 2025 (its months included). If the harness did not read the model's results, nothing
+    would fail.
     """
     episode = load_episode("china-2025-licensing", dataset)
     first = run_episode(episode, dataset)
     computed = {score.outcome: score.model for score in first.scores if score.model is not None}
     assert computed, "the episode has no outcome the engine can compute"
+    # The episode runs 2025 by month: a month, a quarter, April-September and the year are all read.
+    assert {"china-magnet-exports-may-2025", "china-magnet-exports-q2-2025", "india-magnet-imports-h1-fy26",
+            "china-magnet-exports-2025-full-year"} <= set(computed)
+    assert not first.binding.empty and "export control" in set(first.binding["kind"])
+    assert {"period_start", "period_years"} <= set(first.paths.columns)
     matched = episode.model_copy(update={"outcomes": tuple(
         outcome.model_copy(update={"observed": computed[outcome.id]}) if outcome.id in computed else outcome
         for outcome in episode.outcomes

@@ -1,6 +1,7 @@
 """A tiny hand-made world whose metrics can be checked with pencil and paper.
 
-Mining (REO, t): AAA 60, BBB 30, IMP 10 -> world 100.
+Mining (REO, t): AAA 60, BBB 30, IMP 10; WLD row 100 (a world total is stated, as every data
+series that lists the world does).
 Separation (REO, t): AAA 80, BBB 20; WLD row 125 (25 t from unlisted producers).
 Trade at separation: AAA -> IMP 30, BBB -> IMP 10, AAA -> CCC 90 (AAA exports 120), IMP -> CCC 5.
 Political stability: AAA -0.5, BBB 1.5, IMP 0.5 (CCC unscored). Blocs: IMP and BBB share PACT.
@@ -20,6 +21,7 @@ def tiny_production() -> pd.DataFrame:
         ("AAA", "mining", "REO", 2024, 60.0),
         ("BBB", "mining", "REO", 2024, 30.0),
         ("IMP", "mining", "REO", 2024, 10.0),
+        ("WLD", "mining", "REO", 2024, 100.0),
         ("AAA", "separation", "REO", 2024, 80.0),
         ("BBB", "separation", "REO", 2024, 20.0),
         ("WLD", "separation", "REO", 2024, 125.0),

@@ -45,9 +45,11 @@ TOP_KEYS = {
     "eu_supply_risk",
     "eu_supply_risk_bottleneck",
     "eu_economic_importance",
+    "eu_economic_importance_range",
     "eu_verdict",
     "crma",
     "reasons",
+    "notes",
 }
 
 
@@ -131,7 +133,9 @@ def test_a_year_beyond_the_data_is_the_baseline_projection() -> None:
         (["--importer", "TCD"], "the data hold no trade, output or demand figure for importer 'TCD'"),
         (["--element", "Dyy"], "unknown element 'Dyy' (did you mean Dy?)"),
         (["--element", "Pm"], "the data hold no figure for element 'Pm'"),
-        (["--year", "2040"], "year 2040 is outside the data (2018-2024) and the projection of scenario baseline (2024-2035)"),
+        # The data hold 2009-2010 (history rows) and 2018-2025; a year between them is named as a gap.
+        (["--year", "2040"], "year 2040 is outside the data (2009-2010, 2018-2025) and the projection of scenario baseline (2024-2035)"),
+        (["--year", "2015"], "year 2015 is outside the data (2009-2010, 2018-2025)"),
         (["--year", "1990"], "year 1990 is outside the data"),
         (["--series", "usgs"], "unknown production series 'usgs'"),
         (["--series", "smelting=wmd"], "unknown stage in --series 'smelting'"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -10,7 +12,7 @@ from raremap.metrics.criticality import supply_risk_score
 from raremap.metrics.geopolrisk import geopolrisk_score, governance_risk, import_risk
 from raremap.metrics.inputs import MetricInputs
 from raremap.metrics.sourcing import import_reliance
-from tests.metrics.conftest import tiny_inputs
+from tests.metrics.conftest import tiny_inputs, tiny_trade
 
 ARGUMENTS = {"importer": "IMP", "year": 2024}
 
@@ -117,10 +119,32 @@ def test_economic_importance_and_verdict_by_hand(inputs: MetricInputs) -> None:
     assert critical["bottleneck_stage"] in {"mining", "separation"}
 
 
-def test_crma_scorecard_by_hand(inputs: MetricInputs) -> None:
+def test_crma_scorecard_needs_the_content_of_metal_and_magnet_imports(inputs: MetricInputs) -> None:
     card = metrics.crma_scorecard(inputs, **ARGUMENTS).set_index("check")
-    # Reference consumption: separation apparent consumption 35 t. Mining output 10 t -> 10/35.
-    assert card.loc["extraction", "value"] == pytest.approx(10 / 35)
+    # The tiny world records no metal or magnet trade: IMP's rare-earth consumption is not known.
+    assert pd.isna(card.loc["extraction", "value"]) and card.loc["extraction", "pass"] is None
+    assert "metal: no metal trade data for 2024" in card.loc["extraction", "note"]
+
+
+def test_crma_scorecard_by_hand() -> None:
+    trade = pd.concat(
+        [
+            tiny_trade(),
+            pd.DataFrame(
+                [("AAA", "IMP", "metal", "REO", 2024, 2.0), ("AAA", "IMP", "magnet", "NdFeB", 2024, 10.0)],
+                columns=["exporter", "importer", "stage", "element", "year", "value_t"],
+            ),
+        ]
+    )
+    recipe = pd.DataFrame({"product": "NdFeB", "element": ["Nd", "Dy", "Fe"], "share": [0.3, 0.01, 0.69]})
+    inputs = replace(tiny_inputs(trade=trade), magnet_shares=recipe, oxide_factors={"Nd": 1.2, "Dy": 1.1})
+    card = metrics.crma_scorecard(inputs, **ARGUMENTS).set_index("check")
+    # Reference consumption (t REO): separation apparent consumption 35 t + 2 t of metal x 1.198 t
+    # oxide per t (Nd and Dy weighted by the recipe) + 10 t of magnets x 0.371 t REO per t.
+    metal = 2.0 * (0.3 * 1.2 + 0.01 * 1.1) / 0.31
+    magnets = 10.0 * (0.3 * 1.2 + 0.01 * 1.1)
+    consumption = 35 + metal + magnets
+    assert card.loc["extraction", "value"] == pytest.approx(10 / consumption)
     assert bool(card.loc["extraction", "pass"]) is True
     assert card.loc["processing", "value"] == pytest.approx(0.0)
     assert bool(card.loc["processing", "pass"]) is False

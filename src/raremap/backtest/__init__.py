@@ -5,7 +5,7 @@
 the difference, the tolerance and pass or fail. See docs/backtests.md.
 """
 
-from raremap.backtest.loading import EpisodeError, episode_names, load_episode, load_episodes
+from raremap.backtest.loading import EpisodeError, cited_sources, episode_names, load_episode, load_episodes
 from raremap.backtest.run import EpisodeResult, OutcomeScore, run_backtests, run_episode, scores_frame
 from raremap.backtest.spec import Episode, Outcome
 
@@ -15,6 +15,7 @@ __all__ = [
     "EpisodeResult",
     "Outcome",
     "OutcomeScore",
+    "cited_sources",
     "episode_names",
     "load_episode",
     "load_episodes",

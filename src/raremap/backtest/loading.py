@@ -142,7 +142,11 @@ def _years(years: list[int]) -> str:
 def source_problems(episode: Episode, dataset: Any) -> list[str]:
     """Every cited source must be in sources.csv."""
     known = set(dataset["sources"]["source_id"].astype(str))
-    problems = []
+    problems = [
+        f"scenario_sources[{position}] = {source!r}: not in sources.csv; "
+        "add the publication to sources.csv or cite one that is there (raremap data sources)"
+        for position, source in enumerate(episode.scenario_sources) if source not in known
+    ]
     for index, outcome in enumerate(episode.outcomes):
         for position, source in enumerate(outcome.sources):
             if source not in known:
@@ -151,6 +155,14 @@ def source_problems(episode: Episode, dataset: Any) -> list[str]:
                     "add the publication to sources.csv or cite one that is there (raremap data sources)"
                 )
     return problems
+
+
+def cited_sources(episodes: list[Episode] | None = None) -> set[str]:
+    """The source_ids the episodes cite (for their shocks and their observed outcomes): the back-tests'
+    share of sources.csv, which no table row cites."""
+    chosen = episodes if episodes is not None else load_episodes()
+    return {source for episode in chosen for source in (*episode.scenario_sources,
+                                                        *(s for outcome in episode.outcomes for s in outcome.sources))}
 
 
 def load_episode(reference: str | Path, dataset: Any = None) -> Episode:

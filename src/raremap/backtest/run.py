@@ -3,8 +3,9 @@
 The engine is called only through the public ``raremap.simulate.simulate(dataset, scenario)``; the
 result tables are read by ``raremap.backtest.measures``. Scoring is plain: difference = model -
 observed; an outcome passes when |difference| is within its tolerance. An outcome the model cannot
-produce (a monthly figure in an annual run, a table the results lack) is "not expressible"; when
-the engine refuses or fails on the scenario every outcome is "not run", with the engine's message.
+produce (a month the run's periods do not split out, a window outside the run, a table the results
+lack, a ratio to a zero price) is "not expressible"; when the engine refuses or fails on the scenario
+every outcome is "not run", with the engine's message.
 """
 
 from __future__ import annotations
@@ -18,13 +19,24 @@ from typing import Any
 import pandas as pd
 
 from raremap.backtest.loading import load_episodes, scenario_document
-from raremap.backtest.measures import NotExpressibleError, binding_constraints, measure
+from raremap.backtest.measures import (
+    MeasureValues,
+    ModelPeriod,
+    NotExpressibleError,
+    binding_constraints,
+    measure,
+    run_periods,
+    window,
+)
 from raremap.backtest.spec import Episode, Outcome
 from raremap.errors import RaremapError
 
 Simulator = Callable[[Any, Any], Any]
 
 PASS, FAIL, NOT_EXPRESSIBLE, NOT_RUN = "pass", "fail", "not expressible", "not run"
+
+PATH_COLUMNS = ["outcome", "period", "period_start", "period_years", "model"]
+"""The model's path per outcome and period, on the outcome's basis (see `model_path`)."""
 
 TABLE_COLUMNS = [
     "episode", "outcome", "period", "unit", "observed", "model", "difference", "tolerance", "status", "reason",
@@ -121,26 +133,70 @@ def scores_frame(scores: Sequence[OutcomeScore]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def _model_figure(outcome: Outcome, series: pd.Series, base_year: int) -> tuple[float | None, str]:
-    """The model's figure for the outcome's period and comparison, or None with the reason."""
-    year = outcome.period.calendar_year()
-    if year is None:
-        return None, (
-            f"observed over {outcome.period.label()}; the engine's periods are whole calendar years "
-            "(needs sub-annual periods, issue 13 part 5)"
-        )
-    if year not in series.index:
-        return None, f"the run has no period {year} (its periods are {min(series.index)}-{max(series.index)})"
-    value = float(series.loc[year])
-    reference = outcome.reference_year(base_year)
-    if reference is not None:
-        base = float(series.loc[reference]) if reference in series.index else math.nan
-        if not base or math.isnan(base):
-            return None, f"the model has no value (or zero) for {reference}, so no ratio: no market for this selection then"
-        value = value / base
+def _model_figure(outcome: Outcome, values: MeasureValues, periods: tuple[ModelPeriod, ...], base_year: int) -> float:
+    """The model's figure for the outcome's window and comparison; NotExpressibleError says why not."""
+    inside = window(periods, outcome.period.start, outcome.period.end)
+    reference = outcome.reference_period(base_year)
+    if reference is None:
+        value = values.over(inside)
+    else:
+        try:
+            base_periods = window(periods, reference.start, reference.end)
+        except NotExpressibleError as why:
+            raise NotExpressibleError(f"the reference {reference.label()} cannot be read: {why}") from None
+        base = values.rate(base_periods)
+        if math.isnan(base) or base == 0:
+            zero = " (the engine prices a co-product in surplus at 0)" if values.kind == "price" and base == 0 else ""
+            raise NotExpressibleError(
+                f"the model's value in {reference.label()} is {'zero' if base == 0 else 'undefined'}{zero}, so no ratio"
+            )
+        value = values.rate(inside) / base
     if math.isnan(value):
-        return None, "the model's value is undefined (no rows for this selection)"
-    return value, ""
+        raise NotExpressibleError("the model's value is undefined (no rows for this selection)")
+    return value
+
+
+def model_path(outcome: Outcome, values: MeasureValues, periods: tuple[ModelPeriod, ...], base_year: int) -> pd.DataFrame:
+    """The model's value in each period on the outcome's basis, for charts.
+
+    Flows are per year times the observed window's length (a month's outcome is charted in t per
+    month), divided by the reference where the outcome is a ratio; prices and shares as they are.
+    """
+    length = sum(period.years for period in window_or_none(periods, outcome) or ()) or outcome_years(outcome)
+    base = 1.0
+    reference = outcome.reference_period(base_year)
+    if reference is not None:
+        try:
+            base = values.rate(window(periods, reference.start, reference.end))
+        except NotExpressibleError:
+            base = math.nan
+    rows = []
+    for period in periods:
+        try:
+            value = values.rate((period,))
+        except NotExpressibleError:
+            value = math.nan
+        if values.kind == "flow" and reference is None:
+            value *= length
+        rows.append({
+            "outcome": outcome.id, "period": period.label, "period_start": period.start.isoformat(),
+            "period_years": period.years, "model": value / base if base and not math.isnan(base) else math.nan,
+        })
+    return pd.DataFrame(rows, columns=PATH_COLUMNS)
+
+
+def window_or_none(periods: tuple[ModelPeriod, ...], outcome: Outcome) -> tuple[ModelPeriod, ...] | None:
+    try:
+        return window(periods, outcome.period.start, outcome.period.end)
+    except NotExpressibleError:
+        return None
+
+
+def outcome_years(outcome: Outcome) -> float:
+    """The observed window's length in years (months count as twelfths, as the engine's do)."""
+    start, end = outcome.period.start, outcome.period.end
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    return months / 12.0
 
 
 def _verdict(
@@ -164,18 +220,18 @@ def _verdict(
     )
 
 
-def score_outcome(episode: Episode, outcome: Outcome, result: Any) -> tuple[OutcomeScore, pd.Series | None]:
+def score_outcome(episode: Episode, outcome: Outcome, result: Any) -> tuple[OutcomeScore, pd.DataFrame | None]:
     """Score one outcome against a run's result; also return the model's path for charts."""
-    periods = tuple(int(period) for period in result.periods)
     try:
-        series = measure(result, outcome.measure, outcome.select, periods)
+        periods = run_periods(result)
+        values = measure(result, outcome.measure, outcome.select, periods)
     except NotExpressibleError as reason:
         return _verdict(episode, outcome, None, NOT_EXPRESSIBLE, str(reason)), None
-    reference = outcome.reference_year(episode.base_year)
-    path = series / float(series.loc[reference]) if reference is not None and series.get(reference) else series
-    model, why = _model_figure(outcome, series, episode.base_year)
-    if model is None:
-        return _verdict(episode, outcome, None, NOT_EXPRESSIBLE, why), path
+    path = model_path(outcome, values, periods, episode.base_year)
+    try:
+        model = _model_figure(outcome, values, periods, episode.base_year)
+    except NotExpressibleError as reason:
+        return _verdict(episode, outcome, None, NOT_EXPRESSIBLE, str(reason)), path
     within = abs(model - outcome.observed) <= outcome.tolerance.band(outcome.observed) + 1e-12
     return _verdict(episode, outcome, model, PASS if within else FAIL, outcome.note), path
 
@@ -196,25 +252,31 @@ def run_episode(episode: Episode, dataset: Any, simulator: Simulator | None = No
         scenario = validate_document(scenario_document(episode), f"episode {episode.name}, scenario")
         result = run(dataset, scenario)
     except RaremapError as error:
-        message = f"the engine did not run the episode: {error}"
-        refused = tuple(_verdict(episode, outcome, None, NOT_RUN, message) for outcome in episode.outcomes)
-        return EpisodeResult(episode, refused, run_error=str(error), dataset_version=version,
-                             seconds=time.perf_counter() - started)
+        return _not_run(episode, f"the engine did not run the episode: {error}", str(error), version, started)
+    except Exception as error:  # an engine bug: the other episodes still run, and this one says why not
+        crash = f"{type(error).__name__}: {error}"
+        return _not_run(episode, f"the engine failed on the episode ({crash}); an engine bug, not a refusal", crash,
+                        version, started)
     scores = []
     paths = []
     for outcome in episode.outcomes:
         score, path = score_outcome(episode, outcome, result)
         scores.append(score)
         if path is not None:
-            paths.append(pd.DataFrame({"outcome": outcome.id, "period": path.index, "model": path.to_numpy()}))
+            paths.append(path)
     return EpisodeResult(
         episode,
         tuple(scores),
         binding=binding_constraints(result, scenario.importer),
-        paths=pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=["outcome", "period", "model"]),
+        paths=pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=PATH_COLUMNS),
         dataset_version=version,
         seconds=time.perf_counter() - started,
     )
+
+
+def _not_run(episode: Episode, message: str, error: str, version: str, started: float) -> EpisodeResult:
+    refused = tuple(_verdict(episode, outcome, None, NOT_RUN, message) for outcome in episode.outcomes)
+    return EpisodeResult(episode, refused, run_error=error, dataset_version=version, seconds=time.perf_counter() - started)
 
 
 def run_backtests(names: Sequence[str] | None = None, dataset: Any = None, simulator: Simulator | None = None) -> list[EpisodeResult]:

@@ -108,6 +108,7 @@ class Selection(Frozen):
     importer: str | None = None
     partner: str | None = None
     except_countries: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
 
 
 class Tolerance(Frozen):
@@ -158,7 +159,7 @@ class Outcome(Frozen):
     select: Selection = Selection()
     period: ObservedPeriod
     comparison: Literal["level", "ratio_to_base_year", "ratio_to_year"] = "level"
-    relative_to: Year | None = None
+    relative_to: ObservedPeriod | None = None
     observed: float
     unit: str
     sources: tuple[str, ...] = Field(min_length=1)
@@ -172,13 +173,15 @@ class Outcome(Frozen):
             raise ValueError("comparison ratio_to_year needs relative_to (the year divided by); other comparisons take none")
         return self
 
-    def reference_year(self, base_year: int) -> int | None:
-        """The year the figure is divided by, or None for a level."""
+    def reference_period(self, base_year: int) -> ObservedPeriod | None:
+        """The period the figure is divided by (the base year, or `relative_to`), or None for a level."""
         if self.comparison == "level":
             return None
-        return self.relative_to if self.relative_to is not None else base_year
+        if self.relative_to is not None:
+            return self.relative_to
+        return ObservedPeriod.model_validate({"start": base_year, "end": base_year})
 
-    @field_validator("period", mode="before")
+    @field_validator("period", "relative_to", mode="before")
     @classmethod
     def _year_or_range(cls, value: object) -> object:
         if isinstance(value, int | str) and not isinstance(value, bool):
@@ -194,6 +197,7 @@ class Episode(Frozen):
     description: str = ""
     base_year: Year
     scenario: dict[str, Any]
+    scenario_sources: tuple[str, ...] = ()
     engine_limits: tuple[str, ...] = ()
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
 

@@ -64,10 +64,12 @@ def _print_episode(result: object) -> None:
     for row in table.itertuples(index=False):
         if row.reason:
             console.print(f"  {row.outcome}: {' '.join(str(row.reason).split())}", markup=False)
+    importer = str(episode.scenario.get("importer") or "the importer")
     if not result.binding.empty:
-        console.print(rich_table(result.binding, title="what binds in the run (from the result tables)"))
+        console.print(rich_table(result.binding, title=f"what binds for {importer} (the run's binding table: each constraint "
+                                 "with the periods it binds in and its largest shadow price)"))
     elif not result.run_error:
-        console.print("binding constraints: none reported by the result tables")
+        console.print(f"binding constraints: the run's binding table lists none for {importer}")
     if episode.engine_limits:
         console.print("what the engine cannot express here:")
         for limit in episode.engine_limits:
@@ -78,10 +80,13 @@ def save_backtest(result: object, db: Path) -> str:
     """Store an episode's scores and model paths as a run of kind `backtest`; returns the run id."""
     from raremap.backtest.run import EpisodeResult
     from raremap.data import store
+    from raremap.results import check_tables
 
     assert isinstance(result, EpisodeResult)
     run_id = f"backtest-{result.episode.name}-{uuid.uuid4().hex[:12]}"
     observed = result.table()
+    tables = {"scores": observed.astype({"model": float, "difference": float}), "paths": result.paths, "binding": result.binding}
+    check_tables("backtest", tables)
     store.save_run(
         db,
         run_id=run_id,
@@ -91,7 +96,6 @@ def save_backtest(result: object, db: Path) -> str:
         specification=result.episode.model_dump(mode="json"),
         summary={"title": result.episode.title, "base_year": result.episode.base_year,
                  "run_error": result.run_error, **result.counts()},
-        results={"scores": observed.astype({"model": float, "difference": float}), "paths": result.paths,
-                 "binding": result.binding},
+        results=tables,
     )
     return run_id

@@ -63,7 +63,11 @@ def _print_tables(frames: dict[str, pd.DataFrame]) -> None:
         if key.startswith("supply_risk_") and risk[:3] != "n/a":
             console.print(f"  {key.removeprefix('supply_risk_')} not computed: {reason}", markup=False)
     console.print(f"EU 2017 economic importance: {importance}", markup=False)
+    if isinstance(verdict.get("economic_importance_note"), str):
+        console.print(f"  {verdict['economic_importance_note']}", markup=False)
     console.print(f"EU 2017 verdict: [bold]{verdict['verdict']}[/bold]")
+    if "verdict" in verdict["reasons"]:
+        console.print(f"  {verdict['reasons']['verdict']}", markup=False)
     crma = frames["crma"][["check", "value", "target", "comparison", "pass", "note"]].copy()
     crma["value"] = crma["value"].map(lambda value: _number(value))
     crma["pass"] = crma["pass"].map(lambda value: "n/a" if value is None else value)

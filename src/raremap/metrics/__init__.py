@@ -85,8 +85,10 @@ UNITS: Mapping[str, str] = {
     "geopolrisk": "GeoPolRisk score, 0-1",
     "eu_supply_risk": "EC 2017 supply risk; critical from 1",
     "eu_economic_importance": "EC 2017 economic importance, 0-10; critical from 2.8",
+    "eu_economic_importance_range": "economic importance with end uses lacking value added at Q = 0 and Q = 10",
     "crma.*.value, crma.*.target": "fraction of annual consumption",
     "reasons": "why the value of the same key is null",
+    "notes": "how a value of the same key was made where the data needed filling",
 }
 
 STAGE_ROWS = (  # (frame, column, label)
@@ -271,6 +273,19 @@ def summary_of(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     for key, column in (("eu_supply_risk", "supply_risk"), ("eu_economic_importance", "economic_importance")):
         if _missing(verdict[column]):
             reasons[key] = verdict["reasons"].get(column, "not computed")
+    notes: dict[str, str] = {}
+    if isinstance(verdict.get("economic_importance_note"), str):
+        notes["eu_economic_importance"] = str(verdict["economic_importance_note"])
+    if "verdict" in verdict["reasons"]:
+        reasons["eu_verdict"] = verdict["reasons"]["verdict"]
+    importance = frames["economic_importance"]
+    importance_range = (
+        [float(importance["economic_importance_low"].iloc[0]), float(importance["economic_importance_high"].iloc[0])]
+        if not importance.empty and not _missing(verdict["economic_importance"])
+        else None
+    )
+    if importance_range is None:
+        reasons["eu_economic_importance_range"] = reasons.get("eu_economic_importance", "not computed")
     checks: dict[str, Any] = {}
     for record in crma.to_dict("records"):
         entry: dict[str, Any] = {"value": _value(record["value"]), "target": record["target"], "pass": record["pass"], "note": record["note"]}
@@ -290,8 +305,10 @@ def summary_of(frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         "eu_supply_risk": _value(verdict["supply_risk"]),
         "eu_supply_risk_bottleneck": verdict["bottleneck_stage"],
         "eu_economic_importance": _value(verdict["economic_importance"]),
+        "eu_economic_importance_range": importance_range,
         "eu_verdict": verdict["verdict"],
         "crma": checks,
+        "notes": notes,
         "reasons": {**reasons, **{key: value for key, value in verdict["reasons"].items() if key.startswith("supply_risk_")}},
     }
 

@@ -45,13 +45,13 @@ def concentration_row(output: StageOutput) -> dict[str, Any]:
     if named.empty:
         why = output.empty_reason()
         return {
-            "world_t": output.world_t if output.available else float("nan"),
+            "world_t": output.world_t if output.world_known else float("nan"),
             "hhi": float("nan"),
             "top1_country": None,
             "top1_share": float("nan"),
             "top3_share": float("nan"),
             "producers_above_5_percent": None,
-            "reasons": {key: why for key in CONCENTRATION_VALUES if key != "world_t" or not output.available},
+            "reasons": {key: why for key in CONCENTRATION_VALUES if key != "world_t" or not output.world_known},
         }
     return {
         "world_t": output.world_t,

@@ -69,7 +69,7 @@ def stage_coverage(inputs: MetricInputs, importer: str, stage: str, element: str
         world_sources[UNATTRIBUTED] = output.unattributed_t
     world = float("nan")
     world_demand_coverage = float("nan")
-    if named.empty:
+    if named.empty or not output.world_known:
         reasons["world_n1_coverage"] = output.empty_reason()
     else:
         world = n_minus_one_coverage(world_sources, output.world_t, protected=(UNATTRIBUTED,))

@@ -26,9 +26,17 @@ import pandas as pd
 from raremap.errors import RaremapError
 from raremap.metrics.concentration import shares
 from raremap.metrics.geopolrisk import governance_risk, political_stability
-from raremap.metrics.inputs import MetricInputs, resolve
+from raremap.metrics.inputs import DEMAND_UNIT, MAGNET_PRODUCTS, MAGNET_UNIT, TOTAL, MetricInputs, resolve
 from raremap.metrics.sourcing import reliance_of
-from raremap.metrics.stages import UNATTRIBUTED, importer_position, stage_output
+from raremap.metrics.stages import (
+    UNATTRIBUTED,
+    importer_position,
+    members,
+    percent,
+    recipe_shares,
+    stage_output,
+)
+from raremap.vocabulary import WORLD
 
 SUPPLY_RISK_THRESHOLD = 1.0
 ECONOMIC_IMPORTANCE_THRESHOLD = 2.8
@@ -39,6 +47,8 @@ RISK_OPTIONS = ("end_of_life_recycling_input_rate", "substitution_index_supply_r
 IMPORTANCE_OPTIONS = ("sector_value_added", "substitution_index_economic_importance")
 END_OF_LIFE_PARAMETER = "eol_recycling_input_rate_ree"
 SCALE = 10.0
+MAX_UNCOVERED_END_USE = 0.10
+"""End uses without a value-added figure may hold at most this share for economic importance to be given."""
 
 
 def scaled_governance(political_stability_values: pd.Series) -> pd.Series:
@@ -116,7 +126,7 @@ def stage_supply_risk(
     position = importer_position(inputs, importer, stage, element, year)
     reasons: dict[str, str] = {}
     global_hhi = float("nan")
-    if output.available and not output.by_country[output.by_country > 0].empty:
+    if output.world_known and not output.by_country[output.by_country > 0].empty:
         global_hhi = governance_weighted_hhi(output.by_country, wgi, total=output.world_t)
     else:
         reasons["hhi_wgi_global"] = output.empty_reason()
@@ -186,21 +196,56 @@ def supply_risk(
     return pd.DataFrame(rows)
 
 
+def demand_content(inputs: MetricInputs, rows: pd.DataFrame, element: str) -> pd.Series:
+    """t REO of `element` (REO: of every rare earth) in demand rows, by sector.
+
+    Rows in t REO count where their element is (one of) the element(s) asked; rows in t magnet by
+    the element content of the product's reference recipe (magnet_shares), as oxide (oxide_factors).
+    """
+    wanted = set(inputs.element_codes) if element == TOTAL else set(members(element))
+    units = rows["unit"] if "unit" in rows.columns else pd.Series(DEMAND_UNIT, index=rows.index)
+    content = []
+    for sector, row_element, value, unit in zip(rows["sector"], rows["element"], rows["value_t"], units, strict=True):
+        if unit == MAGNET_UNIT and row_element in MAGNET_PRODUCTS:
+            recipe = recipe_shares(inputs, str(row_element))
+            per_magnet = sum(
+                float(share) * float(inputs.oxide_factors.get(str(earth), 1.0))
+                for earth, share in recipe.items()
+                if earth in wanted
+            )
+            content.append((sector, float(value) * per_magnet))
+        elif row_element in wanted or (row_element == TOTAL and element == TOTAL):
+            content.append((sector, float(value)))
+    frame = pd.DataFrame(content, columns=["sector", "value_t"])
+    return frame.groupby("sector")["value_t"].sum() if not frame.empty else pd.Series(dtype=float)
+
+
 def sector_shares(inputs: MetricInputs, importer: str, element: str, year: int) -> tuple[pd.Series, str]:
-    """End-use shares A_s: the importer's historical demand, else the world's, latest year up to `year`."""
-    for country in (importer, "WLD"):
+    """End-use shares A_s: each sector's share of the element's content in the importer's demand (the
+    historical rows, or a projection's demand), else the world's, latest year up to `year`.
+
+    Oxide uses (t REO) and magnet uses (t magnet, by their recipe's content) are put on one scale,
+    t REO of the element. Where the rows give none of the element (only REO totals), the sectors'
+    shares of all rare earths are used and the method says so.
+    """
+    path = f"projected demand of scenario {inputs.scenario}" if inputs.basis == "projection" else "historical path"
+    for country in (importer, WORLD):
         rows = inputs.demand[(inputs.demand["country"] == country) & (inputs.demand["year"] <= year)]
-        for_element = rows[rows["element"] == element]
-        rows = for_element if not for_element.empty else rows
         if rows.empty:
             continue
         latest = rows[rows["year"] == rows["year"].max()]
-        by_sector = latest.groupby("sector")["value_t"].sum()
-        elements = ", ".join(sorted(set(latest["element"])))
-        return shares(
-            by_sector
-        ), f"end-use shares: demand of {country} in {int(latest['year'].max())} ({elements}), historical path"
-    return pd.Series(dtype=float), "no historical demand rows"
+        latest_year = int(latest["year"].max())
+        content = demand_content(inputs, latest, element)
+        basis = f"{element} content"
+        if float(content.sum()) <= 0 and element != TOTAL:
+            content, basis = demand_content(inputs, latest, TOTAL), f"rare-earth content (no {element} figures)"
+        if float(content.sum()) <= 0:
+            continue
+        units = " and ".join(sorted(set(latest["unit"]))) if "unit" in latest.columns else DEMAND_UNIT
+        return shares(content), (
+            f"end-use shares: {basis} of the demand of {country} in {latest_year} (rows in {units}), {path}"
+        )
+    return pd.Series(dtype=float), f"no demand rows ({path}) for {importer} or the world up to {year}"
 
 
 def value_added_from_table(inputs: MetricInputs, importer: str, year: int) -> tuple[dict[str, float], str | None, str]:
@@ -246,8 +291,12 @@ def economic_importance(
     """EU 2017 economic importance for the importer (one row per sector; `stage` is checked but not used).
 
     Q_s comes from the sector_value_added table unless `sector_value_added` (scaled 0-10 per
-    sector) is given. Columns: importer, element, year, sector, end_use_share, value_added_scaled,
-    contribution, economic_importance, reason, method. economic_importance repeats the total.
+    sector) is given. End uses without a Q_s, if they hold at most MAX_UNCOVERED_END_USE of the
+    end-use shares, count at the covered sectors' weighted mean (the covered shares rescaled to 1)
+    and the note gives the bounds: Q = 0 and Q = 10 for them. More than that leaves the value null.
+    Columns: importer, element, year, sector, end_use_share, value_added_scaled, contribution,
+    economic_importance, economic_importance_low, economic_importance_high, reason, note, method.
+    economic_importance (and its bounds) repeat the total.
     """
     inputs, year, _ = resolve(source, importer, year, stage, element, scenario, series)
     end_use, origin = sector_shares(inputs, importer, element, year)
@@ -258,28 +307,38 @@ def economic_importance(
         value_added, reason, quality = dict(sector_value_added), None, "sector value added as given"
     if reason is None and end_use.empty:
         reason = f"no end-use shares: {origin}"
-    if reason is None:
-        lacking = sorted(sector for sector in end_use[end_use > 0].index if sector not in value_added)
-        if lacking:
+    substitution = substitution_index_economic_importance
+    lacking = sorted(sector for sector in end_use[end_use > 0].index if sector not in value_added)
+    uncovered = float(end_use.reindex(lacking).sum()) if lacking else 0.0
+    covered = economic_importance_score(end_use, value_added, substitution) if not end_use.empty else float("nan")
+    low, high = covered, covered + uncovered * SCALE * substitution
+    note: str | None = None
+    if reason is None and lacking:
+        listed = ", ".join(f"{sector} ({percent(float(end_use[sector]))})" for sector in lacking)
+        missing = f"no value added for {importer}'s end use{'s' if len(lacking) > 1 else ''} {listed}"
+        if uncovered > MAX_UNCOVERED_END_USE:
             reason = (
-                f"no value added for {importer}'s sector{'s' if len(lacking) > 1 else ''} {', '.join(lacking)} "
-                f"({quality}): add rows to sector_value_added"
+                f"{missing} ({quality}): {percent(uncovered)} of end use has no value added, more than the "
+                f"{percent(MAX_UNCOVERED_END_USE)} this method fills; add rows to sector_value_added"
             )
-    total = (
-        economic_importance_score(end_use, value_added, substitution_index_economic_importance)
-        if reason is None
-        else float("nan")
-    )
+        else:
+            note = (
+                f"{missing}: counted at the other sectors' weighted mean; with Q = 0 or 10 for "
+                f"{'them' if len(lacking) > 1 else 'it'} economic importance would be {low:.3g} or {high:.3g}; "
+                "add rows to sector_value_added to close the gap"
+            )
+    total = covered / (1.0 - uncovered) if reason is None else float("nan")
     frame = pd.DataFrame({"sector": end_use.index.astype(str), "end_use_share": end_use.to_numpy()})
     frame["value_added_scaled"] = frame["sector"].map(value_added).astype("float64")
-    frame["contribution"] = (
-        frame["end_use_share"] * frame["value_added_scaled"] * substitution_index_economic_importance
-    )
+    frame["contribution"] = frame["end_use_share"] * frame["value_added_scaled"] * substitution
     frame.insert(0, "year", year)
     frame.insert(0, "element", element)
     frame.insert(0, "importer", importer)
     frame["economic_importance"] = total
+    frame["economic_importance_low"] = low if reason is None else float("nan")
+    frame["economic_importance_high"] = high if reason is None else float("nan")
     frame["reason"] = reason
+    frame["note"] = note
     frame["method"] = f"{origin}; {quality}" if quality else origin
     return frame
 
@@ -298,7 +357,8 @@ def criticality(
     """The verdict: supply risk at the bottleneck stage against 1, economic importance against 2.8.
 
     Columns: importer, element, year, bottleneck_stage, supply_risk, economic_importance,
-    supply_risk_threshold, economic_importance_threshold, verdict, reasons. The bottleneck is the
+    supply_risk_threshold, economic_importance_threshold, verdict, economic_importance_note (end uses
+    counted without their own value added, with the bounds), reasons. The bottleneck is the
     stage (mining or separation) with the higher supply risk among those computed; a stage not
     computed is named in `reasons`. Options are passed to `supply_risk` and `economic_importance`
     (EOL-RIR, substitution indices, sector value added).
@@ -337,6 +397,17 @@ def criticality(
     # With a stage not computed the higher risk is known only if a computed stage already reaches 1.
     complete = len(scored) == len(risks)
     known_risk = risk_value if complete or risk_value >= SUPPLY_RISK_THRESHOLD else float("nan")
+    # With end uses lacking value added, importance decides the verdict only if both bounds agree.
+    known_importance = importance_value
+    if not importance.empty and not pd.isna(importance_value):
+        low = float(importance["economic_importance_low"].iloc[0])
+        high = float(importance["economic_importance_high"].iloc[0])
+        if (low >= ECONOMIC_IMPORTANCE_THRESHOLD) != (high >= ECONOMIC_IMPORTANCE_THRESHOLD):
+            known_importance = float("nan")
+            reasons["verdict"] = (
+                f"economic importance lies between {low:.3g} and {high:.3g} depending on the end uses without "
+                f"value added, on both sides of {ECONOMIC_IMPORTANCE_THRESHOLD}"
+            )
     return pd.DataFrame(
         [
             {
@@ -348,7 +419,8 @@ def criticality(
                 "economic_importance": importance_value,
                 "supply_risk_threshold": SUPPLY_RISK_THRESHOLD,
                 "economic_importance_threshold": ECONOMIC_IMPORTANCE_THRESHOLD,
-                "verdict": criticality_verdict(known_risk, importance_value),
+                "verdict": criticality_verdict(known_risk, known_importance),
+                "economic_importance_note": importance["note"].iloc[0] if not importance.empty else None,
                 "reasons": reasons,
             }
         ]

@@ -93,8 +93,8 @@ def _score(
 
 def _hhi(inputs: MetricInputs, stage: str, element: str, year: int) -> tuple[float, str | None]:
     output = stage_output(inputs, stage, element, year)
-    if not output.available:
-        return float("nan"), output.reason
+    if not output.world_known:
+        return float("nan"), output.empty_reason()
     hhi = herfindahl_index(output.by_country)
     return hhi, (None if not pd.isna(hhi) else output.empty_reason())
 

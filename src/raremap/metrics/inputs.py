@@ -38,11 +38,17 @@ MAIN_SERIES = "main"
 PROJECTION_SERIES = "projection"
 UNKNOWN_ORIGIN = WORLD
 """An exporter code meaning 'origin not given by the source' in trade rows."""
+UNNAMED_PARTNERS = ("ROW",)
+"""Exporter codes the data use for partners the source does not name (vocabulary partner_aggregate):
+read as UNKNOWN_ORIGIN, never as a country."""
 DEFAULT_SCENARIO = "baseline"
+DEFAULT_DEMAND_PATH = "stated-policies"
 PRODUCTION_COLUMNS = ["country", "stage", "element", "year", "value_t", "series", "quality", "source_id"]
 TRADE_COLUMNS = ["exporter", "importer", "stage", "element", "year", "value_t"]
 UNMET_COLUMNS = ["country", "stage", "element", "year", "value_t"]
 GOVERNANCE_INDICATOR = "political_stability"
+DEMAND_UNIT = "t REO"
+MAGNET_UNIT = "t magnet"
 SECTOR_VALUE_ADDED_COLUMNS = [
     "country",
     "sector",
@@ -82,12 +88,16 @@ class MetricInputs:
     governance: country, year, value (WGI political stability, about -2.5 to 2.5).
     blocs: bloc, country.
     element_shares: country, element, share of the country's mine output (REO).
-    demand: country, sector, element, year, value_t (historical path only).
+    demand: country, sector, element, year, value_t, unit (the historical path, or a projection's
+        demand; unit t REO, or t magnet where element names a magnet product; t REO if absent).
     magnet_shares: product (NdFeB, SmCo), element, share of magnet mass (reference recipes).
     sector_value_added: country, sector, year, industry, value_added, reference_industry,
         reference_value_added, currency, source_id, quality.
     unmet: country, stage, element, year, value_t: demand a projection leaves unserved (projections only).
     surplus: country, stage, element, year, value_t: output a projection finds no buyer for (projections only).
+    calibration: country, stage, element, year, value_t: supply beyond the data a projection adds
+        (included in production; projections only).
+    oxide_factors: element -> t oxide per t metal (conversions.csv); 1 where absent.
     series_order / series_by_stage: the preference the series rule follows (--series).
     basis: "data" (the tables as reported) or "projection" (a scenario's result).
     """
@@ -105,6 +115,8 @@ class MetricInputs:
     sector_value_added: pd.DataFrame = field(default_factory=lambda: _empty(SECTOR_VALUE_ADDED_COLUMNS))
     unmet: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
     surplus: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    calibration: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    oxide_factors: Mapping[str, float] = field(default_factory=dict)
     series_order: tuple[str, ...] = (MAIN_SERIES,)
     series_by_stage: Mapping[str, str] = field(default_factory=dict)
     basis: str = "data"
@@ -160,12 +172,16 @@ def standard_production(frame: pd.DataFrame, series: str = MAIN_SERIES, quality:
 
 
 def standard_trade(frame: pd.DataFrame) -> pd.DataFrame:
-    """Trade rows with the six columns metrics use; a country's flow to itself is not trade."""
+    """Trade rows with the six columns metrics use; a country's flow to itself is not trade.
+
+    Exporter ROW (partners the source does not name) becomes UNKNOWN_ORIGIN.
+    """
     frame = _with_year(frame)
     missing = [column for column in TRADE_COLUMNS if column not in frame.columns]
     if missing:
         raise RaremapError(f"trade frame lacks columns {', '.join(missing)}; it needs {TRADE_COLUMNS}")
     result = frame.loc[frame["exporter"] != frame["importer"], TRADE_COLUMNS].copy()
+    result["exporter"] = result["exporter"].where(~result["exporter"].isin(UNNAMED_PARTNERS), UNKNOWN_ORIGIN)
     result["year"] = result["year"].astype("int64")
     result["value_t"] = result["value_t"].astype("float64")
     return result.reset_index(drop=True)
@@ -201,7 +217,9 @@ def inputs_from_dataset(dataset: Dataset, series: str | None = None) -> MetricIn
     governance = dataset["governance"]
     governance = governance.loc[governance["indicator"] == GOVERNANCE_INDICATOR, ["country", "year", "value"]]
     demand = dataset["demand"]
-    demand = demand.loc[demand["path"] == "historical", ["country", "sector", "element", "year", "value_t"]]
+    if "unit" not in demand.columns:
+        demand = demand.assign(unit=DEMAND_UNIT)
+    demand = demand.loc[demand["path"] == "historical", ["country", "sector", "element", "year", "value_t", "unit"]]
     parameters = dataset["parameters"]
     value_added = _table(dataset, "sector_value_added", SECTOR_VALUE_ADDED_COLUMNS)
     inputs = MetricInputs(
@@ -218,8 +236,16 @@ def inputs_from_dataset(dataset: Dataset, series: str | None = None) -> MetricIn
         origin=f"dataset {dataset.version[:12]} ({dataset.origin})",
         magnet_shares=reference_magnet_shares(dataset["recipes"]),
         sector_value_added=value_added[SECTOR_VALUE_ADDED_COLUMNS].reset_index(drop=True),
+        oxide_factors=MappingProxyType(oxide_factors(dataset)),
     )
     return with_series(inputs, series) if series else inputs
+
+
+def oxide_factors(dataset: Dataset) -> dict[str, float]:
+    """t oxide per t metal by element (conversions.csv, metal -> oxide)."""
+    conversions = dataset["conversions"]
+    rows = conversions[(conversions["from_form"] == "metal") & (conversions["to_form"] == "oxide")]
+    return {str(element): float(factor) for element, factor in zip(rows["element"], rows["factor"], strict=True)}
 
 
 def parse_series(text: str, known: Iterable[str]) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -276,6 +302,8 @@ class ProjectionFrames:
     unmet: pd.DataFrame  # UNMET_COLUMNS, per stage, in each stage's unit, with REO totals
     surplus: pd.DataFrame  # UNMET_COLUMNS: output without a buyer, with REO totals (empty if not reported)
     years: tuple[int, ...]  # calendar years the periods cover entirely
+    calibration: pd.DataFrame  # UNMET_COLUMNS: calibration supply included in production (products at magnet)
+    demand: pd.DataFrame  # country, sector, element, year, value_t, unit: the projection's demand (end-use shares)
 
 
 def _year_fraction(value: Any) -> float:
@@ -348,83 +376,211 @@ def _table_of(result: Any, name: str) -> pd.DataFrame | None:
     return value if isinstance(value, pd.DataFrame) else None
 
 
-def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionFrames:
-    """THE adapter from the scenario engine's result tables to the metrics' frames.
+def magnet_products(dataset: Dataset) -> dict[str, str]:
+    """Magnet type (a recipe, e.g. 'NdFeB GBD EV-grade (Dy+Tb)') -> magnet product (NdFeB or SmCo).
 
-    Reads `production` (country, stage, element, period, value_t: element rows at mining,
-    separation and metal, magnet products at magnet), `flows` (stage, exporter, importer, element,
-    period, value_t), `calibration` (country, element, period, value_t: supply beyond the data,
-    oxide at separation or magnets) and `shortfall` (country, sector, element, period, tonnes).
-    Periods are labels with `period_start` and `period_years`, or plain years. Tonnes per period
-    become tonnes per calendar year; REO output is the sum of the elements (trade totals are sums
-    of rows, as for the data); calibration supply
-    is output of its country; a `surplus` table (country, stage, element, period, value_t), if the
-    result has one, is output without a buyer; unmet magnet demand is carried up the chain by the scenario's
-    magnet recipe (metal content, then oxide by conversions.csv). Change only this function when
-    the result tables change.
+    magnet_grades names the product of each grade it lists; other recipes are classed by their
+    elements (Sm and Co: SmCo; Nd and Fe: NdFeB). The products map to themselves.
+    """
+    mapping = {product: product for product in MAGNET_PRODUCTS}
+    if "magnet_grades" in dataset.tables:
+        grades = dataset["magnet_grades"]
+        mapping.update(zip(grades["magnet_type"].astype(str), grades["product"].astype(str), strict=True))
+    for magnet_type, rows in dataset["recipes"].groupby("magnet_type"):
+        elements = set(rows["element"])
+        product = "SmCo" if {"Sm", "Co"} <= elements else "NdFeB" if {"Nd", "Fe"} <= elements else None
+        if product is not None:
+            mapping.setdefault(str(magnet_type), product)
+    return mapping
+
+
+def _recipe_table(dataset: Dataset, earths: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Rare-earth mass shares of every recipe: magnet type -> element -> t per t magnet."""
+    recipes = dataset["recipes"]
+    recipes = recipes[recipes["element"].isin(list(earths))]
+    table: dict[str, dict[str, float]] = {}
+    for magnet_type, element, share in zip(recipes["magnet_type"], recipes["element"], recipes["share"], strict=True):
+        table.setdefault(str(magnet_type), {})[str(element)] = float(share)
+    for product, recipe in REFERENCE_RECIPES.items():  # a product named as such: its reference recipe
+        table.setdefault(product, table.get(recipe, {}))
+    return table
+
+
+def _as_products(
+    frame: pd.DataFrame, keys: list[str], products: Mapping[str, str], recipes: Mapping[str, Mapping[str, float]]
+) -> pd.DataFrame:
+    """Magnet-stage rows by magnet type as rows by product (t magnet) plus rows of their rare-earth
+    content by each type's own recipe (t element in magnets); other stages unchanged."""
+    magnets = frame[frame["stage"] == "magnet"]
+    if magnets.empty:
+        return frame
+    unknown = sorted(set(magnets["element"]) - set(products))
+    if unknown:
+        raise RaremapError(
+            f"the result's magnet types {', '.join(unknown)} have no product: add them to magnet_grades or recipes"
+        )
+    by_product = magnets.assign(element=magnets["element"].map(products))
+    content = [
+        magnets.assign(element=earth, value_t=magnets["value_t"] * magnets["element"].map(
+            lambda magnet_type, earth=earth: recipes.get(str(magnet_type), {}).get(earth, 0.0)
+        ))
+        for earth in sorted({earth for recipe in recipes.values() for earth in recipe})
+    ]
+    combined = pd.concat([frame[frame["stage"] != "magnet"], by_product, *content], ignore_index=True)
+    combined = combined[combined["value_t"] != 0]
+    return combined.groupby([*keys, "year"], sort=False)["value_t"].sum().reset_index()
+
+
+def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionFrames:
+    """THE adapter from the scenario engine's result tables (results.csv) to the metrics' frames.
+
+    Reads `production` (country, stage, element, period, value_t: element content, t REO at mining
+    and separation and t metal at metal; magnet types in t magnet at magnet), `flows` (stage,
+    exporter, importer, element, period, value_t, the same goods), `calibration` (country,
+    element, period, value_t: supply beyond the data, an oxide at separation or a magnet type),
+    `shortfall` (country, sector, period, unit, tonnes: t magnet for magnet sectors, t REO for oxide
+    applications), `shortfall_content` (country, element, period, tonnes: t REO) and `surplus`
+    (country, element, period, value_t: separated oxide nobody bought). Periods are labels with
+    `period_start` and `period_years` (or plain years): tonnes per period become tonnes per
+    calendar year. Magnet types are summed to their product (NdFeB, SmCo) and also given as their
+    rare-earth content by their own recipes; REO output is the sum of the elements (trade totals
+    are sums of rows, as for the data); calibration supply is output of its country. Unserved
+    demand per stage: its rare-earth content at mining and separation (shortfall_content); the
+    metal in unserved magnets at metal and the magnets themselves at magnet (shortfall x the
+    sector's magnet types); surplus oxide is output without a buyer at separation and mining.
+    Change only this function when the result tables change.
     """
     elements = [element for element in valid_elements() if element not in STAGE_TOTAL_ELEMENTS]
     elements = [element for element in elements if element not in ELEMENT_GROUPS]
+    products = magnet_products(dataset)
+    recipes = _recipe_table(dataset, elements)
     production, covered = annual(pd.DataFrame(result.production), ["country", "stage", "element"])
+    production = _as_products(production, ["country", "stage", "element"], products, recipes)
     flows, _ = annual(pd.DataFrame(result.flows), ["stage", "exporter", "importer", "element"])
+    flows = _as_products(flows, ["stage", "exporter", "importer", "element"], products, recipes)
+    calibration = _empty(UNMET_COLUMNS)
     calibration_table = _table_of(result, "calibration")
     if calibration_table is not None and not calibration_table.empty:
-        calibration, _ = annual(calibration_table, ["country", "element"])
-        calibration["stage"] = calibration["element"].map(
-            lambda element: "magnet" if element in MAGNET_PRODUCTS else "separation"
-        )
+        supply, _ = annual(calibration_table, ["country", "element"])
+        supply["stage"] = supply["element"].map(lambda element: "magnet" if element in products else "separation")
+        supply = _as_products(supply[UNMET_COLUMNS], ["country", "stage", "element"], products, recipes)
+        calibration = supply[UNMET_COLUMNS]
         production = pd.concat([production, calibration[production.columns]], ignore_index=True)
         production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
     production = _with_totals(production, ["country", "stage", "year"], elements)
     # Trade keeps its element rows only: a stage's trade total is the sum of its rows, as in the data.
-    unmet = _unmet(result, dataset, elements)
+    unmet = _unmet(result, dataset, elements, products, recipes)
     surplus = _empty(UNMET_COLUMNS)
     surplus_table = _table_of(result, "surplus")
-    if surplus_table is not None and not surplus_table.empty and set(UNMET_COLUMNS[:3]) <= set(surplus_table.columns):
-        surplus, _ = annual(surplus_table, ["country", "stage", "element"])
-        surplus = _with_totals(surplus[UNMET_COLUMNS], ["country", "stage", "year"], elements)
+    if surplus_table is not None and not surplus_table.empty:
+        keys = ["country", "stage", "element"] if "stage" in surplus_table.columns else ["country", "element"]
+        oxide, _ = annual(surplus_table, keys)
+        if "stage" not in oxide.columns:  # separated oxide: output without a buyer at separation and mining
+            oxide = pd.concat([oxide.assign(stage="separation"), oxide.assign(stage="mining")], ignore_index=True)
+        surplus = _with_totals(oxide[UNMET_COLUMNS], ["country", "stage", "year"], elements)
     return ProjectionFrames(
         standard_production(production, series=PROJECTION_SERIES, quality="projected"),
         standard_trade(flows),
         unmet,
         surplus,
         tuple(sorted(covered)),
+        calibration,
+        _demand(result),
     )
 
 
-def _unmet(result: Any, dataset: Dataset, elements: list[str]) -> pd.DataFrame:
-    """Unserved demand of a projection per stage and element (t in the stage's unit), with REO totals."""
+def _demand(result: Any) -> pd.DataFrame:
+    """The projection's demand per country x sector and year (t magnet as NdFeB, t REO as REO), with
+    world rows (WLD) as the sum over buyers, from the shortfall table's demand_t."""
+    columns = ["country", "sector", "element", "year", "value_t", "unit"]
     shortfall = _table_of(result, "shortfall")
-    if shortfall is None or shortfall.empty:
+    if shortfall is None or shortfall.empty or not {"demand_t", "unit"} <= set(shortfall.columns):
+        return _empty(columns)
+    yearly, _ = annual(shortfall, ["country", "sector", "unit"], value="demand_t")
+    yearly = yearly.rename(columns={"demand_t": "value_t"})
+    yearly["element"] = yearly["unit"].map(lambda unit: "NdFeB" if unit == MAGNET_UNIT else TOTAL)
+    world = yearly.groupby(["sector", "element", "year", "unit"], as_index=False)["value_t"].sum().assign(country=WORLD)
+    return pd.concat([yearly[columns], world[columns]], ignore_index=True)
+
+
+def _magnet_mix(dataset: Dataset, country: str, sector: str, year: int, path: str) -> dict[str, float]:
+    """The magnet types one country x sector buys, as shares of its t magnet.
+
+    Products: the sector's magnet demand rows (the scenario's path, else any path, the year nearest
+    `year`), the country's, else the world's; all NdFeB without rows. Grades within a product:
+    magnet_grades, the country's, else the world's; else the product's reference recipe.
+    """
+    demand = dataset["demand"]
+    demand = demand[(demand["sector"] == sector) & demand["element"].isin(MAGNET_PRODUCTS)]
+    if "unit" in demand.columns:
+        demand = demand[demand["unit"] == MAGNET_UNIT]
+    split = pd.Series({"NdFeB": 1.0})
+    for who in (country, WORLD):
+        rows = demand[demand["country"] == who]
+        on_path = rows[rows["path"] == path]
+        rows = on_path if not on_path.empty else rows
+        if rows.empty:
+            continue
+        nearest = rows.loc[(rows["year"] - year).abs() == (rows["year"] - year).abs().min()]
+        totals = nearest.groupby("element")["value_t"].sum()
+        if float(totals.sum()) > 0:
+            split = totals / float(totals.sum())
+            break
+    grades = dataset["magnet_grades"] if "magnet_grades" in dataset.tables else _empty(["country", "sector", "product", "magnet_type", "share"])
+    mix: dict[str, float] = {}
+    for product, share in split.items():
+        rows = grades[(grades["sector"] == sector) & (grades["product"] == product)]
+        own = rows[rows["country"] == country]
+        rows = own if not own.empty else rows[rows["country"] == WORLD]
+        if rows.empty:
+            mix[REFERENCE_RECIPES[str(product)]] = mix.get(REFERENCE_RECIPES[str(product)], 0.0) + float(share)
+            continue
+        weights = rows.groupby("magnet_type")["share"].sum()
+        for magnet_type, grade_share in (weights / float(weights.sum())).items():
+            mix[str(magnet_type)] = mix.get(str(magnet_type), 0.0) + float(share) * float(grade_share)
+    return mix
+
+
+def _unmet(
+    result: Any,
+    dataset: Dataset,
+    elements: list[str],
+    products: Mapping[str, str],
+    recipes: Mapping[str, Mapping[str, float]],
+) -> pd.DataFrame:
+    """Unserved demand of a projection per stage and element (t in the stage's unit), with REO totals."""
+    frames = []
+    content = _table_of(result, "shortfall_content")
+    if content is not None and not content.empty:
+        yearly, _ = annual(content.rename(columns={"tonnes": "value_t"}), ["country", "element"])
+        yearly = yearly[yearly["element"].isin(elements)]
+        frames += [yearly.assign(stage="separation"), yearly.assign(stage="mining")]
+    shortfall = _table_of(result, "shortfall")
+    if shortfall is not None and not shortfall.empty:
+        magnets = shortfall[shortfall["unit"] == MAGNET_UNIT] if "unit" in shortfall.columns else shortfall.iloc[0:0]
+        yearly, _ = annual(magnets.rename(columns={"tonnes": "value_t"}), ["country", "sector"])
+        scenario = getattr(result, "scenario", None)
+        path = str(getattr(getattr(scenario, "demand", None), "path", "") or DEFAULT_DEMAND_PATH)
+        rows = []
+        for country, sector, year, tonnes in zip(
+            yearly["country"].astype(str), yearly["sector"].astype(str), yearly["year"].astype(int),
+            yearly["value_t"].astype(float), strict=True,
+        ):
+            if tonnes <= 0:
+                continue
+            for magnet_type, share in _magnet_mix(dataset, country, sector, year, path).items():
+                magnets_t = tonnes * share
+                rows.append((country, "magnet", products.get(magnet_type, "NdFeB"), year, magnets_t))
+                rows += [
+                    (country, "metal", earth, year, magnets_t * earth_share)
+                    for earth, earth_share in recipes.get(magnet_type, {}).items()
+                ]
+        frames.append(pd.DataFrame(rows, columns=["country", "stage", "element", "year", "value_t"]))
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
         return _empty(UNMET_COLUMNS)
-    shortfall = shortfall.rename(columns={"tonnes": "value_t"})
-    yearly, _ = annual(shortfall, ["country", "element"])
-    settings = getattr(getattr(result, "scenario", None), "settings", None)
-    recipe_name = getattr(settings, "magnet_type", None) or REFERENCE_RECIPES["NdFeB"]
-    recipes = dataset["recipes"]
-    recipe = recipes[recipes["magnet_type"] == recipe_name].set_index("element")["share"].astype(float)
-    conversions = dataset["conversions"]
-    to_oxide = conversions[(conversions["from_form"] == "metal") & (conversions["to_form"] == "oxide")]
-    oxide_factor = to_oxide.set_index("element")["factor"].astype(float)
-    rows = []
-    for country, element, year, tonnes in zip(
-        yearly["country"].astype(str),
-        yearly["element"].astype(str),
-        yearly["year"].astype(int),
-        yearly["value_t"].astype(float),
-        strict=True,
-    ):
-        if element in MAGNET_PRODUCTS:
-            rows.append((country, "magnet", element, year, tonnes))
-            for earth, share in recipe.items():
-                if earth in elements:
-                    metal = tonnes * float(share)
-                    rows.append((country, "metal", str(earth), year, metal))
-                    oxide = metal * float(oxide_factor.get(earth, 1.0))
-                    rows += [(country, "separation", str(earth), year, oxide), (country, "mining", str(earth), year, oxide)]
-        else:
-            rows += [(country, "separation", element, year, tonnes), (country, "mining", element, year, tonnes)]
-    frame = pd.DataFrame(rows, columns=UNMET_COLUMNS).groupby(UNMET_COLUMNS[:4])["value_t"].sum().reset_index()
+    frame = pd.concat([frame[UNMET_COLUMNS] for frame in frames], ignore_index=True)
+    frame = frame.groupby(UNMET_COLUMNS[:4])["value_t"].sum().reset_index()
     return _with_totals(frame, ["country", "stage", "year"], elements)
 
 
@@ -442,6 +598,8 @@ def inputs_from_result(
         trade=frames.trade,
         unmet=frames.unmet,
         surplus=frames.surplus,
+        calibration=frames.calibration,
+        demand=frames.demand if not frames.demand.empty else base.demand,
         origin=f"projection of scenario {name} on {base.origin}",
         series_order=(PROJECTION_SERIES,),
         basis="projection",
@@ -473,6 +631,17 @@ def scenario_years(dataset: Dataset, scenario: str) -> tuple[int, ...]:
 
     spec = load_scenario(scenario, dataset)
     return tuple(int(year) for year in spec.periods.years())
+
+
+def year_ranges(years: Iterable[int]) -> str:
+    """Years as runs: (2009, 2010, 2018, 2019, 2020) -> '2009-2010, 2018-2020'."""
+    runs: list[list[int]] = []
+    for year in sorted(set(int(item) for item in years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
 
 
 def data_years(inputs: MetricInputs) -> tuple[int, ...]:
@@ -509,8 +678,8 @@ def metric_inputs(
         if year not in horizon:
             years = data_years(base)
             raise RaremapError(
-                f"year {year} is outside the data ({years[0]}-{years[-1]}) and the projection of scenario "
-                f"{name} ({horizon[0]}-{horizon[-1]}); fix: ask for a year in one of them, e.g. --year {years[-1]} "
+                f"year {year} is outside the data ({year_ranges(years)}) and the projection of scenario "
+                f"{name} ({year_ranges(horizon)}); fix: ask for a year in one of them, e.g. --year {years[-1]} "
                 f"or --year {horizon[-1]}"
             )
     if series:

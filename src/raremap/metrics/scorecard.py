@@ -3,9 +3,10 @@
 The Act sets 2030 benchmarks for the Union: domestic extraction of at least 10 %, processing of at
 least 40 % and recycling of at least 25 % of annual consumption of each strategic raw material,
 and no single third country supplying more than 65 % of consumption at any stage of processing.
-Here the importer takes the Union's place. Its annual consumption is its apparent consumption of
-separated products (the first stage the economy uses), or of concentrate where it has no
-separation figures; shares are capped at 1 (output above consumption covers all of it).
+Here the importer takes the Union's place. Its annual consumption is the rare-earth content of what
+its economy uses: apparent consumption of separated products (of concentrate where separation is
+not known) plus the content of its net imports of metal and magnets (`reference_consumption`);
+shares are capped at 1 (output above consumption covers all of it).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from raremap.metrics.criticality import end_of_life_rate
-from raremap.metrics.inputs import STAGES, MetricInputs, resolve
-from raremap.metrics.stages import UNATTRIBUTED, importer_position, tonnes
+from raremap.metrics.inputs import STAGES, TOTAL, MetricInputs, resolve
+from raremap.metrics.stages import UNATTRIBUTED, importer_position, members, recipe_shares, tonnes
 
 BENCHMARKS = {  # check: (parameter in parameters.csv, default from the Act, comparison)
     "extraction": ("crma_extraction_benchmark", 0.10, ">="),
@@ -40,17 +41,88 @@ def passes(value: float, target: float, comparison: str) -> bool | None:
     return bool(value >= target) if comparison == ">=" else bool(value <= target)
 
 
+def content_factor(inputs: MetricInputs, stage: str, element: str) -> float:
+    """t REO of the element (REO: of all rare earths) per t of a stage's product as trade counts it.
+
+    Mining and separation: 1 (their trade is in REO, or element content). Metal: t oxide per t metal
+    (conversions.csv), for REO weighted by the reference NdFeB recipe's rare earths. Magnets: for
+    REO the oxide equivalent of the rare earths in one tonne of the reference NdFeB recipe; for an
+    element its trade is already t element in magnets, times t oxide per t metal.
+    """
+    if stage in ("mining", "separation"):
+        return 1.0
+    factors = inputs.oxide_factors
+    if element == TOTAL:
+        recipe = recipe_shares(inputs, "NdFeB")
+        earths = recipe[recipe.index.isin(inputs.element_codes)]
+        content = float(sum(float(share) * float(factors.get(str(earth), 1.0)) for earth, share in earths.items()))
+        if stage == "magnet":
+            return content
+        return content / float(earths.sum()) if float(earths.sum()) > 0 else 1.0
+    parts = list(members(element))
+    weights = recipe_shares(inputs, "NdFeB").reindex(parts).fillna(0.0)
+    if float(weights.sum()) <= 0:
+        weights = pd.Series(1.0, index=parts)
+    return float(sum(float(weights[part]) * float(factors.get(part, 1.0)) for part in parts) / float(weights.sum()))
+
+
+def _first_stage_consumption(inputs: MetricInputs, importer: str, stage: str, element: str, year: int) -> tuple[float | None, str]:
+    """Apparent consumption at a stage (0 where output + imports - exports is 0), or None and why not."""
+    position = importer_position(inputs, importer, stage, element, year)
+    if position.consumption_t is not None:
+        return position.consumption_t, ""
+    known = position.production_t is not None and position.imports_complete and position.exports_t is not None
+    if known and "imports" not in position.reasons:
+        value = float(position.production_t or 0.0) + position.recorded_imports_t - float(position.exports_t or 0.0)
+        if abs(value) <= 1e-6:
+            return 0.0, ""
+    return None, str(position.reason("consumption"))
+
+
+def _net_imports(inputs: MetricInputs, importer: str, stage: str, element: str, year: int) -> tuple[float | None, str]:
+    """Recorded imports less exports of a stage's product (t as traded), or None and why not."""
+    position = importer_position(inputs, importer, stage, element, year)
+    why = position.reason("imports", "supplier_shares", "exports")
+    if why is not None:
+        return None, why
+    return position.recorded_imports_t - float(position.exports_t or 0.0), ""
+
+
 def reference_consumption(
     inputs: MetricInputs, importer: str, element: str, year: int
 ) -> tuple[float, str, str | None]:
-    """Annual consumption the shares are measured against, the stage it is taken at, and why it is missing."""
+    """Annual consumption the shares are measured against (t REO), how it was made, and why it is missing.
+
+    The rare-earth content of what the importer's economy uses: its apparent consumption at the first
+    stage (separation, else mining where separation is not known) plus the content of its net imports
+    of every later stage's product (metal, magnets), so an importer of magnets is measured against
+    the rare earths in them and not only against the oxide it buys.
+    """
     reasons = []
-    for stage in REFERENCE_STAGES:
-        position = importer_position(inputs, importer, stage, element, year)
-        if position.consumption_t is not None:
-            return position.consumption_t, stage, None
-        reasons.append(f"{stage}: {position.reason('consumption')}")
-    return float("nan"), "none", "no apparent consumption to measure against (" + "; ".join(reasons) + ")"
+    for first in REFERENCE_STAGES:
+        consumption, why = _first_stage_consumption(inputs, importer, first, element, year)
+        if consumption is None:
+            reasons.append(f"{first}: {why}")
+            continue
+        parts = [f"{first} apparent consumption {tonnes(consumption)}"]
+        total = consumption
+        missing = None
+        for later in STAGES[STAGES.index(first) + 1 :]:
+            net, why = _net_imports(inputs, importer, later, element, year)
+            if net is None:
+                missing = f"{later}: {why}"
+                break
+            content = net * content_factor(inputs, later, element)
+            total += content
+            if abs(net) > 1e-9:
+                parts.append(f"{later} net imports {tonnes(net)} ({tonnes(content)} REO)")
+        if missing is not None:
+            reasons.append(missing)
+            break
+        if total <= 1e-9:
+            return float("nan"), "none", f"{importer} has no rare-earth consumption in {year} ({'; '.join(parts)})"
+        return total, f"{' + '.join(parts)} = {tonnes(total)} REO", None
+    return float("nan"), "none", "no rare-earth consumption to measure against (" + "; ".join(reasons) + ")"
 
 
 def capped_share(numerator: float, denominator: float) -> float:
@@ -93,7 +165,7 @@ def crma_scorecard(
     """
     inputs, year, stages = resolve(source, importer, year, stage, element, scenario, series)
     consumption, reference_stage, missing = reference_consumption(inputs, importer, element, year)
-    basis = f"share of apparent consumption at {reference_stage} ({tonnes(consumption)})" if missing is None else ""
+    basis = f"share of rare-earth consumption ({reference_stage})" if missing is None else ""
     rows = []
     for check, production_stage in (("extraction", "mining"), ("processing", "separation")):
         position = importer_position(inputs, importer, production_stage, element, year)

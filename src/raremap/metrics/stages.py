@@ -34,6 +34,7 @@ from raremap.metrics.inputs import (
     UNKNOWN_ORIGIN,
     MetricInputs,
     series_order,
+    year_ranges,
 )
 from raremap.vocabulary import STAGE_UNITS, WORLD
 
@@ -97,17 +98,24 @@ def chosen_series(inputs: MetricInputs, stage: str, year: int) -> tuple[str | No
 
     A series forced for the stage (--series stage=NAME) is used if it has country rows there. Else
     the first series in the preference order (main first, then the others alphabetically; --series
-    NAME puts NAME first) with country rows for the stage and year.
+    NAME puts NAME first) with country rows and a world total for the stage and year; else the
+    first with country rows (its world total is then unknown, see `stage_output`).
     """
     rows = inputs.production
-    rows = rows[(rows["stage"] == stage) & (rows["year"] == year) & (rows["country"] != WORLD)]
-    present = set(rows["series"])
+    rows = rows[(rows["stage"] == stage) & (rows["year"] == year)]
+    countries = rows[rows["country"] != WORLD]
+    present = set(countries["series"])
     forced = inputs.series_by_stage.get(stage)
     if forced is not None:
         if forced in present:
             return forced, None
         return None, f"series {forced} has no {stage} output rows for {year} (series with rows: {names(sorted(present))})"
-    for series in series_order(inputs):
+    stated = set(rows.loc[(rows["country"] == WORLD) & rows["element"].isin(total_elements(stage)), "series"])
+    ordered = series_order(inputs)
+    for series in ordered:
+        if series in present and series in stated:
+            return series, None
+    for series in ordered:
         if series in present:
             return series, None
     return None, f"no {stage} output data for {year} in any production series"
@@ -281,23 +289,30 @@ class StageOutput:
     set_aside: tuple[tuple[str, str], ...] = ()
     derived: str = ""
     reason: str | None = None
+    world_reason: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def available(self) -> bool:
         return self.reason is None
 
     @property
+    def world_known(self) -> bool:
+        """Whether the world total is known (a world row in the data; any projection)."""
+        return self.available and self.world_reason is None
+
+    @property
     def unattributed_t(self) -> float:
-        if not self.available:
+        if not self.world_known:
             return float("nan")
         return max(0.0, self.world_t - float(self.by_country.sum()))
 
     def fully_attributed(self) -> bool:
-        return self.available and self.unattributed_t <= 1e-9 * max(self.world_t, 1.0)
+        return self.world_known and self.unattributed_t <= 1e-9 * max(self.world_t, 1.0)
 
     def shares(self) -> pd.Series:
         """Each listed producer's share of world output, plus 'unattributed' for the rest; largest first."""
-        if not self.available or self.world_t <= 0:
+        if not self.world_known or self.world_t <= 0:
             return pd.Series(dtype=float)
         values = self.by_country[self.by_country > 0].astype(float)
         if not self.fully_attributed():
@@ -308,6 +323,8 @@ class StageOutput:
         """Why no producer has a share: no data, or a derivation that gives none of the element."""
         if self.reason is not None:
             return self.reason
+        if self.world_reason is not None:
+            return self.world_reason
         if self.derived and self.stage in ("metal", "magnet"):
             return (
                 f"{self.element} {self.stage} output is derived from the reference NdFeB recipe "
@@ -332,6 +349,9 @@ class StageOutput:
         parts += [f"{country}'s total set aside ({why})" for country, why in self.set_aside]
         if self.derived:
             parts.append(self.derived)
+        if self.world_reason is not None:
+            parts.append(self.world_reason)
+        parts += list(self.notes)
         return "; ".join(parts)
 
 
@@ -343,6 +363,8 @@ def _country_element_value(
     exact = own[own["element"] == element]
     if not exact.empty:
         return float(exact["value_t"].sum())
+    if inputs.basis == "projection" and element not in ELEMENT_GROUPS:
+        return 0.0  # a projection gives output by element: an element without a row is not made there
     if element in ELEMENT_GROUPS:
         parts = [
             _country_element_value(inputs, rows, country, stage, member, year, totals_known)
@@ -488,6 +510,24 @@ def _stage_output(inputs: MetricInputs, stage: str, element: str, year: int) -> 
         world_total = float(by_country.sum())
         if world_row is not None and world_share is not None:
             world_total = max(world_total, world_row * world_share)
+    world_reason = None
+    if inputs.basis != "projection" and world_row is None:
+        # Without a stated world total the countries listed are only the producers a source names:
+        # their sum is not the world, and no share, HHI or world N-1 can be read from it.
+        shown_countries = sorted(str(country) for country in by_country.index)
+        shown = names(shown_countries) if len(shown_countries) <= 4 else f"{len(shown_countries)} countries"
+        product = element if stage == "magnet" and element in MAGNET_PRODUCTS else " or ".join(total_elements(stage))
+        stated = sorted(set(this_year.loc[(this_year["country"] == WORLD) & this_year["element"].isin(total_elements(stage)), "series"]))
+        elsewhere = (
+            f"series {series} (forced by --series) has none; series {names(stated)} {'has' if len(stated) == 1 else 'have'} one"
+            if stated
+            else f"no series has a world ({WORLD}) {product} row"
+        )
+        world_reason = (
+            f"no world {stage} total for {year}: series {series} lists {shown} only and {elsewhere}, "
+            "so world shares are unknown"
+        )
+        world_total = float("nan")
     return StageOutput(
         stage,
         element,
@@ -499,6 +539,32 @@ def _stage_output(inputs: MetricInputs, stage: str, element: str, year: int) -> 
         tuple(filled),
         tuple(set_aside),
         derived,
+        world_reason=world_reason,
+        notes=calibration_notes(inputs, stage, element, year, float(world_total)),
+    )
+
+
+def calibration_notes(inputs: MetricInputs, stage: str, element: str, year: int, world_t: float) -> tuple[str, ...]:
+    """In a projection, the calibration supply its output includes, by country, with its share of the world."""
+    rows = inputs.calibration
+    if rows.empty:
+        return ()
+    rows = rows[(rows["stage"] == stage) & (rows["year"] == year)]
+    if stage == "magnet":
+        rows = rows[rows["element"].isin(MAGNET_PRODUCTS if element == TOTAL else (element,))]
+    elif element != TOTAL:
+        rows = rows[rows["element"].isin(members(element))]
+    by_country = rows.groupby("country")["value_t"].sum()
+    by_country = by_country[by_country > TOLERANCE_T].sort_values(ascending=False)
+    if by_country.empty:
+        return ()
+    parts = [
+        f"{country} {tonnes(float(value))}" + (f" ({percent(float(value) / world_t)} of world output)" if world_t > 0 else "")
+        for country, value in by_country.items()
+    ]
+    return (
+        f"output includes calibration supply (undocumented supply the model adds where documented supply "
+        f"cannot serve documented demand; its calibration table): {', '.join(parts)}",
     )
 
 
@@ -568,6 +634,8 @@ def _exporter_shares(inputs: MetricInputs, exporters: Iterable[str], stage: str,
 def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> StageTrade:
     columns = ["exporter", "importer", "value_t"]
     rows = inputs.trade[(inputs.trade["stage"] == stage) & (inputs.trade["year"] == year)]
+    if rows.empty and inputs.basis == "projection":  # a projection lists every flow: none means no trade
+        return StageTrade(stage, element, year, pd.DataFrame(columns=columns), pd.Series(dtype=float))
     if rows.empty:
         return StageTrade(
             stage, element, year, pd.DataFrame(columns=columns), pd.Series(dtype=float),
@@ -578,6 +646,9 @@ def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> S
         output = stage_total_output(inputs, stage, year)
         if output.available:
             shares = output.shares().drop(labels=[UNATTRIBUTED], errors="ignore")
+            if not output.world_known:  # shares of the listed producers: at least their world shares
+                listed = output.by_country[output.by_country > 0]
+                shares = listed / float(listed.sum()) if float(listed.sum()) > 0 else listed
             exporting = set(rows["exporter"])
             missing = shares[(shares > MATERIAL_SHARE) & ~shares.index.isin(list(exporting))]
     derived = ""
@@ -590,15 +661,17 @@ def _stage_trade(inputs: MetricInputs, stage: str, element: str, year: int) -> S
     else:
         own_rows = products[products["element"].isin(members(element))]
         separately = sorted(set(products["element"]) - {TOTAL, *MAGNET_PRODUCTS})
-        if set(members(element)) <= set(own_rows["element"]) and not own_rows.empty:
-            selected = own_rows
+        mixed = products[products["element"] == TOTAL]
+        if (set(members(element)) <= set(own_rows["element"]) and not own_rows.empty) or inputs.basis == "projection":
+            selected = own_rows  # a projection's rows are by element: an element without a row is 0
         elif stage == "magnet":
             magnets = products[products["element"].isin(MAGNET_PRODUCTS)]
             factor = magnets["element"].map(lambda product: _product_share(inputs, str(product), element))
             selected = magnets.assign(value_t=magnets["value_t"] * factor)
             derived = f"{element} in magnets = magnet trade x the {element} mass share of the reference recipe"
+        elif mixed.empty:
+            selected = own_rows
         else:
-            mixed = products[products["element"] == TOTAL]
             # Elements with rows of their own (e.g. Ce compounds, HS 2846.10) are not in the mixed rows.
             apart = [item for item in separately if item not in members(element)]
             shares = _exporter_shares(inputs, sorted(set(mixed["exporter"])), stage, element, year)
@@ -668,6 +741,18 @@ class Position:
         return None
 
 
+def producing_years(inputs: MetricInputs, country: str, stage: str) -> tuple[int, ...]:
+    """Years in which any series gives the country positive output at the stage."""
+
+    def make() -> tuple[int, ...]:
+        rows = inputs.production
+        rows = rows[(rows["country"] == country) & (rows["stage"] == stage) & (rows["value_t"] > 0)]
+        return tuple(sorted(int(year) for year in set(rows["year"])))
+
+    result: tuple[int, ...] = _cached(inputs, ("producing_years", country, stage), make)
+    return result
+
+
 def importer_position(inputs: MetricInputs, importer: str, stage: str, element: str, year: int) -> Position:
     key = ("position", importer, stage, element, year)
     if key not in inputs.cache:
@@ -692,12 +777,27 @@ def _importer_position(inputs: MetricInputs, importer: str, stage: str, element:
         )
     elif importer in output.by_country.index:
         production = float(output.by_country[importer])
+    elif not output.world_known:
+        production = None
+        reasons["production"] = (
+            f"{importer}'s {stage} output in {year} is not known: series {output.series} has no row for it and "
+            "states no world total that would show the countries listed are all the producers"
+        )
+    elif not output.fully_attributed() and (other_years := producing_years(inputs, importer, stage)):
+        # A producer of other years missing from a world total that leaves room for it: not 0.
+        production = None
+        reasons["production"] = (
+            f"{importer}'s {stage} output in {year} is not known: series {output.series} has no row for it, "
+            f"though the data hold its {stage} output for {year_ranges(other_years)}, and the world total "
+            f"leaves {tonnes(output.unattributed_t)} to producers not listed"
+        )
     else:
         production = 0.0
         if not output.fully_attributed():
             notes.append(
                 f"no {stage} output row for {importer} in {year}: counted as 0 (the world total leaves "
-                f"{tonnes(output.unattributed_t)} to producers not listed)"
+                f"{tonnes(output.unattributed_t)} to producers not listed, and the data hold no {stage} "
+                f"output of {importer} in any year)"
             )
     imports = imports_by_supplier(trade.flows, importer)
     exports_t: float | None = float(exports_by_partner(trade.flows, importer).sum()) if trade.available else None

@@ -69,7 +69,7 @@ def trade_rows(chain: SupplyChain, solution: Solution, importer: str) -> list[di
     """Sticky trade: route growth and contracts on the importer's side."""
     rows = []
     routes = solution.shadow_prices.get("Route-growth-upper")
-    if routes is not None:
+    if routes is not None and importer in routes["importer"].values:
         share = chain["route_growth"]
         for where, shadow in _entries(abs(routes.sel(importer=importer))):
             period = float(str(where["period"]))
@@ -79,7 +79,7 @@ def trade_rows(chain: SupplyChain, solution: Solution, importer: str) -> list[di
                              f"{importer} can have moved only {movable:.1%} of its {where['element']} ({where['stage']}) imports "
                              "to new suppliers by then", country=importer, stage=str(where["stage"]), element=str(where["element"])))
     contracts = solution.shadow_prices.get("Contract-lower")
-    if contracts is not None:
+    if contracts is not None and importer in contracts["importer"].values:
         for where, shadow in _entries(abs(contracts.sel(importer=importer))):
             rows.append(_row(where["period"], "sticky trade", "Contract-lower", shadow,
                              f"contracts hold {where['exporter']}'s {where['element']} ({where['stage']}) deliveries to {importer}",

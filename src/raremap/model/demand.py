@@ -216,8 +216,11 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
     left = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
     remainder = left[left > 0].reset_index()
     frames = [named]
+    sector_kind = named["sector"].map(kinds).fillna("oxide")
     for kind, shares in consumption.items():
-        shares = shares.drop(labels=list(set(named["country"])), errors="ignore")
+        # A named country keeps its own rows for a kind of use and takes a share of the rest of the
+        # world's demand for the kinds it has no rows for (China's magnet rows leave it an oxide buyer).
+        shares = shares.drop(labels=list(set(named.loc[sector_kind == kind, "country"])), errors="ignore")
         shares = shares[shares > 0]
         part = remainder[remainder["sector"].map(kinds).fillna("oxide") == kind]
         if part.empty:

@@ -509,7 +509,8 @@ def _add_demand_constraints(model: linopy.Model, terms: Terms, chain: SupplyChai
 
 
 def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
-    """Stock level carried over; release within a rate, and at least what a shortfall rule schedules."""
+    """Stock level carried over; release within a rate, or exactly as a shortfall rule schedules; a
+    refillable stock is topped up to its size at most."""
     if not terms.exists("Stock-level"):
         return
     level = terms["Stock-level"]
@@ -528,7 +529,10 @@ def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
         mask=np.isfinite(limit) & present,
     )
     schedule = traded_stocks(chain["stock_release_schedule"])
-    model.add_constraints(terms["Stock-release"] >= schedule, name="Stock-schedule-lower", mask=present & (schedule > 0))
+    scheduled = present & (traded_stocks(chain["stock_scheduled"]) > 0)
+    model.add_constraints(terms["Stock-release"] == schedule, name="Stock-schedule-equal", mask=scheduled)
+    refill = present & (traded_stocks(chain["stock_refill"]) > 0)
+    model.add_constraints(level <= initial, name="Stock-level-upper", mask=refill)
 
 
 def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:

@@ -138,8 +138,11 @@ def metrics_section(dataset: Dataset, importer: str) -> Section:
         f"it meets CRMA-style benchmarks. GeoPolRisk "
         f"{_value_or_reason(geopolitical['geopolrisk'], geopolitical['reasons'].get('geopolrisk'), '.4g')}. "
         f"EU 2017 criticality: supply risk {risk}, economic importance "
-        f"{_value_or_reason(verdict['economic_importance'], verdict['reasons'].get('economic_importance'))}: "
-        f"{verdict['verdict']}."
+        f"{_value_or_reason(verdict['economic_importance'], verdict['reasons'].get('economic_importance'))}"
+        + (f" ({verdict['economic_importance_note']})" if isinstance(verdict.get("economic_importance_note"), str) else "")
+        + f": {verdict['verdict']}"
+        + (f" ({verdict['reasons']['verdict']})" if "verdict" in verdict["reasons"] else "")
+        + "."
     )
     return Section(
         "metrics",

@@ -33,8 +33,9 @@ from raremap.scenario.spec import (
 from raremap.specfiles import unknown_names
 from raremap.suggestions import did_you_mean
 
-EARLIEST_START = 2015
+EARLIEST_START = 1990
 LATEST_END = 2060
+"""Bounds on any horizon; whether the data hold the base year is checked against the dataset."""
 
 NAME_KEYS = {
     "importer": "country",
@@ -61,8 +62,10 @@ def known_names(dataset: Any) -> dict[str, set[str]]:
 
 
 def dataset_problems(document: Mapping[str, Any], dataset: Any) -> list[str]:
-    """Unknown names, an importer that is not one country, and a demand path without rows."""
+    """Unknown names, an importer that is not one country, a demand path without rows, and a base year
+    without production data."""
     problems = unknown_names(document, NAME_KEYS, known_names(dataset))
+    problems += base_year_problems(document, dataset)
     if document.get("importer") == ALL:
         problems.append("importer = 'all': the importer must be one country; give its ISO3 code, e.g. IND")
     demand = document.get("demand")
@@ -73,6 +76,21 @@ def dataset_problems(document: Mapping[str, Any], dataset: Any) -> list[str]:
             f"demand.path = {path!r}: no demand rows on this path; {did_you_mean(path, paths, 'path')}"
         )
     return problems
+
+
+def base_year_problems(document: Mapping[str, Any], dataset: Any) -> list[str]:
+    """The base year (the first period) must be a year the production table reports for the world."""
+    periods = _periods(document)
+    if periods is None:
+        return []
+    production = dataset["production"]
+    years = sorted({int(year) for year in production.loc[production["country"] == "WLD", "year"]})
+    if years and periods.start not in years:
+        earlier = [year for year in years if year <= periods.start]
+        fix = f"start in {earlier[-1]}" if earlier else f"start in {years[0]} or later"
+        return [f"periods.start = {periods.start}: the production table has no world figure for that year "
+                f"(it has {years[0]}-{years[-1]}, not every year); {fix}, or add the year's production rows"]
+    return []
 
 
 # --- dates against the horizon ---------------------------------------------------------------------
@@ -131,7 +149,7 @@ def horizon_problems(document: Mapping[str, Any]) -> list[str]:
     problems = []
     if periods.start < EARLIEST_START or periods.end > LATEST_END:
         problems.append(
-            f"periods = {periods.start}-{periods.end}: outside the years the data cover; "
+            f"periods = {periods.start}-{periods.end}: outside the years any data could cover; "
             f"keep start >= {EARLIEST_START} and end <= {LATEST_END}"
         )
     for keys, model in DATED_SECTIONS:

@@ -32,8 +32,8 @@ from raremap.model.supply import SupplyOptions
 from raremap.model.supply_chain import SupplyChain
 from raremap.results import check_tables
 from raremap.scenario.loading import load_scenario
-from raremap.scenario.spec import ALL, Scenario
-from raremap.simulate.market import scenario_market
+from raremap.scenario.spec import Scenario
+from raremap.simulate.market import scenario_market, standing
 from raremap.simulate.tables import result_tables
 
 _CHAIN_CACHE: dict[tuple[str, BuildOptions], SupplyChain] = {}
@@ -118,10 +118,7 @@ def build_options(scenario: Scenario) -> BuildOptions:
         sticky_trade=settings.sticky_trade,
         importer=scenario.importer,
         extra_countries=tuple(sorted(named)),
-        standing_bans=tuple(
-            (ban.country, tuple(ban.stages)) for ban in scenario.policies.export_bans
-            if ban.start.year <= scenario.periods.start and ALL in ban.elements and ban.end is None
-        ),
+        standing_bans=tuple((ban.country, tuple(ban.stages)) for ban in scenario.policies.export_bans if standing(ban, scenario)),
     )
 
 
