@@ -7,7 +7,9 @@ the test asserts that none was attempted.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,9 +64,9 @@ def test_a_bad_shock_shows_the_problem(live_server: LiveServer) -> None:
         new_disruption.locator('[data-field="share_lost"]').fill("0.5")
         new_disruption.locator('[data-field="start"]').fill("2026")
         page.click("#run")
-        page.wait_for_function(
-            "document.getElementById('form-message').textContent.includes('ZZZ')", timeout=15_000
-        )
+        # A selector, not wait_for_function: the page's Content-Security-Policy forbids the eval that
+        # Playwright's polling predicate needs.
+        page.wait_for_selector("#form-message:has-text('ZZZ')", timeout=15_000)
     assert log.blocked == []
 
 
@@ -74,6 +76,18 @@ Array.from(document.querySelectorAll('main *'))
   .filter(element => element.getBoundingClientRect().right > window.innerWidth + 1)
   .map(element => element.tagName + ' ' + (element.id || element.className))
 """
+DRAWN = ("document.querySelectorAll('script[data-figure]').length <= "
+         "document.querySelectorAll('.js-plotly-plot').length")
+
+
+def wait_until_drawn(page: Any, seconds: float = 60) -> None:
+    """Wait until every figure of the page is drawn (polled from Python: the CSP forbids eval)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(DRAWN):
+        assert time.monotonic() < deadline, f"{page.url}: figures not drawn in {seconds} s"
+        time.sleep(0.2)
+
+
 SIMULATIONS = ["sim-baseline-0001", "sim-china-2025-0002", "sim-india-magnet-scheme-0003",
                *(f"sim-variant-{index:04d}" for index in range(1, 8))]
 
@@ -105,9 +119,7 @@ def test_every_page_fits_a_laptop_and_a_phone_and_says_why(
                 for name, path in pages.items():
                     page.goto(f"{server.url}{path}")
                     page.wait_for_load_state("load")
-                    page.wait_for_function(
-                        "document.querySelectorAll('script[data-figure]').length <= "
-                        "document.querySelectorAll('.js-plotly-plot').length", timeout=60_000)
+                    wait_until_drawn(page)
                     scroll_width = page.evaluate("document.documentElement.scrollWidth")
                     wider = page.evaluate(WIDER_THAN_THE_WINDOW)
                     page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}-{width}.png"), full_page=True)
