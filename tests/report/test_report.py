@@ -239,6 +239,7 @@ def test_a_lever_that_changes_nothing_says_why(sample_store: Path) -> None:
     (scheme,) = [text for text in section.findings if text.startswith("india-magnet-scheme")]
     assert "changes nothing in IND's shortfall against baseline" in scheme
     assert "IND's magnet plants are not among the constraints that bind from 2029" in scheme
+    assert "the new plants do run" in scheme
     assert "What binds for IND in baseline" in scheme
     (controls,) = [text for text in section.findings if text.startswith("china-2025-controls")]
     assert "raises IND's shortfall by" in controls and "t magnet" in controls

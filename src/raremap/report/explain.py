@@ -232,27 +232,35 @@ def _changes(specification: Mapping[str, Any], base: Mapping[str, Any]) -> list[
 
 def _lever_binds(specification: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
                  base_binding: pd.DataFrame) -> list[str]:
-    """For each capacity the lever adds: does the base's matching plant constraint bind for the
+    """For the capacity the lever adds: does the base's matching plant constraint bind for the
     importer, and do the new plants run (then they replace imports rather than serve more demand)?"""
-    sentences = []
     utilisation = tables.get("utilisation", pd.DataFrame())
+    idle: dict[tuple[str, int], list[str]] = {}
+    used: dict[tuple[str, int], list[float]] = {}
     for item in specification.get("capacity_changes") or []:
-        country, stage, online = item["country"], item["stage"], int(item["online_year"])
+        country, stage, online = str(item["country"]), str(item["stage"]), int(item["online_year"])
         binds = base_binding.empty or not base_binding[
             (base_binding["kind"] == "capacity") & (base_binding["country"] == country)
             & (base_binding["stage"] == stage) & (_year_of(base_binding) >= online)
         ].empty
         if binds:
             continue
-        sentence = (f"{country}'s {stage} plants are not among the constraints that bind from {online} in the "
-                    f"base, so more {stage} capacity there relieves no constraint that limits supply")
+        idle.setdefault((country, online), []).append(stage)
         if not utilisation.empty:
-            used = utilisation[(utilisation["country"] == country) & (utilisation["stage"] == stage)
+            rows = utilisation[(utilisation["country"] == country) & (utilisation["stage"] == stage)
                                & (_year_of(utilisation) >= online)]
-            if not used.empty and float(used["production_t"].sum()) > 0:
-                rate = float(used["production_t"].sum()) / max(float(used["capacity_t"].sum()), 1e-9)
-                sentence += (f"; the plants do run ({share(rate)} of {country}'s {stage} capacity used from "
-                             f"{online}), replacing imports rather than serving more demand")
+            if not rows.empty and float(rows["production_t"].sum()) > 0:
+                used.setdefault((country, online), []).append(
+                    float(rows["production_t"].sum()) / max(float(rows["capacity_t"].sum()), 1e-9))
+    sentences = []
+    for (country, online), stages in idle.items():
+        sentence = (f"{country}'s {' and '.join(stages)} plants are not among the constraints that bind from "
+                    f"{online} in the base, so more capacity there relieves nothing that limits supply")
+        rates = used.get((country, online))
+        if rates:
+            used_words = "all of their capacity" if min(rates) >= 0.995 else f"at least {share(min(rates))} of it"
+            sentence += (f"; the new plants do run ({used_words} used from {online}), replacing imports rather "
+                         "than serving more demand")
         sentences.append(sentence)
     return sentences
 
