@@ -118,7 +118,7 @@ def short_link(url: str, width: int = LINK_WIDTH) -> str:
 def _cell_view(column: str, value: Any, unit: str) -> CellView:
     text, number = format_cell(value, column, unit)
     if column in LINKED_COLUMNS and text.startswith(("https://", "http://")):
-        return CellView(short_link(text), link=text)
+        return CellView(short_link(text), css="link", link=text)
     if column == "pass" and text in ("yes", "no"):
         return CellView(text, css=f"pass-{'true' if text == 'yes' else 'false'}")
     if number:
