@@ -21,7 +21,7 @@ from raremap.cli.output import console, rich_table
 from raremap.cli.simulate import print_binding, print_meaning, table_units
 from raremap.data.dataset import Dataset, load
 from raremap.files import output_directory, write_csv_atomic, write_text_atomic
-from raremap.formatting import clean
+from raremap.formatting import clean, share
 from raremap.overview import describe_overview, stage_overview
 from raremap.report import explain
 
@@ -37,7 +37,7 @@ def _metrics_table(dataset: Dataset, importer: str) -> pd.DataFrame:
             {
                 "stage": stage,
                 "world HHI (0-1)": values["hhi"],
-                "largest producer": f"{top.get('country')} {top.get('share', 0):.0%}" if top else "",
+                "largest producer": f"{top.get('country')} {share(top.get('share', 0))}" if top else "",
                 f"{importer} N-1 coverage": values["n1_coverage"],
                 f"{importer} import reliance": values["import_reliance"],
             }

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from raremap.formatting import number
+from raremap.formatting import number, share
 from raremap.report.figure import Figure, Section, Table
 from raremap.report.palette import run_style
 from raremap.report.runs import StoredRun
@@ -78,7 +78,7 @@ def decisions(run: StoredRun) -> tuple[pd.DataFrame, list[str]]:
                                      zip(rows.loc[small, "name"], volume[small], strict=True)))
         if isinstance(partial, pd.Series) and bool(partial.any()):
             notes.append("Technology deals the planner signs only in part (a relaxation, not a decision) left "
-                         "out: " + ", ".join(f"{name} ({share:.0%} signed)" for name, share in
+                         "out: " + ", ".join(f"{name} ({share(part)} signed)" for name, part in
                                              zip(rows.loc[partial, "name"], rows.loc[partial, "signed_share"],
                                                  strict=True)))
             small = small | partial

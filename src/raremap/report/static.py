@@ -15,6 +15,7 @@ from typing import Any
 from raremap.data.dataset import Dataset
 from raremap.errors import RaremapError
 from raremap.files import output_directory
+from raremap.formatting import share
 from raremap.metrics.stages import UNATTRIBUTED
 from raremap.overview import STAGES, latest_common_year
 from raremap.report.palette import IMPORTER, country_colour, run_style, sector_colour
@@ -71,7 +72,7 @@ def producer_bars(dataset: Dataset, directory: Path, importer: str) -> Path:
         leading = listed.head(LEADING_PRODUCERS).iloc[::-1]
         colours = [IMPORTER if country == importer else country_colour(country) or NODE for country in leading["country"]]
         axis.barh(leading["country"], leading["share"] * 100, color=colours)
-        note = f"; not listed {unlisted:.0%}" if unlisted > 0 else ""
+        note = f"; not listed {share(unlisted)}" if unlisted > 0 else ""
         axis.set_title(f"{stage}, {year} ({STAGE_UNITS[stage]}{note})", fontsize=10)
         axis.set_xlim(0, 100)
         axis.set_ylim(len(leading) - LEADING_PRODUCERS - 0.5, len(leading) - 0.5)  # same bar size in every panel

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from raremap.data.dataset import Dataset
+from raremap.formatting import number, share
 from raremap.metrics.inputs import MetricInputs, as_inputs
 from raremap.metrics.stages import UNATTRIBUTED, stage_output, stage_trade
 from raremap.overview import STAGE_PRODUCTS, STAGES, TOTAL, latest_common_year
@@ -83,7 +84,7 @@ def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
         "locations": list(shares["country"]),
         "z": [round(share * 100, 2) for share in shares["share"]],
         "text": [
-            f"{names.get(country, country)}: {value:,.0f} t"
+            f"{names.get(country, country)}: {number(value)} t"
             for country, value in zip(shares["country"], shares["value_t"], strict=True)
         ],
         "hovertemplate": "%{text}<br>%{z:.1f}% of world<extra></extra>",
@@ -117,8 +118,8 @@ def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
     leader = shares.iloc[0] if not shares.empty else None
     rest = all_shares[all_shares["country"] == UNATTRIBUTED]["share"].sum()
     caption = f"Share of world {stage} output ({product}, t) in {year}; {importer} is outlined." + (
-        f" Leader: {leader['country']} with {leader['share']:.0%}." if leader is not None else ""
-    ) + (f" Producers not listed: {rest:.0%}." if rest > 0 else "") + f" Data: {output.method()}."
+        f" Leader: {leader['country']} with {share(leader['share'])}." if leader is not None else ""
+    ) + (f" Producers not listed: {share(rest)}." if rest > 0 else "") + f" Data: {output.method()}."
     evidence = evidence_from_rows(
         "production", f"stage={stage}, element={product}, year={year}; {output.method()}", rows
     )
