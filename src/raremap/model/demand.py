@@ -11,6 +11,9 @@ its share of the world's path, sector by sector (forward when it has no projecti
 base year before its first row). The
 world rows minus the named countries ("rest of world") go to other countries in proportion to their
 base-year apparent consumption at the stage where the sector buys (magnets, or separated oxides).
+When a country's own projection grows faster than the world's path (India's), the difference is
+taken from every buyer without its own projection in proportion to what it would have bought, not
+from the rest of the world alone (which would shrink it by half or more by 2035).
 
 Demand curves: slices of each buyer's demand (1 % slices for the last tenth) valued on a constant-elasticity curve through
 the reference point (the sector's reference price at its full demand), capped at the sector's value
@@ -176,17 +179,19 @@ def follow_world(goods: pd.DataFrame, rows: pd.DataFrame, starts: Sequence[float
     world = {sector: interpolate(group, starts).to_numpy() for sector, group in world_rows.groupby("sector")}
     spans = rows[rows["country"] != WORLD].groupby(["country", "sector"])["year"].agg(["min", "max"])
     position = {start: index for index, start in enumerate(starts)}
-    scale = []
+    scale, follows = [], []
     for country, sector, period in goods[["country", "sector", "period"]].itertuples(index=False, name=None):
         if country == WORLD or (country, sector) not in spans.index or sector not in world:
             scale.append(1.0)
+            follows.append(False)
             continue
         first, last = spans.loc[(country, sector)]
         series = world[sector]
         anchor = min(max(middles[position[period]], float(first) + 0.5), float(last) + 0.5)
         at_anchor = np.interp(anchor, middles, series)
         scale.append(float(series[position[period]] / at_anchor) if at_anchor > 0 else 1.0)
-    return goods.assign(value_t=goods["value_t"] * np.array(scale))
+        follows.append(not first <= int(starts[position[period]]) <= last)
+    return goods.assign(value_t=goods["value_t"] * np.array(scale), follows=follows)
 
 
 def _middles(starts: Sequence[float]) -> np.ndarray:
@@ -208,14 +213,14 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
     Countries with less than 1 % of the remainder are pooled as the rest of the world (ROW), so the
     model does not carry a hundred buyers of a few tonnes each.
     """
+    columns = ["country", "sector", "element", "period", "value_t"]
     world = goods[goods["country"] == WORLD]
     named = goods[goods["country"] != WORLD]
     if world.empty:
-        return named
-    keys = ["sector", "element", "period"]
-    left = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
+        return named[columns]
+    named, left = share_the_squeeze(world, named)
     remainder = left[left > 0].reset_index()
-    frames = [named]
+    frames = [named[columns]]
     sector_kind = named["sector"].map(kinds).fillna("oxide")
     for kind, shares in consumption.items():
         # A named country keeps its own rows for a kind of use and takes a share of the rest of the
@@ -232,7 +237,35 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
         shares = pd.concat([shares[~small], pd.Series({REST_OF_WORLD: float(shares[small].sum())})])
         for country, share in shares[shares > 0].items():
             frames.append(part.assign(country=country, value_t=part["value_t"] * share))
-    return pd.concat(frames, ignore_index=True)[["country", "sector", "element", "period", "value_t"]]
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def share_the_squeeze(world: pd.DataFrame, named: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Named buyers following the world and the rest of the world share what projections leave.
+
+    Per sector x element x period: what the world's path leaves after the countries with their own
+    projection for the period is split between the named countries following the world and the rest
+    of the world (the base period's remainder grown with the world's path), in proportion to what
+    each would buy if everyone followed the world. Returns the named rows and the rest of the world.
+    """
+    keys = ["sector", "element", "period"]
+    follows = named["follows"] if "follows" in named else pd.Series(False, index=named.index)
+    total = world.groupby(keys)["value_t"].sum()
+    projected = named[~follows].groupby(keys)["value_t"].sum().reindex(total.index, fill_value=0.0)
+    following = named[follows].groupby(keys)["value_t"].sum().reindex(total.index, fill_value=0.0)
+    base_period = min(world["period"])
+    base = total.xs(base_period, level="period")
+    base_named = named[named["period"] == base_period].groupby(["sector", "element"])["value_t"].sum()
+    base_left = (base - base_named.reindex(base.index, fill_value=0.0)).clip(lower=0.0)
+    pairs = total.index.droplevel("period")
+    world_base = pd.Series(pairs.map(base).to_numpy(), index=total.index)
+    rest = pd.Series(pairs.map(base_left).to_numpy(), index=total.index) * (total / world_base).where(world_base > 0, 1.0)
+    wanted = following + rest
+    factor = ((total - projected).clip(lower=0.0) / wanted).where(wanted > 0, 1.0)
+    scaled = named.join(factor.rename("factor"), on=keys)["factor"].where(follows, 1.0).fillna(1.0)
+    named = named.assign(value_t=named["value_t"] * scaled)
+    left = (total - projected - following * factor).clip(lower=0.0).rename("value_t")
+    return named, left
 
 
 def buyers(demand: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
