@@ -112,6 +112,15 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for expected in ("mining", "magnet", "baseline", "china-2025-controls", "india-magnet-scheme"):
         assert expected in result.stdout
+    text = result.stdout
+    # It opens with what the numbers mean and their caveats, before any table.
+    assert text.index("What the numbers mean") < text.index("┏")
+    for caveat in ("Calibration supply", "Nd ", "Why:", "Perfect foresight", "estimates"):
+        assert caveat in text.split("world and IND by stage")[0]
+    assert "IND shortfall per year, 2024-2035, all magnet sectors (t magnet per year" in text
+    assert "india-magnet-scheme (" in text and "changes nothing in IND's shortfall against baseline" in text
+    assert "what binds for IND" in text and "welfare" not in text, "no unexplained columns"
+    assert "['" not in text
     out = tmp_path / "out"
     overview = json.loads((out / "overview.json").read_text())
     assert {row["stage"] for row in overview["overview"]} == {"mining", "separation", "metal", "magnet"}
@@ -120,9 +129,11 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
         "china-2025-controls",
         "india-magnet-scheme",
     ]
-    baseline, _, scheme = overview["scenarios"]
-    # The scheme's plants add magnets to the world market: world shortfall falls, if only a little.
-    assert scheme["world kt"] < baseline["world kt"]
+    baseline, controls, scheme = overview["scenarios"]
+    assert overview["horizon"] == "2024-2035" and overview["units"]["binding"]["shadow_usd_per_kg"] == "USD per kg"
+    assert scheme["against_base"]["changed"] is False and controls["against_base"]["changed"] is True
+    magnets = [row for row in controls["shortfall_by_year"] if row["unit"] == "t magnet"]
+    assert [row["period"] for row in magnets] == [str(year) for year in range(2024, 2036)]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "china-2025-controls" in report and "<script" in report
     assert (out / "report.html").stat().st_mode & 0o044, (

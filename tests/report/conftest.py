@@ -19,6 +19,14 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory, dataset: raremap.Data
 
 
 @pytest.fixture(scope="session")
+def ten_run_store(tmp_path_factory: pytest.TempPathFactory, dataset: raremap.Dataset) -> Path:
+    """Ten simulations (three named, seven variants of the baseline), a risk run and a plan."""
+    path = tmp_path_factory.mktemp("store10") / "runs.duckdb"
+    save_sample_runs(path, dataset.version, simulations=7)
+    return path
+
+
+@pytest.fixture(scope="session")
 def report_path(
     tmp_path_factory: pytest.TempPathFactory, dataset: raremap.Dataset, sample_store: Path
 ) -> Path:

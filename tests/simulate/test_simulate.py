@@ -80,7 +80,9 @@ def test_cli_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[
     main(["simulate", "baseline", "--json", "--export-mps", str(tmp_path / "model.mps")])
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) == {"scenario", "periods", "shortfall", "prices", "mass_balance_max_residual",
-                            "build_seconds", "solve_seconds"}
+                            "build_seconds", "solve_seconds", "importer", "horizon", "importer_shortfall_by_year",
+                            "binding", "caveats", "units"}
+    assert payload["units"]["shortfall"]["tonnes"] == results.unit("simulation", "shortfall", "tonnes")
     assert set(payload["shortfall"][0]) == set(results.columns("simulation", "shortfall"))
     assert (tmp_path / "model.mps").stat().st_size > 0
 

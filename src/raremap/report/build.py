@@ -22,6 +22,42 @@ from raremap.report.run_sections import run_sections
 from raremap.report.runs import StoredRun, check_requested, read_runs
 from raremap.report.world import world_section
 
+UNITS = pd.DataFrame(
+    [
+        ("mining output and concentrate", "t REO (rare-earth oxide content of the concentrate)"),
+        ("separation output and oxides", "t REO of each oxide"),
+        ("metal output", "t metal"),
+        ("magnets", "t magnet (mass of the magnets)"),
+        ("shortfall of magnet buyers (EV, wind, defence, ...)", "t magnet per year; quarters summed"),
+        ("shortfall of oxide buyers (catalysts, glass, ...)", "t REO per year; never added to t magnet"),
+        ("prices", "USD/kg"),
+        ("risk figures (expected shortfall, VaR, CVaR)", "sums over the risk run's horizon, in the sector's unit"),
+        ("plan costs and outlays", "USD million; plan volumes in t/yr (stockpiles in t)"),
+        ("shares", "per cent"),
+    ],
+    columns=["quantity", "unit"],
+)
+
+
+def meaning_section(runs: Sequence[StoredRun]) -> Section:
+    """What the numbers mean and their main caveats, before any number."""
+    from raremap.report import explain
+    from raremap.report.scenario_figures import usable_runs
+
+    simulations, _ = usable_runs([run for run in runs if run.family == "simulate"], "simulation", ("calibration",))
+    caveats = explain.caveats(simulations[0].results) if simulations else [
+        explain.FORESIGHT, explain.ESTIMATES,
+        "No stored simulation: the calibration supply each run needs is listed once one is stored "
+        "(raremap simulate NAME --db STORE).",
+    ]
+    return Section(
+        "meaning",
+        "What the numbers mean",
+        explain.MEANING,
+        tables=(Table("units", "Units used in this report", UNITS),),
+        caveats=tuple(caveats),
+    )
+
 
 def overview_section(dataset: Dataset, importer: str) -> Section:
     """The per-stage table `raremap demo` prints, as the report's opening."""
@@ -100,6 +136,7 @@ def build_sections(dataset: Dataset, importer: str = "IND", runs: Sequence[Store
     from raremap.report.metrics_section import metrics_section
 
     sections = [
+        meaning_section(runs),
         overview_section(dataset, importer),
         world_section(dataset, importer),
         metrics_section(dataset, importer),

@@ -1,20 +1,27 @@
 """Rendering sections as one self-contained HTML page that opens with no network.
 
-Everything is inlined: plotly.js, the world map, the figure data and the styles. A Content
+The page comes from Jinja2 templates (`report/templates`, autoescaped: every text from data or a
+person is escaped by the template, not by remembering to); its style and its figure renderer are
+files in `report/static`, inlined here so the report is one file, and served as files by the
+dashboard, which shows the same sections. plotly.js and the world map are inlined too. A Content
 Security Policy in the page forbids every fetch, so a chart that tried to reach a CDN would fail
 loudly instead of leaking a request. Source links are ordinary hyperlinks that a reader may follow.
 """
 
 from __future__ import annotations
 
-import html
 import json
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from raremap.formatting import cell
 from raremap.report.assets import geo_assets_script, plotly_javascript, script_safe
 from raremap.report.figure import Evidence, Figure, Section, Table
 
@@ -22,131 +29,169 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:; connect-src 'none'; worker-src blob:"
 )
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #0f172a; background: #f8fafc; }
-header { background: #0f172a; color: #f8fafc; padding: 1.5rem 2rem; }
-header p { margin: 0.3rem 0 0; color: #cbd5e1; }
-nav { padding: 0.6rem 2rem; background: #e2e8f0; font-size: 0.9rem; }
-nav a { margin-right: 1rem; color: #1e3a8a; }
-main { padding: 0 2rem 3rem; max-width: 1200px; }
-section { margin-top: 2rem; }
-.figure { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px; padding: 0.5rem; margin: 1rem 0; }
-.caption { font-size: 0.88rem; color: #334155; margin: 0.3rem 0.5rem; }
-.evidence { font-size: 0.8rem; color: #475569; margin: 0.2rem 0.5rem 0.5rem; }
-table { border-collapse: collapse; font-size: 0.85rem; background: #fff; margin: 0.5rem 0; }
-th, td { border: 1px solid #e2e8f0; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
-th { background: #f1f5f9; }
-.pass-true { color: #047857; font-weight: 600; } .pass-false { color: #b91c1c; font-weight: 600; }
-"""
-RENDER_SCRIPT = """
-document.querySelectorAll('script[type="application/json"][data-figure]').forEach(function (element) {
-  var figure = JSON.parse(element.textContent);
-  var target = document.getElementById(element.dataset.figure);
-  Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
-});
-"""
+LINKED_COLUMNS = ("url",)
+LINK_WIDTH = 40
+ANCHORED = {"sources": ("source_id", "source-")}
+"""Tables whose rows can be linked to: identifier -> (column, id prefix)."""
 
 
-def escape(value: object) -> str:
-    return html.escape(str(value), quote=True)
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("raremap.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
-def format_cell(value: Any) -> tuple[str, bool]:
-    """A cell's text and whether it is a number (numbers align right)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "", False
-    if isinstance(value, bool):
-        return ("yes" if value else "no"), False
-    if isinstance(value, int | float):
-        number = float(value)
-        text = (
-            f"{number:,.4g}"
-            if abs(number) < 1
-            else f"{number:,.0f}"
-            if abs(number) >= 100
-            else f"{number:,.2f}"
-        )
-        return text, True
-    return str(value), False
+@cache
+def static_text(name: str) -> str:
+    """A file shipped in report/static (the shared style and the figure renderer)."""
+    return resources.files("raremap.report").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def table_html(frame: pd.DataFrame) -> str:
-    header = "".join(f"<th>{escape(column)}</th>" for column in frame.columns)
-    body = []
-    for row in frame.astype(object).itertuples(index=False):
-        cells = []
-        for column, value in zip(frame.columns, row, strict=True):
-            text, numeric = format_cell(value)
-            css = ' class="number"' if numeric else ""
-            if column == "pass" and text in ("yes", "no"):
-                css = f' class="pass-{"true" if text == "yes" else "false"}"'
-            if column == "url" and text.startswith(("https://", "http://")):
-                cells.append(f'<td><a href="{escape(text)}" rel="noreferrer">{escape(text)}</a></td>')
-                continue
-            cells.append(f"<td{css}>{escape(text)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+RENDER_SCRIPT = static_text("render-figures.js")
+"""The figure renderer: inlined in the report, served as /static/render-figures.js by the dashboard."""
 
 
-def evidence_html(evidence: Sequence[Evidence]) -> str:
-    """'Data: table (selection, N rows) — sources [a], [b]' with links to the sources table."""
-    items = []
-    for item in evidence:
-        links = ", ".join(
-            f'<a href="#source-{escape(source)}">{escape(source)}</a>' for source in item.source_ids
-        )
-        cited = f"; sources {links}" if links else ""
-        items.append(
-            f"<li><code>{escape(item.table)}</code>: {escape(item.selection)} ({item.rows:,} rows){cited}</li>"
-        )
-    return f'<div class="evidence">Data:<ul>{"".join(items)}</ul></div>' if items else ""
+def format_cell(value: Any, column: str = "", unit: str = "") -> tuple[str, bool]:
+    """A cell's text and whether it is a number (numbers align right), by raremap.formatting."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and not pd.isna(value)
+    return cell(value, column, unit), bool(number) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class CellView:
+    text: str
+    css: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class RowView:
+    cells: tuple[CellView, ...]
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class TableView:
+    identifier: str
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[RowView, ...]
+    caption: str
+    evidence: tuple[Evidence, ...]
+    folded: bool
+
+
+@dataclass(frozen=True)
+class FigureView:
+    identifier: str
+    payload: Markup
+    caption: str
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    identifier: str
+    title: str
+    introduction: str
+    caveats: tuple[str, ...]
+    findings: tuple[str, ...]
+    figures: tuple[FigureView, ...]
+    tables: tuple[TableView, ...]
+    notes: tuple[str, ...]
+
+
+def _header(column: str, unit: str) -> str:
+    return f"{column} ({unit})" if unit and unit not in ("year", "date", "fraction") else column
+
+
+def short_link(url: str, width: int = LINK_WIDTH) -> str:
+    """A link's text: the address without its scheme and 'www.', cut to `width` characters."""
+    text = url.split("://", 1)[-1].removeprefix("www.")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cell_view(column: str, value: Any, unit: str) -> CellView:
+    text, number = format_cell(value, column, unit)
+    if column in LINKED_COLUMNS and text.startswith(("https://", "http://")):
+        return CellView(short_link(text), css="link", link=text)
+    if column == "pass" and text in ("yes", "no"):
+        return CellView(text, css=f"pass-{'true' if text == 'yes' else 'false'}")
+    if number:
+        return CellView(text, css="number")
+    return CellView(text, css="text" if len(text) > 40 else "")
+
+
+def table_view(table: Table) -> TableView:
+    frame = table.frame
+    columns = [str(column) for column in frame.columns]
+    anchor_column, prefix = ANCHORED.get(table.identifier, ("", ""))
+    rows = []
+    for record in frame.astype(object).itertuples(index=False):
+        values = dict(zip(columns, record, strict=True))
+        cells = tuple(_cell_view(column, values[column], table.units.get(column, "")) for column in columns)
+        anchor = f"{prefix}{values[anchor_column]}" if anchor_column in values else ""
+        rows.append(RowView(cells, anchor))
+    return TableView(
+        identifier=table.identifier,
+        title=table.title,
+        headers=tuple(_header(column, table.units.get(column, "")) for column in columns),
+        rows=tuple(rows),
+        caption=table.caption,
+        evidence=table.evidence,
+        folded=table.folded,
+    )
+
+
+def figure_payload(figure: Figure) -> Markup:
+    """The figure's plotly JSON, safe inside a <script> element (no `</` can close it)."""
+    return Markup(script_safe(json.dumps(figure.plotly_json(), separators=(",", ":"), allow_nan=False)))
+
+
+def figure_view(figure: Figure) -> FigureView:
+    return FigureView(figure.identifier, figure_payload(figure), figure.caption, figure.evidence)
+
+
+def section_view(section: Section) -> SectionView:
+    return SectionView(
+        identifier=section.identifier,
+        title=section.title,
+        introduction=section.introduction,
+        caveats=section.caveats,
+        findings=section.findings,
+        figures=tuple(figure_view(figure) for figure in section.figures),
+        tables=tuple(table_view(table) for table in section.tables),
+        notes=section.notes,
+    )
+
+
+def sections_markup(sections: Sequence[Section]) -> Markup:
+    """The sections as HTML (the dashboard's pages place this inside their own frame)."""
+    views = [section_view(section) for section in sections]
+    return Markup(environment().get_template("sections.html").render(sections=views))
 
 
 def figure_html(figure: Figure) -> str:
-    payload = script_safe(json.dumps(figure.plotly_json(), separators=(",", ":"), allow_nan=False))
-    return (
-        f'<div class="figure" id="figure-{escape(figure.identifier)}">'
-        f'<div class="plot" id="plot-{escape(figure.identifier)}"></div>'
-        f'<script type="application/json" data-figure="plot-{escape(figure.identifier)}">{payload}</script>'
-        f'<p class="caption">{escape(figure.caption)}</p>{evidence_html(figure.evidence)}</div>'
-    )
-
-
-def report_table_html(table: Table) -> str:
-    caption = f'<p class="caption">{escape(table.caption)}</p>' if table.caption else ""
-    return (
-        f'<div class="table" id="table-{escape(table.identifier)}"><h3>{escape(table.title)}</h3>'
-        f"{table_html(table.frame)}{caption}{evidence_html(table.evidence)}</div>"
-    )
-
-
-def section_html(section: Section) -> str:
-    parts = [
-        f'<section id="{escape(section.identifier)}"><h2>{escape(section.title)}</h2>',
-        f"<p>{escape(section.introduction)}</p>",
-    ]
-    parts += [figure_html(figure) for figure in section.figures]
-    parts += [report_table_html(table) for table in section.tables]
-    parts += [f'<p class="caption">{escape(note)}</p>' for note in section.notes]
-    parts.append("</section>")
-    return "".join(parts)
+    """One figure block as HTML (for tests and pages that show a single figure)."""
+    template = environment().from_string('{% from "macros.html" import figure %}{{ figure(view) }}')
+    return template.render(view=figure_view(figure))
 
 
 def page_html(title: str, subtitle: str, sections: Sequence[Section]) -> str:
     """The whole report page: styles, plotly.js and the map inlined, then the sections."""
-    navigation = "".join(
-        f'<a href="#{escape(section.identifier)}">{escape(section.title)}</a>' for section in sections
-    )
-    figure_count = sum(len(section.figures) for section in sections)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style>"
-        f"<script>{script_safe(geo_assets_script())}</script>"
-        f"<script>{plotly_javascript()}</script></head>"
-        f'<body data-figure-count="{figure_count}"><header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>'
-        f"<nav>{navigation}</nav><main>{''.join(section_html(section) for section in sections)}</main>"
-        f"<script>{RENDER_SCRIPT}</script></body></html>\n"
-    )
+    views = [section_view(section) for section in sections]
+    return environment().get_template("report.html").render(
+        policy=Markup(CONTENT_SECURITY_POLICY),  # a constant with no double quote: safe in the attribute
+        title=title,
+        subtitle=subtitle,
+        style=Markup(static_text("report.css")),
+        geo_script=Markup(script_safe(geo_assets_script())),
+        plotly=Markup(plotly_javascript()),
+        render_script=Markup(script_safe(RENDER_SCRIPT)),
+        figure_count=sum(len(section.figures) for section in sections),
+        sections=views,
+    ) + "\n"

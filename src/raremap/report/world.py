@@ -11,14 +11,18 @@ from typing import Any
 import pandas as pd
 
 from raremap.data.dataset import Dataset
+from raremap.formatting import number, share
 from raremap.metrics.inputs import MetricInputs, as_inputs
 from raremap.metrics.stages import UNATTRIBUTED, stage_output, stage_trade
 from raremap.overview import STAGE_PRODUCTS, STAGES, TOTAL, latest_common_year
 from raremap.report.figure import Evidence, Figure, Section, evidence_from_rows
+from raremap.report.palette import IMPORTER, country_colour
 
 WORLD = "WLD"
-IMPORTER_COLOUR = "rgba(200, 30, 45, 0.75)"
+IMPORTER_COLOUR = IMPORTER
+IMPORTER_LINK = "rgba(198, 40, 40, 0.55)"
 OTHER_COLOUR = "rgba(140, 150, 165, 0.35)"
+NODE_COLOUR = "#64748b"
 STAGE_AFTER = {"mining": "separation", "separation": "metal", "metal": "magnet", "magnet": "use"}
 SANKEY_COLUMNS = (*STAGES, "use")
 COUNTRIES_PER_STAGE = 6
@@ -80,7 +84,7 @@ def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
         "locations": list(shares["country"]),
         "z": [round(share * 100, 2) for share in shares["share"]],
         "text": [
-            f"{names.get(country, country)}: {value:,.0f} t"
+            f"{names.get(country, country)}: {number(value)} t"
             for country, value in zip(shares["country"], shares["value_t"], strict=True)
         ],
         "hovertemplate": "%{text}<br>%{z:.1f}% of world<extra></extra>",
@@ -114,8 +118,8 @@ def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
     leader = shares.iloc[0] if not shares.empty else None
     rest = all_shares[all_shares["country"] == UNATTRIBUTED]["share"].sum()
     caption = f"Share of world {stage} output ({product}, t) in {year}; {importer} is outlined." + (
-        f" Leader: {leader['country']} with {leader['share']:.0%}." if leader is not None else ""
-    ) + (f" Producers not listed: {rest:.0%}." if rest > 0 else "") + f" Data: {output.method()}."
+        f" Leader: {leader['country']} with {share(leader['share'])}." if leader is not None else ""
+    ) + (f" Producers not listed: {share(rest)}." if rest > 0 else "") + f" Data: {output.method()}."
     evidence = evidence_from_rows(
         "production", f"stage={stage}, element={product}, year={year}; {output.method()}", rows
     )
@@ -213,49 +217,95 @@ def value_chain_links(dataset: Dataset, year: int, importer: str) -> tuple[pd.Da
     return grouped, evidence
 
 
-def _node_position(name: str) -> float:
-    column = name.split(" · ")[-1]
-    return 0.01 + 0.98 * SANKEY_COLUMNS.index(column) / (len(SANKEY_COLUMNS) - 1)
+def _node_column(name: str) -> int:
+    """The stage column of a Sankey node ('CHN · separation' -> 1)."""
+    return SANKEY_COLUMNS.index(name.split(" · ")[-1])
+
+
+def _column_x(column: int) -> float:
+    return 0.001 + 0.998 * column / (len(SANKEY_COLUMNS) - 1)
+
+
+def sankey_layout(links: pd.DataFrame, importer: str) -> tuple[list[str], list[float], list[float]]:
+    """Nodes in column order (the importer first, then by size, 'other' last) with their positions:
+    x is the node's stage column, so no node can sit in another stage's column; y spreads each
+    column's nodes from the top by their size, leaving a gap between them."""
+    size_in = links.groupby("target")["value_t"].sum()
+    size_out = links.groupby("source")["value_t"].sum()
+    names = set(links["source"]) | set(links["target"])
+    size = {name: max(float(size_in.get(name, 0.0)), float(size_out.get(name, 0.0))) for name in names}
+    nodes = sorted(
+        names,
+        key=lambda name: (_node_column(name), name.startswith(OTHER), not name.startswith(f"{importer} "),
+                          -size[name], name),
+    )
+    columns: dict[int, list[str]] = {}
+    for name in nodes:
+        columns.setdefault(_node_column(name), []).append(name)
+    tallest = max(sum(size[name] for name in column) for column in columns.values()) or 1.0
+    x, y = [], []
+    for name in nodes:
+        column = columns[_node_column(name)]
+        gap = 0.3 / max(len(column), 1)
+        scale = (1.0 - 0.3) / tallest
+        before = sum(size[other] for other in column[: column.index(name)])
+        top = before * scale + column.index(name) * gap
+        x.append(_column_x(_node_column(name)))
+        y.append(min(max(top + size[name] * scale / 2, 0.001), 0.999))
+    return nodes, x, y
 
 
 def value_chain_sankey(dataset: Dataset, year: int, importer: str) -> Figure:
-    """A Sankey from mining to use; the importer's flows in red, everyone else's in grey."""
+    """A Sankey from mining to use, one column per stage; the importer's flows in red."""
     links, evidence = value_chain_links(dataset, year, importer)
-    nodes = sorted(
-        set(links["source"]) | set(links["target"]),
-        key=lambda name: (_node_position(name), name.startswith(OTHER), name),
-    )
+    nodes, x, y = sankey_layout(links, importer)
     index = {name: position for position, name in enumerate(nodes)}
+    names = country_names(dataset)
+    countries = [name.split(" · ")[0] for name in nodes]
+    stages = [name.split(" · ")[-1] for name in nodes]
     trace = {
         "type": "sankey",
-        "arrangement": "snap",
+        "arrangement": "fixed",
         "node": {
-            "label": nodes,
-            "pad": 12,
+            "label": countries,
+            "x": x,
+            "y": y,
+            "pad": 6,
             "thickness": 14,
-            "color": [IMPORTER_COLOUR if name.startswith(f"{importer} ") else "#64748b" for name in nodes],
+            "color": [IMPORTER_COLOUR if country == importer else country_colour(country) or NODE_COLOUR
+                      for country in countries],
+            "customdata": [f"{names.get(country, country)}, {stage}" for country, stage in
+                           zip(countries, stages, strict=True)],
+            "hovertemplate": "%{customdata}: %{value:,.0f} t<extra></extra>",
         },
         "link": {
             "source": [index[name] for name in links["source"]],
             "target": [index[name] for name in links["target"]],
             "value": [round(float(value), 3) for value in links["value_t"]],
-            "color": [IMPORTER_COLOUR if flagged else OTHER_COLOUR for flagged in links["importer_flow"]],
+            "color": [IMPORTER_LINK if flagged else OTHER_COLOUR for flagged in links["importer_flow"]],
             "customdata": list(links["kind"]),
-            "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.1f} t (%{customdata})"
+            "hovertemplate": "%{source.customdata} → %{target.customdata}<br>%{value:,.0f} t (%{customdata})"
             "<extra></extra>",
         },
     }
+    headings = [
+        {"text": column, "x": _column_x(position), "y": 1.05, "xref": "paper", "yref": "paper",
+         "xanchor": "left" if position == 0 else "right" if position == len(SANKEY_COLUMNS) - 1 else "center",
+         "yanchor": "bottom", "showarrow": False, "font": {"size": 11}}
+        for position, column in enumerate(SANKEY_COLUMNS)
+    ]
     caption = (
-        f"Tonnes leaving each stage in {year}: exports (trade table) go to the importer's next "
-        f"stage; output a country does not export stays at home (producers not listed are left out). Units differ by stage "
-        f"(REO content up to metal, NdFeB magnets after); the {COUNTRIES_PER_STAGE} largest producers per stage "
-        f"and {importer} are named, the rest are '{OTHER}'. {importer}'s flows are red."
+        f"Tonnes leaving each stage in {year}, one column per stage (mining, separation, metal, magnet, use): "
+        f"exports (trade table) go to the importer's next stage; output a country does not export stays at "
+        f"home (producers not listed are left out). Units differ by stage: t REO up to metal, t magnet after. "
+        f"The {COUNTRIES_PER_STAGE} largest producers per stage and {importer} are named, the rest are "
+        f"'{OTHER}'. {importer} and its flows are red; every other country has its colour of the other charts."
     )
     return Figure(
         "sankey-value-chain",
         f"The value chain, with {importer}'s flows",
         [trace],
-        {"height": 620},
+        {"height": 660, "annotations": headings, "margin": {"t": 90}},
         caption,
         tuple(evidence),
     )

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
+from raremap.report.plan_figures import without_paths
 from raremap.report.run_sections import run_sections
+from raremap.report.runs import StoredRun
 from raremap.scenario import Scenario
 from raremap.vocabulary import STAGES
 from raremap.web import scenarios
@@ -28,7 +30,7 @@ from raremap.web.state import ServerState, server_state
 router = APIRouter(include_in_schema=False)
 State = Annotated[ServerState, Depends(server_state)]
 FORM_CHOICES = ("ban", "quota", "licence_delay")
-MAXIMUM_COMPARED = 6
+MAXIMUM_COMPARED = 10
 JOB_SUBJECTS = {"simulate": "scenario", "risk": "risk file", "plan": "plan"}
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -85,8 +87,12 @@ def home(state: State, request: Request) -> str:
 
 
 def _shown(value: Any) -> str:
+    """A value as a form field shows it: lists comma-separated, whole numbers without '.0' (and no
+    thousands separators, so the field reads back as the same number)."""
     if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
+        return ", ".join(map(_shown, value))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
     return "" if value is None else str(value)
 
 
@@ -153,22 +159,60 @@ def runs_page(state: State, request: Request) -> str:
     return render("runs.html", title="Stored runs", logged_in=logged_in(request, state), runs=runs_listing(state))
 
 
+def base_run(state: ServerState, run: StoredRun) -> StoredRun | None:
+    """The newest stored simulation of the run's base scenario on the same dataset, to compare with."""
+    base = str(run.specification.get("base") or "")
+    if run.family != "simulate" or not base or base == run.name:
+        return None
+    catalog = state.storage.run_catalog()
+    same = catalog[(catalog["name"] == base) & (catalog["dataset_version"] == run.dataset_version)
+                   & catalog["kind"].astype(str).str.startswith("sim")]
+    return state.stored_run(str(same.iloc[0]["run_id"])) if not same.empty else None
+
+
+SUMMARY_WORDS: dict[str, str | None] = {
+    "welfare_usd": None,  # a model quantity (world value less costs), not a figure a reader can use
+    "mass_balance_max_residual": "mass balance residual (t)",
+    "build_seconds": "build (s)",
+    "solve_seconds": "solve (s)",
+    "seconds": "time (s)",
+    "draws_per_second": "draws per second",
+    "solved_draws": "draws solved",
+    "horizon_years": "horizon (years)",
+}
+
+
+def summary_frame(run: StoredRun) -> pd.DataFrame:
+    """The run's stored summary as one row: plain values under readable names, local paths reduced to
+    file names, model-internal quantities left out."""
+    row = {}
+    for key, value in run.summary.items():
+        if isinstance(value, dict | list) or str(key).endswith(("_source", "_folder")):
+            continue
+        name = SUMMARY_WORDS.get(key, str(key).replace("_", " "))
+        if name is not None:
+            row[name] = without_paths(value)
+    return pd.DataFrame([row])
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(state: State, request: Request, run_id: str) -> str:
     run = state.stored_run(run_id)
-    summary = pd.DataFrame(
-        [{key: value for key, value in run.summary.items() if not isinstance(value, dict | list)}]
-    )
-    summary_columns, summary_rows = table_rows(summary)
+    base = base_run(state, run)
+    summary_columns, summary_rows = table_rows(summary_frame(run))
+    shown = [base, run] if base is not None else [run]
     return render(
         "run.html",
         title=f"Run {run.name}",
         figures=True,
         logged_in=logged_in(request, state),
         run=run,
+        base=base,
         summary_columns=summary_columns,
         summary_rows=summary_rows,
-        sections=state.cached_page(("run", run_id), lambda: sections_html(run_sections([run]))),
+        sections=state.cached_page(
+            ("run", run_id, base.run_id if base is not None else ""), lambda: sections_html(run_sections(shown))
+        ),
     )
 
 

@@ -23,7 +23,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from raremap.report.figure import Section
-from raremap.report.html import figure_html, format_cell, report_table_html
+from raremap.report.html import format_cell, sections_markup
+from raremap.report.html import static_text as report_static_text
 
 
 @cache
@@ -43,25 +44,20 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+SHARED_STYLE = "dashboard.css"
+"""The dashboard's stylesheet starts with the report's, so the sections both show look the same."""
+
+
 @cache
 def static_file(name: str) -> str:
-    """A file shipped in web/static (the dashboard's script and style)."""
-    return resources.files("raremap.web").joinpath("static", name).read_text(encoding="utf-8")
+    """A file shipped in web/static (the dashboard's script and style; the style after the report's)."""
+    text = resources.files("raremap.web").joinpath("static", name).read_text(encoding="utf-8")
+    return report_static_text("report.css") + "\n" + text if name == SHARED_STYLE else text
 
 
 def sections_html(sections: Sequence[Section]) -> Markup:
-    """Report sections as HTML; the figure and table builders escape every text they place."""
-    parts = []
-    for section in sections:
-        parts.append(
-            Markup('<section id="{}"><h2>{}</h2><p>{}</p>').format(
-                section.identifier, section.title, section.introduction
-            )
-        )
-        parts += [Markup(figure_html(figure)) for figure in section.figures]
-        parts += [Markup('<div class="scroll">{}</div>').format(Markup(report_table_html(table))) for table in section.tables]
-        parts.append(Markup("</section>"))
-    return Markup("").join(parts)
+    """Report sections as HTML, from the report's own autoescaped templates."""
+    return sections_markup(sections)
 
 
 def table_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, dict[str, Any]]]]:
@@ -71,7 +67,7 @@ def table_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, dict[str,
     for record in frame.astype(object).itertuples(index=False):
         cells = {}
         for column, value in zip(columns, record, strict=True):
-            text, number = format_cell(value)
+            text, number = format_cell(value, column)
             cells[column] = {"text": text, "number": number}
         rows.append(cells)
     return columns, rows
