@@ -40,8 +40,11 @@ def test_draws_are_identical_for_any_chunking_and_worker_count(tmp_path: Path, s
 @pytest.mark.slow
 def test_every_draw_once_after_kill_and_resume(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     folder = tmp_path / "killed"
-    command = [sys.executable, "-m", "raremap", "risk", str(small_risk_file), "--draws", "1200", "--chunk-size", "20",
-               "--out", str(folder), "--db", str(tmp_path / "store.duckdb"), "--json"]
+    child = (
+        "import sys; from pathlib import Path; from raremap.risk.engine import RunOptions, run_risk; "
+        "run_risk(sys.argv[1], RunOptions(out=Path(sys.argv[2]), chunk_size=20, store_path=None, progress=False), draws=1200)"
+    )
+    command = [sys.executable, "-c", child, str(small_risk_file), str(folder)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(list(folder.glob("chunk-*.parquet"))) < 3 and time.monotonic() < deadline and process.poll() is None:
