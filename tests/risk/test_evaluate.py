@@ -10,13 +10,8 @@ import pytest
 import scipy.sparse
 
 from raremap.risk.engine import prepare
-from raremap.risk.evaluate import (
-    EVALUATION_BASE,
-    EVALUATION_CACHED,
-    EVALUATION_SOLVED,
-    DrawEvaluator,
-    LinearProgram,
-)
+from raremap.risk.evaluate import EVALUATION_BASE, EVALUATION_CACHED, EVALUATION_SOLVED, DrawEvaluator
+from raremap.risk.program import Block, Certificate, LinearProgram, Positions
 from raremap.risk.resolve import ResolvedRisk
 from raremap.risk.sampling import Pattern, draw_pattern
 from raremap.simulate.run import Simulation
@@ -93,14 +88,42 @@ def test_total_loss_costs_more_than_no_loss(evaluator: DrawEvaluator) -> None:
 def test_draws_neither_build_plants_nor_change_the_years_before_the_horizon(evaluator: DrawEvaluator) -> None:
     """Investment and every decision before the horizon are constants of the draws' LP: its columns are
     the horizon's and the run-out period's, without New-capacity."""
-    level = evaluator.level(0)
+    whole = evaluator.level(0).whole
     risk = evaluator.risk
-    model_periods = level.capacity_rows.shape[1]
-    assert (level.capacity_rows[:, : risk.horizon] == -1).all()
-    assert (level.control_columns[: risk.horizon] == -1).all()
-    assert (level.capacity_rows[:, risk.horizon:] >= 0).any(axis=1).all()
-    assert model_periods == len(risk.periods) + 1, "the base links periods, so the LP looks one period ahead"
-    assert level.fixed_cost != 0.0
+    positions = whole.positions
+    assert (positions.capacity_rows[:, : risk.horizon] == -1).all()
+    assert (positions.control_columns[: risk.horizon] == -1).all()
+    assert (positions.capacity_rows[:, risk.horizon:] >= 0).any(axis=1).all()
+    assert positions.capacity_rows.shape[1] == len(risk.periods) + 1, "the base links periods: the LP looks one period ahead"
+    assert whole.fixed_cost != 0.0
+
+
+def test_periods_are_solved_apart_and_give_the_whole_horizon_result(evaluator: DrawEvaluator) -> None:
+    """With investment fixed and no substitution adopted in the base, each period (from the horizon on, the
+    run-out included) is its own block; draw by draw, the blocks give the whole-horizon LP's optimum."""
+    risk = evaluator.risk
+    assert sorted(evaluator.level(0).periods) == list(range(risk.horizon, len(risk.periods) + 1))
+    whole = DrawEvaluator(risk, evaluator.chain)
+    whole.split = False
+    for draw in range(12):
+        pattern = draw_pattern(risk, draw)
+        split, joint = evaluator.evaluate(pattern), whole.evaluate(pattern)
+        assert split.welfare_usd == pytest.approx(joint.welfare_usd, rel=1e-9)
+        np.testing.assert_allclose(split.shortfall, joint.shortfall, rtol=1e-7, atol=1e-6)
+    assert whole.whole_solves > 0 and evaluator.whole_solves == 0
+
+
+def test_a_block_is_accepted_only_where_holding_the_linking_columns_stays_optimal() -> None:
+    """min -x1 + c2 x2 with x1 + x2 <= 1, x2 held at 0 while x1 is solved alone: the row's dual is -1, so
+    holding x2 stays optimal exactly when its reduced cost c2 + 1 is not negative."""
+    program = LinearProgram(scipy.sparse.csr_array(np.array([[1.0]])), np.array([-np.inf]), np.array([1.0]),
+                            np.zeros(1), np.full(1, np.inf), np.array([-1.0]))
+    positions = Positions(*(np.full((1, 1), -1) for _ in range(2)), np.full((1, 1, 1), -1), np.full((1, 1), -1),
+                          np.full((1, 1, 0), -1))
+    for held_cost, optimal in ((-0.5, True), (-2.0, False)):
+        certificate = Certificate(np.array([held_cost]), scipy.sparse.csr_array(np.array([[1.0]])))
+        block = Block.solved(program, positions, np.zeros(0, dtype=np.int64), np.zeros((1, 0)), program.cost, 0.0, certificate)
+        assert block.base_certified == optimal
 
 
 def test_fixing_columns_moves_their_activity_into_the_row_bounds() -> None:
@@ -108,7 +131,7 @@ def test_fixing_columns_moves_their_activity_into_the_row_bounds() -> None:
     matrix = scipy.sparse.csr_array(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]))
     program = LinearProgram(matrix, np.array([-np.inf, 1.0, -np.inf]), np.array([4.0, np.inf, 3.0]),
                             np.zeros(3), np.full(3, np.inf), np.array([1.0, 2.0, 3.0]))
-    reduced, column_map, row_map = program.with_fixed(np.array([True, False, False]), np.array([3.0, 0.0, 0.0]))
+    reduced, column_map, row_map = program.part(np.ones(3, dtype=bool), np.array([False, True, True]), np.array([3.0, 0.0, 0.0]))
     assert list(column_map) == [-1, 0, 1] and list(row_map) == [0, 1, -1]
     np.testing.assert_array_equal(reduced.matrix.toarray(), [[1.0, 0.0], [1.0, 1.0]])
     np.testing.assert_array_equal(reduced.row_upper, [1.0, np.inf])
@@ -119,11 +142,11 @@ def test_fixing_columns_moves_their_activity_into_the_row_bounds() -> None:
 def test_skipped_draw_equals_its_full_solve(evaluator: DrawEvaluator) -> None:
     """A loss that leaves capacity above the base solution's use must give the base result when solved."""
     evaluator = DrawEvaluator(evaluator.risk, evaluator.chain)  # an empty pattern cache
-    level = evaluator.level(0)
+    whole = evaluator.level(0).whole
     step = evaluator.risk.model.severity_step
-    rows = level.capacity_rows
-    upper = np.where(rows >= 0, level.row_upper[rows], 1.0)
-    used = np.where(rows >= 0, level.row_values[rows], 0.0)
+    rows = whole.positions.capacity_rows
+    upper = np.where(rows >= 0, whole.program.row_upper[rows], 1.0)
+    used = np.where(rows >= 0, whole.row_values[rows], 0.0)
     slack_steps = np.floor((1 - used / np.where(upper > 0, upper, 1)) / step + 1e-12)
     candidates = np.argwhere((slack_steps >= 1) & (rows >= 0))
     candidates = candidates[candidates[:, 1] < len(evaluator.risk.periods)]
@@ -131,11 +154,12 @@ def test_skipped_draw_equals_its_full_solve(evaluator: DrawEvaluator) -> None:
     process, period = candidates[0]
     pattern = _pattern(evaluator.risk, 0)
     pattern.capacity_steps[process, period] = 1
+    evaluator.split = False
     skipped = evaluator.evaluate(pattern)
     assert skipped.evaluation == EVALUATION_BASE
-    solved = evaluator.solve(level, evaluator.tightened(level, *evaluator.over_model_periods(pattern)))
-    assert solved.welfare_usd == pytest.approx(level.base.welfare_usd, rel=1e-9)
-    np.testing.assert_allclose(solved.shortfall, level.base.shortfall, atol=1e-6)
+    solved = evaluator.solve(whole, evaluator.tightened(whole, *evaluator.over_model_periods(pattern)))
+    assert solved.welfare_usd == pytest.approx(whole.base.welfare_usd, rel=1e-9)
+    np.testing.assert_allclose(solved.shortfall, whole.base.shortfall, atol=1e-6)
 
 
 def test_binding_draw_is_solved_then_cached_with_the_same_result(evaluator: DrawEvaluator) -> None:
@@ -149,17 +173,16 @@ def test_binding_draw_is_solved_then_cached_with_the_same_result(evaluator: Draw
 
 def test_an_export_control_withholds_its_share_of_every_covered_flow(evaluator: DrawEvaluator) -> None:
     """With half of China's exports withheld in the horizon, no covered flow carries more than half its base."""
-    level = evaluator.level(1)
+    whole = evaluator.level(1).whole
     half = round(0.5 / evaluator.risk.model.severity_step)
     pattern = _pattern(evaluator.risk, 1, control=half)
-    bounds = evaluator.tightened(level, *evaluator.over_model_periods(pattern))
-    evaluator.solve(level, bounds)
-    values = np.asarray(level.solver.getSolution().col_value)
-    covered = level.control_columns[level.control_columns >= 0]
-    base = level.column_values[covered]
+    evaluator.solve(whole, evaluator.tightened(whole, *evaluator.over_model_periods(pattern)))
+    values = np.asarray(whole.solver.getSolution().col_value)
+    covered = whole.positions.control_columns >= 0
+    base = whole.control_reference[covered]
     assert base.sum() > 0
-    assert (values[covered] <= 0.5 * base + 1e-6 * np.maximum(1.0, base)).all()
-    assert evaluator.evaluate(pattern).shortfall.sum() >= level.base.shortfall.sum() - 1e-6
+    assert (values[whole.positions.control_columns[covered]] <= 0.5 * base + 1e-6 * np.maximum(1.0, base)).all()
+    assert evaluator.evaluate(pattern).shortfall.sum() >= whole.base.shortfall.sum() - 1e-6
 
 
 def test_draw_patterns_depend_only_on_seed_and_index(tmp_path: Path, dataset) -> None:

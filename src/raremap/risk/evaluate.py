@@ -7,44 +7,59 @@ fixed at that solution and become constants (their columns leave the LP, their v
 row bounds): the capacity the market chose to build (`New-capacity`), because shocks are not
 foreseen by whoever builds plants, and everything in the periods before the horizon, which the
 draws do not disrupt (in the default risk file they are the past). The rest, the horizon and the
-run-out period, is the LP a draw solves; its base solution is the undisrupted draw and its basis is
-where every draw starts.
+run-out period, is the LP a draw solves; its base solution is the undisrupted draw.
 
 A draw only changes bounds:
 
 - capacity lost at a country x stage: the capacity row of each disrupted period allows (1 - loss) x
   the capacity in service there (the pipeline's plus the fixed investment: with investment a
-  constant, the row's bound is exactly that capacity), and the country's
-  calibration supply at that stage (undocumented output, see model/calibration.py) is cut alike;
+  constant, the row's bound is exactly that capacity), and the country's calibration supply at that
+  stage (undocumented output, see model/calibration.py) is cut alike;
 - an export control: the exporter's flows on the covered edges may carry at most (1 - cut) x their
-  base value in the period, and contracts on those edges shrink by the tonnage withheld (force
-  majeure for what the control stops, no more).
+  base value in the period (in the level's whole-horizon base solution), and contracts on those
+  edges shrink by the tonnage withheld (force majeure for what the control stops, no more).
 
-Determinism: every solve starts from a cleared solver and the level's base basis, never from the
-previous draw's state, so a draw's result does not depend on which draws a worker solved before;
+Period blocks: with investment fixed, what still links periods is adoption of substitution (and
+stocks, where a scenario holds some). Where every column of a linking row sits at its lower bound in
+the base (no substitution adopted, no stock), each period is solved as its own small block with those
+columns held there, and a draw solves only the periods it disrupts, each cached by its own pattern (a
+period's pattern recurs far more often than a draw's). A block's solution is accepted only with a
+certificate: the held columns' reduced costs at the block's duals are non-negative (pricing the
+linking rows at 0), which makes the blocks together optimal for the whole horizon; otherwise the
+draw is solved on the whole horizon. Both give the whole-horizon optimum (tested).
+
+Determinism: every solve starts from a cleared solver and the base basis of its model, never from
+the previous draw's state, so a draw's result does not depend on which draws a worker solved before;
 runs are bit-identical whatever the chunking or the number of workers.
 
 Skipping: if every tightened bound still admits the base solution, the base solution stays feasible
-and, the feasible set having only shrunk, optimal; such a draw is not solved. Patterns: with
+and, the feasible set having only shrunk, optimal; such a draw or block is not solved. Patterns: with
 severities rounded to `severity_step`, equal patterns are solved once per worker (an LRU cache).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import highspy
 import linopy
 import numpy as np
+import scipy.sparse
 import xarray as xr
 
-from raremap.errors import RaremapError
 from raremap.model.equilibrium import CAPACITY_CONSTRAINTS, build_model
-from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import solver_positions
 from raremap.model.supply_chain import SupplyChain
+from raremap.risk.program import (
+    SMALL_SHORTFALL,
+    Block,
+    Certificate,
+    LinearProgram,
+    Positions,
+    Solved,
+    require_optimal,
+)
 from raremap.risk.resolve import ResolvedRisk
 from raremap.risk.sampling import Pattern
 from raremap.simulate.apply import goods_named
@@ -52,11 +67,10 @@ from raremap.simulate.market import scenario_market
 
 BINDING_TOLERANCE = 1e-7
 """A tightened bound binds when the base value exceeds it by more than this share of max(1, bound)."""
+AT_BOUND_TOLERANCE = 1e-9
+"""A linking column sits at its lower bound in the base when within this of it."""
 CACHE_LIMIT = 50_000
 """Patterns remembered per worker (least recently used dropped first), so memory stays bounded."""
-SMALL_SHORTFALL = 1e-6
-DEVEX_PRICING = 1
-"""HiGHS's code for Devex dual edge weights (option simplex_dual_edge_weight_strategy)."""
 CALIBRATED_STAGES = ("separation", "magnet")
 """Stages whose goods calibration supply adds to (oxides at separation, magnets at magnet)."""
 
@@ -81,16 +95,8 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Solved:
-    """What a solve of one level's model gives a draw: shortfall (sector x horizon period) and welfare."""
-
-    shortfall: np.ndarray
-    welfare_usd: float
-
-
-@dataclass(frozen=True)
 class Bounds:
-    """The bounds a draw changes: rows (new lower, upper) and columns (new upper)."""
+    """The bounds a draw changes in one block: rows (new lower and upper) and columns (new upper)."""
 
     rows: np.ndarray
     row_lower: np.ndarray
@@ -100,84 +106,21 @@ class Bounds:
 
 
 @dataclass(frozen=True)
-class LinearProgram:
-    """min cost @ x subject to row_lower <= matrix @ x <= row_upper and column bounds, as arrays."""
-
-    matrix: Any  # scipy.sparse.csr_array
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    column_lower: np.ndarray
-    column_upper: np.ndarray
-    cost: np.ndarray
-
-    @classmethod
-    def of(cls, model: linopy.Model) -> LinearProgram:
-        """The arrays of a linopy model (in the order of its label indexes)."""
-        matrices = model.matrices
-        if matrices.A is None:
-            raise RaremapError("the equilibrium model has no constraints; nothing for a risk run to disrupt")
-        if not (matrices.var_scaling == 1).all():
-            raise RaremapError("the equilibrium model uses solver scaling, which the risk engine does not support")
-        sense, rhs = matrices.sense, matrices.b
-        return cls(
-            matrix=matrices.A.tocsr(),
-            row_lower=np.where(sense != "<", rhs, -np.inf),
-            row_upper=np.where(sense != ">", rhs, np.inf),
-            column_lower=np.asarray(matrices.lb, dtype=float),
-            column_upper=np.asarray(matrices.ub, dtype=float),
-            cost=np.asarray(matrices.c, dtype=float),
-        )
-
-    def with_fixed(self, fixed: np.ndarray, values: np.ndarray) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
-        """The program with the `fixed` columns held at `values`: they leave, their activity moves into the
-        row bounds, and rows left without a column go too. Also the new position of every old column and
-        row (-1 where gone)."""
-        shift = self.matrix[:, fixed] @ values[fixed]
-        kept_columns = ~fixed
-        matrix = self.matrix[:, kept_columns].tocsr()
-        kept_rows = np.diff(matrix.indptr) > 0
-        column_map = np.where(kept_columns, np.cumsum(kept_columns) - 1, -1)
-        row_map = np.where(kept_rows, np.cumsum(kept_rows) - 1, -1)
-        reduced = LinearProgram(
-            matrix=matrix[kept_rows],
-            row_lower=(self.row_lower - shift)[kept_rows],
-            row_upper=(self.row_upper - shift)[kept_rows],
-            column_lower=self.column_lower[kept_columns],
-            column_upper=self.column_upper[kept_columns],
-            cost=self.cost[kept_columns],
-        )
-        return reduced, column_map, row_map
-
-    def solver(self) -> Any:
-        """A silent HiGHS model of this program."""
-        return _highs(self.matrix, self.cost, self.column_lower, self.column_upper, self.row_lower, self.row_upper)
-
-
-@dataclass
 class LevelModel:
-    """One demand level's LP in HiGHS with investment fixed, its base solution and the positions a draw uses.
+    """One demand level: its whole-horizon block and, where periods can be solved apart, a block per
+    model period from the horizon on (keyed by the period's index among the model's periods)."""
 
-    Positions are solver rows or columns, -1 where the entry does not exist. Periods run over the
-    model's periods (the run's, plus the run-out period where periods link).
-    """
+    whole: Block
+    periods: dict[int, Block]
 
-    solver: Any  # highspy.Highs; its type stubs lack the bound-changing methods used here
-    basis: Any
-    column_values: np.ndarray
-    row_values: np.ndarray
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    column_lower: np.ndarray
-    column_upper: np.ndarray
-    capacity_rows: np.ndarray  # [process, period]; the upper bound is the capacity in service (fixed investment in)
-    calibration_columns: np.ndarray  # [process, good, period]
-    control_columns: np.ndarray  # [period, edge]
-    contract_rows: np.ndarray  # [period, edge], aligned with control_columns
-    served_columns: np.ndarray  # [sector, step, horizon period]
-    demand: np.ndarray  # [sector, horizon period]: t per period at this level
-    reported_cost: np.ndarray  # objective coefficients, 0 for the run-out period's columns
-    fixed_cost: float  # objective of the fixed columns (investment, periods before the horizon) outside the run-out
-    base: Solved = field(default_factory=lambda: Solved(np.empty(0), 0.0))
+
+@dataclass(frozen=True)
+class Part:
+    """A period block's outcome for a draw, how it was obtained, and whether its certificate holds."""
+
+    solved: Solved
+    evaluation: int
+    certified: bool
 
 
 def level_market(chain: SupplyChain, risk: ResolvedRisk, level: int) -> SupplyChain:
@@ -190,20 +133,33 @@ def level_market(chain: SupplyChain, risk: ResolvedRisk, level: int) -> SupplyCh
     return scenario_market(chain, risk.scenario)
 
 
-def _period_of_columns(model: linopy.Model, label_to_position: np.ndarray, size: int, periods: list[float]) -> np.ndarray:
+def period_of_columns(model: linopy.Model, label_to_position: np.ndarray, size: int, periods: int) -> np.ndarray:
     """The period index of every solver column (every variable has a period)."""
     period_index = np.full(size, -1, dtype=np.int64)
     for name in model.variables:
-        labels = model.variables[name].labels
-        order = labels.transpose("period", ...).values.reshape(len(periods), -1)
-        for index in range(len(periods)):
+        order = model.variables[name].labels.transpose("period", ...).values.reshape(periods, -1)
+        for index in range(periods):
             present = order[index][order[index] >= 0]
             period_index[label_to_position[present]] = index
     return period_index
 
 
+def linking(program: LinearProgram, period_of_column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose columns lie in more than one period, and the columns in them (boolean masks)."""
+    entries = program.matrix.tocoo()
+    rows, periods = entries.row, period_of_column[entries.col]
+    first = np.full(program.matrix.shape[0], np.iinfo(np.int64).max)
+    last = np.full(program.matrix.shape[0], -1)
+    np.minimum.at(first, rows, periods)
+    np.maximum.at(last, rows, periods)
+    linking_rows = first != last
+    columns = np.zeros(program.matrix.shape[1], dtype=bool)
+    columns[entries.col[linking_rows[rows]]] = True
+    return linking_rows, columns
+
+
 class DrawEvaluator:
-    """Evaluates draw patterns on warm-started HiGHS models, one per demand level, built when first needed.
+    """Evaluates draw patterns on warm-started HiGHS models, one set per demand level, built when first needed.
 
     `chain` is the data's supply chain for the base scenario, before the scenario is applied.
     """
@@ -214,14 +170,16 @@ class DrawEvaluator:
         self.sectors = list(risk.sectors)
         self.horizon = risk.horizon
         self.reported_periods = len(risk.periods)
+        self.split = True  # solve disrupted periods apart where a certificate allows (tests turn it off)
         self._levels: dict[int, LevelModel] = {}
-        self._cache: OrderedDict[bytes, Solved] = OrderedDict()
+        self._cache: OrderedDict[bytes, Any] = OrderedDict()
         self.solved = 0
+        self.whole_solves = 0
 
     # Building -------------------------------------------------------------------------------
 
     def level(self, level: int) -> LevelModel:
-        """The model of a demand level, built and solved on first use (once per level and worker)."""
+        """The models of a demand level, built and solved on first use (once per level and worker)."""
         if level not in self._levels:
             market = level_market(self.chain, self.risk, level)
             model_chain = market.with_run_out() if market.links_periods else market
@@ -229,42 +187,63 @@ class DrawEvaluator:
         return self._levels[level]
 
     def _build(self, model: linopy.Model, chain: SupplyChain) -> LevelModel:
-        """Solve the level's whole LP, fix investment and the periods before the horizon, keep the rest."""
+        """Solve the level's whole LP; fix investment and the periods before the horizon; cut the rest
+        into period blocks where the linking columns sit at their lower bounds."""
         program = LinearProgram.of(model)
         columns, rows = model.variables.label_index.label_to_pos, model.constraints.label_index.label_to_pos
         whole = program.solver()
         whole.run()
-        _require_optimal(whole)
+        require_optimal(whole)
         values = np.asarray(whole.getSolution().col_value)
         del whole
-        period_of_column = _period_of_columns(model, columns, len(program.cost), chain.periods)
-        fixed = period_of_column < self.horizon
+        period = period_of_columns(model, columns, len(program.cost), len(chain.periods))
+        fixed = period < self.horizon
         fixed[_present(solver_positions(columns, model.variables["New-capacity"].labels.values))] = True
-        reduced, column_map, row_map = program.with_fixed(fixed, values)
-        solver = reduced.solver()
-        solver.run()
-        _require_optimal(solver)
-        solution = solver.getSolution()
-        capacity_rows = _mapped(self._capacity_rows(model, rows, len(chain.periods)), row_map)
-        control_columns, contract_rows = self._control_positions(model, chain, columns, rows)
-        reported = period_of_column < self.reported_periods
-        horizon = slice(self.horizon, self.reported_periods)
-        built = LevelModel(
-            solver=solver, basis=solver.getBasis(),
-            column_values=np.asarray(solution.col_value), row_values=np.asarray(solution.row_value),
-            row_lower=reduced.row_lower, row_upper=reduced.row_upper,
-            column_lower=reduced.column_lower, column_upper=reduced.column_upper,
-            capacity_rows=capacity_rows,
-            calibration_columns=_mapped(self._calibration_columns(model, chain, columns), column_map),
-            control_columns=_mapped(control_columns, column_map),
-            contract_rows=_mapped(contract_rows, row_map),
-            served_columns=_mapped(self._served_columns(model, columns)[..., horizon], column_map),
-            demand=self._importer_demand(chain)[:, horizon],
-            reported_cost=np.where(reported[~fixed], reduced.cost, 0.0),
-            fixed_cost=float(program.cost[fixed & reported] @ values[fixed & reported]),
+        reduced, column_map, row_map = program.part(np.ones(len(program.row_lower), dtype=bool), ~fixed, values)
+        positions = self._positions(model, chain, columns, rows).mapped(column_map, row_map)
+        reported = period < self.reported_periods
+        horizon_periods = np.arange(self.reported_periods - self.horizon)
+        demand = self._importer_demand(chain)[:, self.horizon:self.reported_periods]
+        block = Block.solved(reduced, positions, horizon_periods, demand, np.where(reported[~fixed], reduced.cost, 0.0),
+                             float(program.cost[fixed & reported] @ values[fixed & reported]))
+        return LevelModel(block, self._period_blocks(block, period[~fixed], len(chain.periods)))
+
+    def _period_blocks(self, whole: Block, period: np.ndarray, periods: int) -> dict[int, Block]:
+        """A block per model period from the horizon on, if the linking columns allow and every block's
+        base certificate holds; else none (draws are then solved on the whole horizon)."""
+        program, values = whole.program, whole.column_values
+        linking_rows, linking_columns = linking(program, period)
+        if np.abs(values[linking_columns] - program.column_lower[linking_columns]).max(initial=0.0) > AT_BOUND_TOLERANCE:
+            return {}
+        entries = program.matrix.tocoo()
+        row_period = np.full(program.matrix.shape[0], -1)
+        row_period[entries.row] = period[entries.col]
+        blocks = {}
+        for index in range(self.horizon, periods):
+            rows, own = ~linking_rows & (row_period == index), period == index
+            part, column_map, row_map = program.part(rows, own & ~linking_columns, values)
+            held = own & linking_columns
+            certificate = Certificate(program.cost[held], scipy.sparse.csr_array(program.matrix[row_map >= 0][:, held].T))
+            reported = np.array([index - self.horizon]) if index < self.reported_periods else np.zeros(0, dtype=np.int64)
+            block = Block.solved(part, whole.positions.mapped(column_map, row_map), reported, whole.demand[:, reported],
+                                 np.where(index < self.reported_periods, part.cost, 0.0), 0.0, certificate,
+                                 whole.control_reference)
+            if not block.base_certified:
+                return {}
+            blocks[index] = block
+        return blocks
+
+    def _positions(self, model: linopy.Model, chain: SupplyChain, columns: np.ndarray, rows: np.ndarray) -> Positions:
+        control, contract = self._control_positions(model, chain, columns, rows)
+        served = model.variables["Served"].labels.sel(country=self.risk.importer, sector=self.sectors)
+        served_columns = solver_positions(columns, served.transpose("sector", "step", "period").values)
+        return Positions(
+            capacity_rows=self._capacity_rows(model, rows, len(chain.periods)),
+            calibration_columns=self._calibration_columns(model, chain, columns),
+            control_columns=control,
+            contract_rows=contract,
+            served_columns=served_columns[..., self.horizon:self.reported_periods],
         )
-        built.base = self._solved(built, built.column_values)
-        return built
 
     def _capacity_rows(self, model: linopy.Model, rows: np.ndarray, periods: int) -> np.ndarray:
         positions = np.full((len(self.risk.processes), periods), -1, dtype=np.int64)
@@ -307,10 +286,6 @@ class DrawEvaluator:
             contracts = np.full(flows.shape, -1, dtype=np.int64)
         return flows, contracts
 
-    def _served_columns(self, model: linopy.Model, columns: np.ndarray) -> np.ndarray:
-        served = model.variables["Served"].labels.sel(country=self.risk.importer, sector=self.sectors)
-        return solver_positions(columns, served.transpose("sector", "step", "period").values)
-
     def _importer_demand(self, chain: SupplyChain) -> np.ndarray:
         demand = (chain["demand"] * chain.years).sel(country=self.risk.importer, sector=self.sectors)
         return np.asarray(demand.transpose("sector", "period").values, dtype=float)
@@ -319,50 +294,41 @@ class DrawEvaluator:
 
     def demand(self, level: int) -> np.ndarray:
         """The importer's demand per sector x horizon period (sector units per period) at a level."""
-        return self.level(level).demand
+        return self.level(level).whole.demand
 
     def base_shortfall(self, level: int) -> np.ndarray:
         """The undisrupted shortfall (sector x horizon period) of a demand level."""
-        return self.level(level).base.shortfall
+        return self.level(level).whole.base.shortfall
 
-    def _solved(self, built: LevelModel, columns: np.ndarray) -> Solved:
-        """Importer shortfall = demand - served (substituted demand is part of it), and welfare without the
-        run-out period, as `simulate` reports them."""
-        values = np.append(columns, 0.0)
-        served = values[built.served_columns].sum(axis=1)
-        shortfall = np.clip(built.demand - served, 0.0, None)
-        shortfall[shortfall < SMALL_SHORTFALL] = 0.0
-        return Solved(shortfall, -(float(built.reported_cost @ columns) + built.fixed_cost) * 1000.0)
-
-    def tightened(self, built: LevelModel, capacity_steps: np.ndarray, control_steps: np.ndarray) -> Bounds:
-        """The rows and columns a pattern (over the model's periods) changes, with their new bounds."""
+    def tightened(self, block: Block, capacity_steps: np.ndarray, control_steps: np.ndarray) -> Bounds:
+        """The rows and columns of a block a pattern (over the model's periods) changes, with their new bounds."""
         step = self.risk.model.severity_step
+        program, positions = block.program, block.positions
         lost = capacity_steps * step
-        capacity = (lost > 0) & (built.capacity_rows >= 0)
-        rows = built.capacity_rows[capacity]
-        row_upper = built.row_upper[rows] * (1.0 - lost[capacity])
-        calibration = (lost[:, None, :] > 0) & (built.calibration_columns >= 0)
-        calibrated = built.calibration_columns[calibration]
-        calibrated_upper = built.column_upper[calibrated] * (1.0 - np.broadcast_to(lost[:, None, :], calibration.shape)[calibration])
-        cut = np.broadcast_to((control_steps * step)[:, None], built.control_columns.shape)
-        control = (cut > 0) & (built.control_columns >= 0)
-        flows = built.control_columns[control]
-        withheld = built.column_values[flows] * cut[control]
-        contracts = built.contract_rows[control]
+        capacity = (lost > 0) & (positions.capacity_rows >= 0)
+        rows = positions.capacity_rows[capacity]
+        row_upper = program.row_upper[rows] * (1.0 - lost[capacity])
+        calibration = (lost[:, None, :] > 0) & (positions.calibration_columns >= 0)
+        calibrated = positions.calibration_columns[calibration]
+        calibrated_upper = program.column_upper[calibrated] * (1.0 - np.broadcast_to(lost[:, None, :], calibration.shape)[calibration])
+        cut = np.broadcast_to((control_steps * step)[:, None], positions.control_columns.shape)
+        control = (cut > 0) & (positions.control_columns >= 0)
+        flows = positions.control_columns[control]
+        withheld = block.control_reference[control] * cut[control]
+        contracts = positions.contract_rows[control]
         has_contract = contracts >= 0
         contracts = contracts[has_contract]
-        contract_lower = np.maximum(built.row_lower[contracts] - withheld[has_contract], 0.0)
-        all_rows = np.concatenate([rows, contracts])
+        contract_lower = np.maximum(program.row_lower[contracts] - withheld[has_contract], 0.0)
         return Bounds(
-            rows=all_rows,
-            row_lower=np.concatenate([built.row_lower[rows], contract_lower]),
-            row_upper=np.concatenate([row_upper, built.row_upper[contracts]]),
+            rows=np.concatenate([rows, contracts]),
+            row_lower=np.concatenate([program.row_lower[rows], contract_lower]),
+            row_upper=np.concatenate([row_upper, program.row_upper[contracts]]),
             columns=np.concatenate([calibrated, flows]),
-            column_upper=np.concatenate([calibrated_upper, built.column_values[flows] - withheld]),
+            column_upper=np.concatenate([calibrated_upper, block.control_reference[control] - withheld]),
         )
 
     @staticmethod
-    def binds(built: LevelModel, bounds: Bounds) -> bool:
+    def binds(block: Block, bounds: Bounds) -> bool:
         """Whether the base solution breaks any tightened bound (if not, it is still optimal).
 
         Contract rows are only relaxed where a control withholds a positive flow, which binds itself.
@@ -370,62 +336,102 @@ class DrawEvaluator:
         row_tolerance = BINDING_TOLERANCE * np.maximum(1.0, np.abs(bounds.row_upper))
         column_tolerance = BINDING_TOLERANCE * np.maximum(1.0, np.abs(bounds.column_upper))
         return bool(
-            (bounds.row_upper - built.row_values[bounds.rows] < -row_tolerance).any()
-            or (bounds.column_upper - built.column_values[bounds.columns] < -column_tolerance).any()
+            (bounds.row_upper - block.row_values[bounds.rows] < -row_tolerance).any()
+            or (bounds.column_upper - block.column_values[bounds.columns] < -column_tolerance).any()
         )
-
-    def evaluate(self, pattern: Pattern) -> Outcome:
-        """The outcome of one draw: the base where the pattern changes nothing that binds, else cached or solved."""
-        built = self.level(pattern.demand_level)
-        solved, evaluation = self._evaluate(built, pattern)
-        excess = np.clip(solved.shortfall - built.base.shortfall, 0.0, None)
-        excess[excess < SMALL_SHORTFALL] = 0.0
-        return Outcome(solved.shortfall, solved.welfare_usd, evaluation, excess)
 
     def over_model_periods(self, pattern: Pattern) -> tuple[np.ndarray, np.ndarray]:
         """The draw's steps per model period: the run-out period, if any, repeats the last one."""
-        extra = len(self.level(pattern.demand_level).capacity_rows[0]) - self.reported_periods
+        extra = self.level(pattern.demand_level).whole.positions.capacity_rows.shape[1] - self.reported_periods
         capacity, control = pattern.capacity_steps, pattern.control_steps
         if extra:
             capacity = np.concatenate([capacity, np.repeat(capacity[:, -1:], extra, axis=1)], axis=1)
             control = np.concatenate([control, np.repeat(control[-1:], extra)])
         return capacity, control
 
+    def evaluate(self, pattern: Pattern) -> Outcome:
+        """The outcome of one draw: the base where the pattern changes nothing that binds, else cached or solved."""
+        built = self.level(pattern.demand_level)
+        solved, evaluation = self._evaluate(built, pattern)
+        excess = np.clip(solved.shortfall - built.whole.base.shortfall, 0.0, None)
+        excess[excess < SMALL_SHORTFALL] = 0.0
+        return Outcome(solved.shortfall, solved.welfare_usd, evaluation, excess)
+
     def _evaluate(self, built: LevelModel, pattern: Pattern) -> tuple[Solved, int]:
         if pattern.is_undisrupted():
-            return built.base, EVALUATION_BASE
-        key = pattern.key()
+            return built.whole.base, EVALUATION_BASE
+        capacity, control = self.over_model_periods(pattern)
+        if self.split and built.periods:
+            hit = [index for index in built.periods if capacity[:, index].any() or control[index]]
+            parts = {index: self._part(built.periods[index], pattern.demand_level, index, capacity, control) for index in hit}
+            if all(part.certified for part in parts.values()):
+                return self._combined(built, parts), max(part.evaluation for part in parts.values())
+        return self._whole(built.whole, pattern, capacity, control)
+
+    def _part(self, block: Block, level: int, index: int, capacity: np.ndarray, control: np.ndarray) -> Part:
+        """One period block under a draw: its own pattern cached, skipped where nothing binds, else solved."""
+        key = b"p" + bytes([level, index]) + capacity[:, index].tobytes() + control[index:index + 1].tobytes()
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return Part(cached.solved, EVALUATION_CACHED, cached.certified)
+        bounds = self.tightened(block, capacity, control)  # the block's positions are -1 outside its period
+        if self.binds(block, bounds):
+            solved, duals = self._solve(block, bounds)
+            part = Part(solved, EVALUATION_SOLVED, block.certificate is None or block.certificate.holds(duals))
+        else:
+            part = Part(block.base, EVALUATION_BASE, True)
+        _remember(self._cache, key, part)
+        return part
+
+    @staticmethod
+    def _combined(built: LevelModel, parts: dict[int, Part]) -> Solved:
+        """The base with each disrupted period's block outcome in its place."""
+        shortfall, welfare = built.whole.base.shortfall.copy(), built.whole.base.welfare_usd
+        for index, part in parts.items():
+            block = built.periods[index]
+            shortfall[:, block.reported] = part.solved.shortfall
+            welfare += part.solved.welfare_usd - block.base.welfare_usd
+        return Solved(shortfall, welfare)
+
+    def _whole(self, block: Block, pattern: Pattern, capacity: np.ndarray, control: np.ndarray) -> tuple[Solved, int]:
+        """A draw on the whole horizon (where periods cannot be solved apart)."""
+        key = b"w" + pattern.key()
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached, EVALUATION_CACHED
-        bounds = self.tightened(built, *self.over_model_periods(pattern))
-        if self.binds(built, bounds):
-            outcome, how = self.solve(built, bounds), EVALUATION_SOLVED
+        bounds = self.tightened(block, capacity, control)
+        if self.binds(block, bounds):
+            outcome, how = self._solve(block, bounds)[0], EVALUATION_SOLVED
+            self.whole_solves += 1
         else:
-            outcome, how = built.base, EVALUATION_BASE
-        self._cache[key] = outcome
-        if len(self._cache) > CACHE_LIMIT:
-            self._cache.popitem(last=False)
+            outcome, how = block.base, EVALUATION_BASE
+        _remember(self._cache, key, outcome)
         return outcome, how
 
-    def solve(self, built: LevelModel, bounds: Bounds) -> Solved:
-        """Solve a level's model with a draw's bounds from the base basis, then restore its bounds."""
-        solver = built.solver
+    def solve(self, block: Block, bounds: Bounds) -> Solved:
+        """Solve a block with a draw's bounds from its base basis, then restore its bounds."""
+        return self._solve(block, bounds)[0]
+
+    def _solve(self, block: Block, bounds: Bounds) -> tuple[Solved, np.ndarray]:
+        """The solve's outcome and its row duals."""
+        solver, program = block.solver, block.program
         rows, columns = bounds.rows.astype(np.int32), bounds.columns.astype(np.int32)
         solver.changeRowsBounds(len(rows), rows, bounds.row_lower, bounds.row_upper)
-        solver.changeColsBounds(len(columns), columns, built.column_lower[columns], bounds.column_upper)
+        solver.changeColsBounds(len(columns), columns, program.column_lower[columns], bounds.column_upper)
         solver.clearSolver()
-        solver.setBasis(built.basis)
+        solver.setBasis(block.basis)
         try:
             solver.run()
-            _require_optimal(solver)
-            outcome = self._solved(built, np.asarray(solver.getSolution().col_value))
+            require_optimal(solver)
+            solution = solver.getSolution()
+            outcome, duals = block.outcome(np.asarray(solution.col_value)), np.asarray(solution.row_dual)
         finally:
-            solver.changeRowsBounds(len(rows), rows, built.row_lower[rows], built.row_upper[rows])
-            solver.changeColsBounds(len(columns), columns, built.column_lower[columns], built.column_upper[columns])
+            solver.changeRowsBounds(len(rows), rows, program.row_lower[rows], program.row_upper[rows])
+            solver.changeColsBounds(len(columns), columns, program.column_lower[columns], program.column_upper[columns])
         self.solved += 1
-        return outcome
+        return outcome, duals
 
 
 def _present(positions: np.ndarray) -> np.ndarray:
@@ -433,31 +439,9 @@ def _present(positions: np.ndarray) -> np.ndarray:
     return flat[flat >= 0]
 
 
-def _mapped(positions: np.ndarray, new_position: np.ndarray) -> np.ndarray:
-    """Positions in the reduced program of entries given by their position in the whole one (-1 stays -1)."""
-    return np.where(positions >= 0, new_position[np.where(positions >= 0, positions, 0)], -1)
-
-
-def _require_optimal(solver: highspy.Highs) -> None:
-    status = solver.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise RaremapError(
-            f"a Monte Carlo draw was not solved to optimality ({solver.modelStatusToString(status)}); "
-            "this is a model bug, please report it with the risk file"
-        )
-
-
-def _highs(matrix: Any, cost: np.ndarray, column_lower: np.ndarray, column_upper: np.ndarray,
-           row_lower: np.ndarray, row_upper: np.ndarray) -> Any:
-    """A silent HiGHS model of min cost @ x subject to row bounds on matrix @ x and column bounds."""
-    with quiet_stdout():
-        solver = highspy.Highs()
-    solver.setOptionValue("output_flag", False)
-    # Devex pricing: every draw starts from a cleared solver, where HiGHS's default steepest-edge
-    # pricing would first recompute its edge weights; Devex needs none and is faster here.
-    solver.setOptionValue("simplex_dual_edge_weight_strategy", DEVEX_PRICING)
-    solver.addVars(len(cost), column_lower, column_upper)
-    solver.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
-    matrix = matrix.tocsr()
-    solver.addRows(matrix.shape[0], row_lower, row_upper, matrix.nnz, matrix.indptr, matrix.indices, matrix.data)
-    return solver
+def _remember(cache: OrderedDict[bytes, Any], key: bytes, value: Any) -> None:
+    """Put a value in the least-recently-used cache of at most CACHE_LIMIT entries."""
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > CACHE_LIMIT:
+        cache.popitem(last=False)
