@@ -2,12 +2,12 @@
 
 Measured side by side in one run, on the same draws:
 
-- engine: draws per second of `run_risk` in one process (per demand level one linopy build and two
-  HiGHS solves, then warm starts, skipped non-binding draws, cached patterns, staged controls), model
-  building included;
-- cold HiGHS: each draw's LP (the one the engine solves: horizon and run-out, investment fixed)
-  solved from no basis with HiGHS's default options;
-- warm only: the same LPs solved from the base basis, without skipping, caching or staging;
+- engine: draws per second of `run_risk` in one process (per demand level one linopy build and the
+  base solves, then per draw only the disrupted periods' blocks, warm-started, skipped where nothing
+  binds, cached by pattern), model building included;
+- cold HiGHS: each draw's LP over the whole horizon (the horizon and the run-out period, investment
+  and the years before fixed) solved from no basis with HiGHS's default options;
+- warm only: the same LPs solved from the base basis, without period blocks, skipping or caching;
 - PuLP + CBC (solve only): the same LPs written as MPS, read into PuLP and solved by CBC; their
   objectives must agree with HiGHS's;
 - PuLP + CBC (from scratch): what a modeller without the engine does per draw: the draw's market
@@ -45,7 +45,8 @@ from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import read_solution, solve_model
 from raremap.model.supply_chain import SupplyChain
 from raremap.risk.engine import RunOptions, prepare, run_risk
-from raremap.risk.evaluate import Bounds, DrawEvaluator, LevelModel, level_market
+from raremap.risk.evaluate import Bounds, DrawEvaluator, level_market
+from raremap.risk.program import Block
 from raremap.risk.sampling import Pattern, draw_pattern
 
 RISK_FILE = "default"
@@ -66,34 +67,35 @@ def engine_rate(dataset: Any, draws: int, folder: Path) -> dict[str, Any]:
             "evaluations": run.evaluations}
 
 
-def binding_draws(evaluator: DrawEvaluator, sample: int) -> list[tuple[LevelModel, Bounds]]:
+def binding_draws(evaluator: DrawEvaluator, sample: int) -> list[tuple[Block, Bounds]]:
     """The first `sample` draws whose disruptions bind: (level model, the draw's bounds)."""
     chosen = []
     draw = 0
     while len(chosen) < sample:
         pattern = draw_pattern(evaluator.risk, draw)
         draw += 1
-        level = evaluator.level(pattern.demand_level)
+        level = evaluator.level(pattern.demand_level).whole
         bounds = evaluator.tightened(level, *evaluator.over_model_periods(pattern))
         if not pattern.is_undisrupted() and evaluator.binds(level, bounds):
             chosen.append((level, bounds))
     return chosen
 
 
-def _with_bounds(level: LevelModel, bounds: Bounds, action: Any) -> Any:
+def _with_bounds(level: Block, bounds: Bounds, action: Any) -> Any:
     """Run `action(solver)` with the draw's bounds set, then put the base bounds back."""
     solver = level.solver
     rows, columns = bounds.rows.astype(np.int32), bounds.columns.astype(np.int32)
     solver.changeRowsBounds(len(rows), rows, bounds.row_lower, bounds.row_upper)
-    solver.changeColsBounds(len(columns), columns, level.column_lower[columns], bounds.column_upper)
+    program = level.program
+    solver.changeColsBounds(len(columns), columns, program.column_lower[columns], bounds.column_upper)
     try:
         return action(solver)
     finally:
-        solver.changeRowsBounds(len(rows), rows, level.row_lower[rows], level.row_upper[rows])
-        solver.changeColsBounds(len(columns), columns, level.column_lower[columns], level.column_upper[columns])
+        solver.changeRowsBounds(len(rows), rows, program.row_lower[rows], program.row_upper[rows])
+        solver.changeColsBounds(len(columns), columns, program.column_lower[columns], program.column_upper[columns])
 
 
-def cold_highs_rate(draws: list[tuple[LevelModel, Bounds]]) -> dict[str, Any]:
+def cold_highs_rate(draws: list[tuple[Block, Bounds]]) -> dict[str, Any]:
     def cold(solver: Any) -> float:
         options = {name: solver.getOptionValue(name)[1] for name in ("simplex_dual_edge_weight_strategy",)}
         solver.resetOptions()  # HiGHS's own defaults, not the engine's tuning
@@ -110,7 +112,7 @@ def cold_highs_rate(draws: list[tuple[LevelModel, Bounds]]) -> dict[str, Any]:
     return {"draws": len(draws), "draws_per_second": len(draws) / seconds, "objectives": objectives}
 
 
-def warm_only_rate(evaluator: DrawEvaluator, draws: list[tuple[LevelModel, Bounds]]) -> dict[str, Any]:
+def warm_only_rate(evaluator: DrawEvaluator, draws: list[tuple[Block, Bounds]]) -> dict[str, Any]:
     began = time.perf_counter()
     for level, bounds in draws:
         evaluator.solve(level, bounds)
@@ -118,7 +120,7 @@ def warm_only_rate(evaluator: DrawEvaluator, draws: list[tuple[LevelModel, Bound
     return {"draws": len(draws), "draws_per_second": len(draws) / seconds}
 
 
-def pulp_cbc_rate(draws: list[tuple[LevelModel, Bounds]], folder: Path) -> dict[str, Any]:
+def pulp_cbc_rate(draws: list[tuple[Block, Bounds]], folder: Path) -> dict[str, Any]:
     objectives = []
     began = time.perf_counter()
     for index, (level, bounds) in enumerate(draws):
@@ -212,9 +214,11 @@ def cluster(draws: int, folder: Path) -> dict[str, Any]:
 
 def model_size(evaluator: DrawEvaluator) -> dict[str, Any]:
     level = evaluator.level(1)
-    return {"draw_lp_columns": len(level.column_values), "draw_lp_rows": len(level.row_values),
-            "periods": len(evaluator.risk.periods), "horizon_periods": len(evaluator.risk.horizon_periods),
-            "processes": len(evaluator.risk.processes)}
+    block = next(iter(level.periods.values()), level.whole)
+    return {"horizon_lp_columns": len(level.whole.column_values), "horizon_lp_rows": len(level.whole.row_values),
+            "period_block_columns": len(block.column_values), "period_block_rows": len(block.row_values),
+            "period_blocks": len(level.periods), "periods": len(evaluator.risk.periods),
+            "horizon_periods": len(evaluator.risk.horizon_periods), "processes": len(evaluator.risk.processes)}
 
 
 def speed(arguments: argparse.Namespace, folder: Path) -> dict[str, Any]:

@@ -216,3 +216,22 @@ def test_excess_is_the_shortfall_beyond_the_base_cell_by_cell(evaluator: DrawEva
 def test_demand_levels_multiply_the_horizon_demand(evaluator: DrawEvaluator) -> None:
     low, high = evaluator.risk.model.demand.levels
     np.testing.assert_allclose(evaluator.demand(1) / high, evaluator.demand(0) / low, rtol=1e-12)
+
+
+def test_a_block_staged_from_its_control_alone_reaches_the_same_optimum(evaluator: DrawEvaluator) -> None:
+    """A period with a control and a capacity loss is solved from the control's own optimal basis: the
+    same optimum as from the base basis, and the control alone is then cached too."""
+    staged = DrawEvaluator(evaluator.risk, evaluator.chain)
+    pattern = _pattern(evaluator.risk, 1, capacity=0, control=3)
+    pattern.capacity_steps[:, -1] = 2
+    pattern.control_steps[: len(evaluator.risk.periods) - 1] = 0
+    outcome = staged.evaluate(pattern)
+    assert outcome.evaluation == EVALUATION_SOLVED and staged.solved >= 2
+    direct = DrawEvaluator(evaluator.risk, evaluator.chain)
+    direct.split = False
+    expected = direct.evaluate(pattern)
+    assert outcome.welfare_usd == pytest.approx(expected.welfare_usd, rel=1e-9)
+    np.testing.assert_allclose(outcome.shortfall, expected.shortfall, rtol=1e-7, atol=1e-6)
+    control_only = _pattern(evaluator.risk, 1)
+    control_only.control_steps[-1] = 3
+    assert staged.evaluate(control_only).evaluation == EVALUATION_CACHED

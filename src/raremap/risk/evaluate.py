@@ -35,6 +35,12 @@ runs are bit-identical whatever the chunking or the number of workers.
 Skipping: if every tightened bound still admits the base solution, the base solution stays feasible
 and, the feasible set having only shrunk, optimal; such a draw or block is not solved. Patterns: with
 severities rounded to `severity_step`, equal patterns are solved once per worker (an LRU cache).
+
+Staging: an export control cuts a hundred flows per period and takes most of a block's iterations,
+while a block's control has at most 1 / `severity_step` values. A block with a control and capacity
+losses is therefore solved from the optimal basis of the same control alone (itself solved from the
+base basis once per worker, level, period and cut), so the losses cost a few pivots. The start is a
+function of the block's pattern alone, so results stay bit-identical across workers and chunkings.
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ AT_BOUND_TOLERANCE = 1e-9
 """A linking column sits at its lower bound in the base when within this of it."""
 CACHE_LIMIT = 50_000
 """Patterns remembered per worker (least recently used dropped first), so memory stays bounded."""
+START_LIMIT = 1_000
+"""Starting bases of controls alone remembered per worker (a basis is a byte per row and column)."""
 CALIBRATED_STAGES = ("separation", "magnet")
 """Stages whose goods calibration supply adds to (oxides at separation, magnets at magnet)."""
 
@@ -173,6 +181,7 @@ class DrawEvaluator:
         self.split = True  # solve disrupted periods apart where a certificate allows (tests turn it off)
         self._levels: dict[int, LevelModel] = {}
         self._cache: OrderedDict[bytes, Any] = OrderedDict()
+        self._starts: OrderedDict[bytes, Any] = OrderedDict()
         self.solved = 0
         self.whole_solves = 0
 
@@ -369,20 +378,39 @@ class DrawEvaluator:
         return self._whole(built.whole, pattern, capacity, control)
 
     def _part(self, block: Block, level: int, index: int, capacity: np.ndarray, control: np.ndarray) -> Part:
-        """One period block under a draw: its own pattern cached, skipped where nothing binds, else solved."""
+        """One period block under a draw: its own pattern cached, skipped where nothing binds, else solved
+        (from the basis of its control alone, if it has a control and capacity losses)."""
         key = b"p" + bytes([level, index]) + capacity[:, index].tobytes() + control[index:index + 1].tobytes()
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return Part(cached.solved, EVALUATION_CACHED, cached.certified)
         bounds = self.tightened(block, capacity, control)  # the block's positions are -1 outside its period
+        start = block.basis
+        if control[index] and capacity[:, index].any():
+            start = self._control_start(block, level, index, capacity, control)
         if self.binds(block, bounds):
-            solved, duals = self._solve(block, bounds)
+            solved, duals, _ = self._solve(block, bounds, start)
             part = Part(solved, EVALUATION_SOLVED, block.certificate is None or block.certificate.holds(duals))
         else:
             part = Part(block.base, EVALUATION_BASE, True)
         _remember(self._cache, key, part)
         return part
+
+    def _control_start(self, block: Block, level: int, index: int, capacity: np.ndarray, control: np.ndarray) -> Any:
+        """The optimal basis of a block under its control alone (solved from the base basis once)."""
+        key = b"p" + bytes([level, index]) + bytes(capacity.shape[0]) + control[index:index + 1].tobytes()
+        if key not in self._starts:
+            bounds = self.tightened(block, np.zeros_like(capacity), control)
+            if self.binds(block, bounds):
+                solved, duals, basis = self._solve(block, bounds, block.basis)
+                part = Part(solved, EVALUATION_SOLVED, block.certificate is None or block.certificate.holds(duals))
+            else:
+                part, basis = Part(block.base, EVALUATION_BASE, True), block.basis
+            _remember(self._cache, key, part)
+            _remember(self._starts, key, basis, START_LIMIT)
+        self._starts.move_to_end(key)
+        return self._starts[key]
 
     @staticmethod
     def _combined(built: LevelModel, parts: dict[int, Part]) -> Solved:
@@ -403,7 +431,7 @@ class DrawEvaluator:
             return cached, EVALUATION_CACHED
         bounds = self.tightened(block, capacity, control)
         if self.binds(block, bounds):
-            outcome, how = self._solve(block, bounds)[0], EVALUATION_SOLVED
+            outcome, how = self._solve(block, bounds, block.basis)[0], EVALUATION_SOLVED
             self.whole_solves += 1
         else:
             outcome, how = block.base, EVALUATION_BASE
@@ -412,26 +440,27 @@ class DrawEvaluator:
 
     def solve(self, block: Block, bounds: Bounds) -> Solved:
         """Solve a block with a draw's bounds from its base basis, then restore its bounds."""
-        return self._solve(block, bounds)[0]
+        return self._solve(block, bounds, block.basis)[0]
 
-    def _solve(self, block: Block, bounds: Bounds) -> tuple[Solved, np.ndarray]:
-        """The solve's outcome and its row duals."""
+    def _solve(self, block: Block, bounds: Bounds, start: Any) -> tuple[Solved, np.ndarray, Any]:
+        """The solve's outcome, its row duals and its optimal basis, starting from the basis `start`."""
         solver, program = block.solver, block.program
         rows, columns = bounds.rows.astype(np.int32), bounds.columns.astype(np.int32)
         solver.changeRowsBounds(len(rows), rows, bounds.row_lower, bounds.row_upper)
         solver.changeColsBounds(len(columns), columns, program.column_lower[columns], bounds.column_upper)
         solver.clearSolver()
-        solver.setBasis(block.basis)
+        solver.setBasis(start)
         try:
             solver.run()
             require_optimal(solver)
             solution = solver.getSolution()
             outcome, duals = block.outcome(np.asarray(solution.col_value)), np.asarray(solution.row_dual)
+            basis = solver.getBasis()
         finally:
             solver.changeRowsBounds(len(rows), rows, program.row_lower[rows], program.row_upper[rows])
             solver.changeColsBounds(len(columns), columns, program.column_lower[columns], program.column_upper[columns])
         self.solved += 1
-        return outcome, duals
+        return outcome, duals, basis
 
 
 def _present(positions: np.ndarray) -> np.ndarray:
@@ -439,9 +468,9 @@ def _present(positions: np.ndarray) -> np.ndarray:
     return flat[flat >= 0]
 
 
-def _remember(cache: OrderedDict[bytes, Any], key: bytes, value: Any) -> None:
-    """Put a value in the least-recently-used cache of at most CACHE_LIMIT entries."""
+def _remember(cache: OrderedDict[bytes, Any], key: bytes, value: Any, limit: int = CACHE_LIMIT) -> None:
+    """Put a value in a least-recently-used cache of at most `limit` entries."""
     cache[key] = value
     cache.move_to_end(key)
-    if len(cache) > CACHE_LIMIT:
+    if len(cache) > limit:
         cache.popitem(last=False)
