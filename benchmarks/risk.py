@@ -19,8 +19,8 @@ Measured side by side in one run, on the same draws:
 - cluster: a Dask LocalCluster on loopback with one worker process and with two (each worker builds
   its models once, so start-up is included in both).
 
-Usage: python benchmarks/risk.py [--draws 2000] [--sample 20] [--cbc-sample 4]
-       [--memory-draws 2000 20000] [--cluster-draws 3000] [--parts speed memory cluster]
+Usage: python benchmarks/risk.py [--draws 3000] [--sample 20] [--cbc-sample 4]
+       [--memory-draws 2000 20000] [--cluster-draws 10000] [--parts speed memory cluster]
 """
 
 from __future__ import annotations
@@ -249,11 +249,11 @@ def speed(arguments: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--draws", type=int, default=2000)
+    parser.add_argument("--draws", type=int, default=3000)
     parser.add_argument("--sample", type=int, default=20)
     parser.add_argument("--cbc-sample", type=int, default=4)
     parser.add_argument("--memory-draws", type=int, nargs="+", default=[2_000, 20_000])
-    parser.add_argument("--cluster-draws", type=int, default=3000)
+    parser.add_argument("--cluster-draws", type=int, default=10_000)
     parser.add_argument("--memory-child", nargs=2, metavar=("DRAWS", "FOLDER"))
     parser.add_argument("--parts", nargs="+", choices=["speed", "memory", "cluster"], default=["speed", "memory", "cluster"],
                         help="run only some parts of the benchmark")
