@@ -1,19 +1,19 @@
-"""An independent PuLP formulation of the spatial partial-equilibrium LP of docs/simulation.md.
+"""An independent PuLP formulation of the market LP of docs/simulation.md ("The LP", "Trade", "Supply").
 
-This is the peer of ``raremap.model.equilibrium.build_model`` in the side-by-side benchmark, and an
-independent cross-check of that model: on the same SupplyChain its optimal objective must equal
-ours. It is written the way a PuLP user would write the model from the documentation, not from
-linopy's matrices: the xarray inputs are read into numpy lookups first (that reading counts as build
-time, as our build reads xarray), variables are created only for the entries that exist (the masks
-of ``network``), kept in dicts keyed by label tuples, and every row is ``lpSum`` over a generator.
+Written from the documentation, not from raremap's code: its only input is a ``SupplyChain`` (the
+arrays of ``raremap.model.supply_chain``, the model's *input*), and it decides on its own, from those
+arrays, which plants, edges, buyers, stocks and routes exist, as docs/simulation.md ("Which entries
+exist") says. Nothing else of ``raremap.model`` is imported. On the same chain its optimal objective
+must equal that of ``raremap.model.equilibrium.build_model`` (tests/model/test_independent_formulation.py)
+and it is the PuLP peer of benchmarks/simulate.py.
 
-Rows that bound one variable by a constant are variable bounds here: mining and magnet capacity,
-export bans and per-edge quotas, demand steps, stock release limits, calibration and recycling
-availability. Rows without any variable are not added; mining variables exist only for countries
-with mining capacity, and separation surplus only where some oxide can be supplied. So the problem
-has fewer rows and columns than ours, and the same optimum.
+It is written as a PuLP user would write it: the arrays are read into numpy and plain label lookups
+first (that reading counts as build time, as our build reads xarray), variables live in dicts keyed
+by label tuples, created only where their entry exists, and every row is a sum over those dicts.
+A row that bounds one variable by a constant (a demand step, an edge's cap, a stock's release
+limit) is the variable's bound, as in the documented model.
 
-    problem, variables = build_pulp(chain)
+    problem, variables = build_pulp(chain)  # the scenario's chain; the peer adds the run-out period itself
     objective = solve_pulp(problem)
 """
 
@@ -21,656 +21,647 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pulp
-import xarray as xr
 
-from raremap.model.equilibrium import network
-from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.model.supply_chain import SupplyChain
+
+MINING, SEPARATION, METAL, MAGNET = "mining", "separation", "metal", "magnet"
+TRADED = (SEPARATION, METAL, MAGNET)
+"""Stages whose goods move element by element as `Flow` (mining moves as `Concentrate-flow`)."""
+PERIOD_TOLERANCE = 1e-9
 
 Key = tuple[Any, ...]
-Terms = list[tuple[float, pulp.LpVariable]]
-VariableDict = dict[Key, pulp.LpVariable]
-
-_INPUTS = (
-    "capacity",
-    "operating_cost",
-    "transport_cost",
-    "route_cost",
-    "composition",
-    "metal_factor",
-    "magnet_recipe",
-    "magnet_pool",
-    "magnet_recipe_min",
-    "demand",
-    "willingness_to_pay",
-    "step_share",
-    "flow_upper",
-    "delay_share",
-    "tariff",
-    "substitution_rate",
-    "substitution_cost",
-    "recycling_to_separation",
-    "recycling_to_metal",
-    "recycling_cost",
-    "stock_initial",
-    "stock_release_cost",
-    "stock_release_limit",
-    "stock_refill",
-    "stock_holding_cost",
-    "calibration_supply",
-    "calibration_cost",
-)
-"""The SupplyChain arrays the LP reads; each is looked up in its own (the schema's) dimension order."""
+Variables = dict[Key, pulp.LpVariable]
+Terms = list[tuple[pulp.LpVariable, float]]
 
 
-class Table:
-    """One input array read into numpy, looked up by coordinate labels: ``table[label, ...]`` -> float."""
+class Array:
+    """One input array in numpy, looked up by labels in the order of its dimensions: ``array[c, e]``."""
 
-    def __init__(self, array: xr.DataArray, dimensions: Sequence[str]) -> None:
-        ordered = array.transpose(*dimensions)
-        self.values = np.asarray(ordered.values, dtype=float)
-        self.positions = [
-            {label: index for index, label in enumerate(ordered[dimension].values.tolist())}
-            for dimension in dimensions
-        ]
+    def __init__(self, chain: SupplyChain, name: str) -> None:
+        data = chain[name]
+        self.dimensions = [str(dimension) for dimension in data.dims]
+        self.values = np.asarray(data.values, dtype=float)
+        self.positions = [{_label(label): index for index, label in enumerate(data[dimension].values.tolist())}
+                          for dimension in self.dimensions]
 
-    def __getitem__(self, key: Any) -> float:
-        labels = key if isinstance(key, tuple) else (key,)
-        return float(self.values.item(tuple(map(dict.__getitem__, self.positions, labels))))
+    def __getitem__(self, labels: Any) -> Any:
+        labels = labels if isinstance(labels, tuple) else (labels,)
+        index = tuple(label if isinstance(label, slice) else self.positions[axis][label]
+                      for axis, label in enumerate(labels))
+        return self.values[index]
+
+    def at(self, *labels: Any) -> float:
+        return float(self[labels])
+
+
+def _label(value: Any) -> Any:
+    return float(value) if isinstance(value, float) else value
 
 
 @dataclass
-class Inputs:
-    """Everything the LP reads from a SupplyChain: labels, numpy lookups and the entries that exist."""
+class Market:
+    """The chain's labels and arrays, and which entries of the LP exist (docs: "Which entries exist")."""
 
     countries: list[str]
-    elements: list[str]
-    separated: list[str]
+    goods: list[str]
+    oxides: list[str]  # separated elements, traded as oxide and metal
+    products: list[str]  # magnet types
+    sectors: list[str]
     steps: list[int]
-    periods: list[int]
-    length: int
-    tables: dict[str, Table]
-    quotas: list[str]
-    miners: list[str]
-    concentrate_edges: list[Key]
-    flow_edges: list[Key]
-    metal_plants: list[Key]
-    magnet_plants: list[str]
-    demand_entries: list[Key]
-    demand_positive: list[Key]
-    substitution_entries: list[Key]
-    stock_entries: list[Key]
-    pool_entries: list[Key]
-    calibration_entries: list[Key]
-    previous: dict[int, int]
-    """The period before each period but the first."""
+    tiers: list[int]
+    periods: list[float]
+    years: dict[float, float]
+    previous: dict[float, float]
+    arrays: dict[str, Array]
+    quotas: list[str] = field(default_factory=list)
+    run_out: float | None = None  # the run-out period, if the LP has one
+    # Which entries exist.
+    plants: dict[tuple[str, str], bool] = field(default_factory=dict)  # (stage, country): a plant in some period
+    investable: set[tuple[str, str, float]] = field(default_factory=set)  # (stage, country, period)
+    in_recipe: set[str] = field(default_factory=set)
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # (stage, exporter, importer, good)
+    concentrate_edges: list[tuple[str, str]] = field(default_factory=list)
+    stocks: list[tuple[str, str, str]] = field(default_factory=list)  # (stage, country, good)
+
+    def __getitem__(self, name: str) -> Array:
+        return self.arrays[name]
 
 
-def _entries(mask: xr.DataArray, dimensions: Sequence[str]) -> list[Key]:
-    """The label tuples where a boolean mask is true."""
-    ordered = mask.transpose(*dimensions)
-    labels = [ordered[dimension].values.tolist() for dimension in dimensions]
-    return [
-        tuple(labels[axis][index] for axis, index in enumerate(position))
-        for position in np.argwhere(np.asarray(ordered.values, dtype=bool)).tolist()
+_ARRAYS = (
+    "capacity", "operating_cost", "investment_cost", "investment_lead_years", "investment_rate_limit",
+    "investment_pooled", "investment_pool_limit", "investment_committed", "investment_ceiling", "composition",
+    "metal_factor", "is_product", "recipe", "magnet_pool", "pool_floor", "demand", "bundle", "willingness_to_pay",
+    "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
+    "tariff", "flow_upper", "base_flow", "contract", "contract_breach_cost", "route_growth", "reexport_allowed",
+    "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_scheduled", "stock_refill",
+    "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost",
+)
+
+
+def links_periods(chain: SupplyChain) -> bool:
+    """Whether anything carries over from one period to the next: a stock held or refillable, a positive
+    substitution rate, a finite investment lead time or a finite route growth (docs: "Run-out period")."""
+    data = chain.data
+    return bool(
+        (data["stock_initial"] > 0).any() or (data["stock_refill"] > 0).any() or (data["substitution_rate"] > 0).any()
+        or np.isfinite(data["investment_lead_years"]).any() or np.isfinite(data["route_growth"]).any()
+    )
+
+
+def read_market(chain: SupplyChain, run_out: bool | None = None) -> Market:
+    """Read the chain's arrays and decide which plants, edges and stocks exist.
+
+    With a run-out period (by default where periods link) the LP has one more period after the last,
+    of the same length, in which every array has its last period's value, except that no stock
+    release is scheduled.
+    """
+    data = chain.data
+    arrays = {name: Array(chain, name) for name in _ARRAYS}
+    quotas: list[str] = []
+    if "quota" in data.dims and data.sizes["quota"] > 0:
+        quotas = [str(quota) for quota in data["quota"].values]
+        arrays["quota_member"] = Array(chain, "quota_member")
+        arrays["quota_limit"] = Array(chain, "quota_limit")
+    goods = [str(good) for good in data["element"].values]
+    is_product = np.asarray(data["is_product"].values) > 0
+    periods = [float(period) for period in data["period"].values]
+    lengths = [float(length) for length in data["period_years"].values]
+    extra: float | None = None
+    if links_periods(chain) if run_out is None else run_out:
+        extra = periods[-1] + lengths[-1]
+        for array in arrays.values():
+            if "period" in array.dimensions:
+                positions = array.positions[array.dimensions.index("period")]
+                positions[extra] = positions[periods[-1]]
+        periods, lengths = [*periods, extra], [*lengths, lengths[-1]]
+    market = Market(
+        countries=[str(country) for country in data["country"].values],
+        goods=goods,
+        oxides=[good for good, product in zip(goods, is_product, strict=True) if not product],
+        products=[good for good, product in zip(goods, is_product, strict=True) if product],
+        sectors=[str(sector) for sector in data["sector"].values],
+        steps=[int(step) for step in data["step"].values],
+        tiers=[int(tier) for tier in data["tier"].values],
+        periods=periods,
+        years=dict(zip(periods, lengths, strict=True)),
+        previous=dict(zip(periods[1:], periods[:-1], strict=True)),
+        arrays=arrays,
+        quotas=quotas,
+        run_out=extra,
+    )
+    _decide_what_exists(market)
+    return market
+
+
+def _decide_what_exists(market: Market) -> None:
+    """Plants, investment, recipe elements, trade edges and stocks, from the arrays alone."""
+    countries, periods = market.countries, market.periods
+    first = periods[0]
+    lead, committed, capacity = market["investment_lead_years"], market["investment_committed"], market["capacity"]
+    for stage in (MINING, SEPARATION, METAL, MAGNET):
+        for country in countries:
+            delay = lead.at(stage, country)
+            for period in periods:
+                ready = np.isfinite(delay) and period >= first + delay - PERIOD_TOLERANCE
+                if ready or committed.at(stage, country, period) > 0:
+                    market.investable.add((stage, country, period))
+            market.plants[stage, country] = bool((capacity[stage, country, slice(None)] > 0).any()) or any(
+                (stage, country, period) in market.investable for period in periods)
+    recipe = market["recipe"]
+    market.in_recipe = {oxide for oxide in market.oxides if any(recipe.at(product, oxide) > 0 for product in market.products)}
+
+    demand, bundle = market["demand"], market["bundle"]
+    bought = {(country, good) for country in countries for sector in market.sectors for good in market.goods
+              if bundle.at(country, sector, good) > 0 and float(demand[country, sector, slice(None)].max()) > 0}
+    calibrated = {(country, good) for country in countries for good in market.goods
+                  if market["calibration_supply"].at(country, good) > 0}
+    recycled = {(country, good) for country in countries for good in market.goods
+                if float(market["recycling_available"][country, good, slice(None), slice(None)].max()) > 0}
+    held = {(stage, country, good) for stage in TRADED for country in countries for good in market.goods
+            if market["stock_initial"].at(stage, country, good) > 0 or market["stock_refill"].at(stage, country, good) > 0}
+    market.stocks = sorted(held)
+
+    def makes(stage: str, country: str, good: str) -> bool:
+        if stage == SEPARATION:
+            return good in market.oxides and (market.plants[SEPARATION, country] or (country, good) in calibrated)
+        if stage == METAL:
+            return good in market.in_recipe and (market.plants[METAL, country] or (country, good) in recycled)
+        return good in market.products and (market.plants[MAGNET, country] or (country, good) in calibrated)
+
+    def uses(stage: str, country: str, good: str) -> bool:
+        if stage == SEPARATION:
+            return good in market.oxides and ((market.plants[METAL, country] and good in market.in_recipe)
+                                              or (country, good) in bought)
+        if stage == METAL:
+            return good in market.in_recipe and market.plants[MAGNET, country]
+        return good in market.products and (country, good) in bought
+
+    market.edges = [
+        (stage, exporter, importer, good)
+        for stage in TRADED for good in market.goods for exporter in countries for importer in countries
+        if exporter != importer and uses(stage, importer, good)
+        and (makes(stage, exporter, good) or (stage, exporter, good) in held)
+    ]
+    market.concentrate_edges = [
+        (miner, separator) for miner in countries for separator in countries
+        if market.plants[MINING, miner] and market.plants[SEPARATION, separator]
     ]
 
 
-def read_inputs(chain: SupplyChain) -> Inputs:
-    """Read the chain's arrays into numpy lookups and the network's masks into lists of entries."""
-    masks = network(chain)
-    tables = {name: Table(chain[name], [str(dimension) for dimension in chain[name].dims]) for name in _INPUTS}
-    quotas: list[str] = []
-    if "quota" in chain.data.dims and chain.data.sizes["quota"] > 0:
-        quotas = [str(quota) for quota in chain.data["quota"].values]
-        tables["quota_member"] = Table(chain["quota_member"], ("quota", "stage", "exporter", "importer", "element"))
-        tables["quota_limit"] = Table(chain["quota_limit"], ("quota", "period"))
-    periods = chain.periods
-    mining_capacity = chain["capacity"].sel(stage="mining", drop=True).max("period") > 0
-    return Inputs(
-        countries=chain.countries,
-        elements=chain.elements,
-        separated=chain.separated_elements,
-        steps=[int(step) for step in chain.data["step"].values],
-        periods=periods,
-        length=chain.period_length,
-        tables=tables,
-        quotas=quotas,
-        miners=[country for (country,) in _entries(mining_capacity, ("country",))],
-        concentrate_edges=_entries(masks.concentrate_edges, ("exporter", "importer")),
-        flow_edges=_entries(masks.flow_edges, ("stage", "exporter", "importer", "element")),
-        metal_plants=_entries(masks.metal_plants, ("country", "element")),
-        magnet_plants=[country for (country,) in _entries(masks.magnet_plants, ("country",))],
-        demand_entries=_entries(masks.demand_entries, ("country", "sector", "element", "step", "period")),
-        demand_positive=_entries(chain["demand"] > 0, ("country", "sector", "element", "period")),
-        substitution_entries=_entries(masks.substitution_entries, ("country", "sector", "element")),
-        stock_entries=_entries(masks.stock_entries, ("stage", "country", "element")),
-        pool_entries=_entries(masks.pool_entries, ("country", "element")),
-        calibration_entries=_entries(masks.calibration_entries, ("country", "element")),
-        previous=dict(zip(periods[1:], periods[:-1], strict=True)),
-    )
+def _bound(rate: float, years: float) -> float | None:
+    """An upper bound in tonnes per period from a rate per year; None where the rate is unbounded."""
+    return rate * years if np.isfinite(rate) else None
 
 
-def _upper(value: float) -> float | None:
-    """An LpVariable upper bound: None where the input means unbounded (inf, or missing)."""
-    return value if np.isfinite(value) else None
+class PeerModel:
+    """The LP in PuLP: variables in dicts keyed by labels, rows added family by family."""
 
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        self.problem = pulp.LpProblem("raremap_peer", pulp.LpMinimize)
+        self.variables: dict[str, Variables] = {}
+        self._names = 0
 
-def _name(*parts: Any) -> str:
-    return "_".join(str(part) for part in parts)
+    # -- variables ------------------------------------------------------------------------------
+    def add_family(self, family: str, entries: Iterable[tuple[Key, float | None]]) -> Variables:
+        """Variables >= 0 for each (key, upper bound), named by the family and a running number."""
+        made: Variables = {}
+        for key, upper in entries:
+            self._names += 1
+            made[key] = self.problem.add_variable(f"{family.replace('-', '_')}_{self._names}", 0, upper)
+        self.variables[family] = made
+        return made
 
+    def add_variables(self) -> None:
+        market, arrays = self.market, self.market.arrays
+        countries, periods, years = market.countries, market.periods, market.years
+        oxides, products = market.oxides, market.products
+        plants = market.plants
+        capacity = arrays["capacity"]
+        self.add_family("Mining-production", (((country, period), None) for country in countries for period in periods
+                                              if capacity.at(MINING, country, period) > 0
+                                              or (MINING, country, period) in market.investable))
+        flow_upper = arrays["flow_upper"]
+        self.add_family("Concentrate-flow", (
+            ((miner, separator, period), _bound(float(flow_upper[MINING, miner, separator, slice(None), period].min()),
+                                                years[period]))
+            for miner, separator in market.concentrate_edges for period in periods))
+        self.add_family("Separation-surplus", (((country, oxide, period), None) for country in countries
+                                               if plants[SEPARATION, country] for oxide in oxides for period in periods))
+        self.add_family("Flow", (((stage, exporter, importer, good, period),
+                                  _bound(flow_upper.at(stage, exporter, importer, good, period), years[period]))
+                                 for stage, exporter, importer, good in market.edges for period in periods))
+        self.add_family("Metal-production", (((country, oxide, period), None) for country in countries
+                                             if plants[METAL, country] for oxide in oxides if oxide in market.in_recipe
+                                             for period in periods))
+        self.add_family("Magnet-production", (((country, product, period), None) for country in countries
+                                              if plants[MAGNET, country] for product in products for period in periods))
+        pool = arrays["magnet_pool"]
+        self.add_family("Magnet-metal-use", (((country, oxide, period), None) for country in countries
+                                             if plants[MAGNET, country] for oxide in oxides if pool.at(oxide) > 0
+                                             for period in periods))
+        self._add_demand_variables()
+        self.add_family("New-capacity", ((entry, None) for entry in sorted(market.investable)))
+        available = arrays["recycling_available"]
+        self.add_family("Recycling-supply", (((country, good, tier, period), available.at(country, good, tier, period) * years[period])
+                                             for country in countries for good in market.goods for tier in market.tiers
+                                             for period in periods if available.at(country, good, tier, period) > 0))
+        calibration = arrays["calibration_supply"]
+        self.add_family("Calibration-supply", (((country, good, period), calibration.at(country, good) * years[period])
+                                               for country in countries for good in market.goods
+                                               for period in periods if calibration.at(country, good) * years[period] > 0))
+        self._add_trade_variables()
+        self._add_stock_variables()
 
-def add_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
-    """Every variable of the model, only where its entry exists, with its simple bounds."""
-    return {
-        **_production_variables(problem, data),
-        **_trade_variables(problem, data),
-        **_demand_variables(problem, data),
-        **_extra_supply_variables(problem, data),
-        **_stock_variables(problem, data),
-    }
+    def _add_demand_variables(self) -> None:
+        market, arrays = self.market, self.market.arrays
+        demand, value, share = arrays["demand"], arrays["willingness_to_pay"], arrays["step_share"]
+        self.add_family("Served", (
+            ((country, sector, step, period), share.at(step) * demand.at(country, sector, period) * market.years[period])
+            for country in market.countries for sector in market.sectors for step in market.steps for period in market.periods
+            if demand.at(country, sector, period) > 0 and value.at(country, sector, step) > 0 and share.at(step) > 0))
+        rate = arrays["substitution_rate"]
+        substituting = [(country, sector) for country in market.countries for sector in market.sectors
+                        if float(rate[country, sector, slice(None)].max()) > 0
+                        and float(demand[country, sector, slice(None)].max()) > 0]
+        self.add_family("Substitution-share", (((country, sector, period), 1.0) for country, sector in substituting
+                                               for period in market.periods))
 
+    def _add_trade_variables(self) -> None:
+        market, arrays = self.market, self.market.arrays
+        base, growth, contract = arrays["base_flow"], arrays["route_growth"], arrays["contract"]
+        base_imports: dict[tuple[str, str, str], float] = defaultdict(float)
+        for stage, exporter, importer, good in ((s, x, m, g) for s in TRADED for x in market.countries
+                                                for m in market.countries for g in market.goods):
+            base_imports[stage, importer, good] += base.at(stage, exporter, importer, good)
+        sticky = [(stage, exporter, importer, good) for stage, exporter, importer, good in market.edges
+                  if np.isfinite(growth.at(stage, importer, good)) and base_imports[stage, importer, good] > 0]
+        self.base_imports = base_imports
+        self.add_family("Route-new", (((*edge, period), None) for edge in sticky for period in market.periods))
+        importers = sorted({(stage, importer, good) for stage, _, importer, good in sticky})
+        self.add_family("Route-imports", (((*entry, period), None) for entry in importers for period in market.periods))
+        self.add_family("Contract-breach", (((*edge, period), None) for edge in market.edges for period in market.periods
+                                            if contract.at(*edge, period) > 0))
 
-def _production_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
-    """Mining and magnet output (capacity as the upper bound), metal output and NdPr pool use."""
-    capacity, length, periods = data.tables["capacity"], data.length, data.periods
-    return {
-        "Mining-production": {
-            (country, period): problem.add_variable(
-                _name("Mining", country, period), lowBound=0, upBound=capacity["mining", country, period] * length
-            )
-            for country in data.miners
-            for period in periods
-        },
-        "Metal-production": {
-            (country, element, period): problem.add_variable(_name("Metal", country, element, period), lowBound=0)
-            for country, element in data.metal_plants
-            for period in periods
-        },
-        "Magnet-production": {
-            (country, period): problem.add_variable(
-                _name("Magnet", country, period), lowBound=0, upBound=capacity["magnet", country, period] * length
-            )
-            for country in data.magnet_plants
-            for period in periods
-        },
-        "Magnet-metal-use": {
-            (country, element, period): problem.add_variable(_name("Pool", country, element, period), lowBound=0)
-            for country, element in data.pool_entries
-            for period in periods
-        },
-    }
+    def _add_stock_variables(self) -> None:
+        market, refill = self.market, self.market["stock_refill"]
+        entries = [(*stock, period) for stock in market.stocks for period in market.periods]
+        self.add_family("Stock-level", ((entry, None) for entry in entries))
+        self.add_family("Stock-release", ((entry, None) for entry in entries))
+        self.add_family("Stock-purchase", ((entry, None) for entry in entries if refill.at(*entry[:3]) > 0))
 
+    # -- rows -------------------------------------------------------------------------------------
+    def add_row(self, terms: Terms, sense: str, right: float, name: str) -> None:
+        """terms (sense) right, unless there is no term (then there is nothing to constrain)."""
+        expression = expression_of(terms)
+        if not expression:
+            return
+        if sense == "<=":
+            self.problem += (expression <= right, name)
+        elif sense == ">=":
+            self.problem += (expression >= right, name)
+        else:
+            self.problem += (expression == right, name)
 
-def _trade_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
-    """Concentrate and product flows on existing edges; bans and per-edge quotas are their upper bounds."""
-    flow_upper, length, periods = data.tables["flow_upper"], data.length, data.periods
-    return {
-        "Concentrate-flow": {
-            (exporter, importer, period): problem.add_variable(
-                _name("Concentrate", exporter, importer, period),
-                lowBound=0,
-                upBound=_upper(
-                    length * min(flow_upper["mining", exporter, importer, element, period] for element in data.elements)
-                ),
-            )
-            for exporter, importer in data.concentrate_edges
-            for period in periods
-        },
-        "Flow": {
-            (stage, exporter, importer, element, period): problem.add_variable(
-                _name("Flow", stage, exporter, importer, element, period),
-                lowBound=0,
-                upBound=_upper(flow_upper[stage, exporter, importer, element, period] * length),
-            )
-            for stage, exporter, importer, element in data.flow_edges
-            for period in periods
-        },
-    }
+    def row_name(self, family: str) -> str:
+        self._names += 1
+        return f"{family.replace('-', '_')}_{self._names}"
 
-
-def _demand_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
-    """Demand served per step (at most the step's share of demand) and the substituted share."""
-    demand, step_share = data.tables["demand"], data.tables["step_share"]
-    return {
-        "Served": {
-            (country, sector, element, step, period): problem.add_variable(
-                _name("Served", country, sector, element, step, period),
-                lowBound=0,
-                upBound=step_share[step] * demand[country, sector, element, period] * data.length,
-            )
-            for country, sector, element, step, period in data.demand_entries
-        },
-        "Substitution-share": {
-            (country, sector, element, period): problem.add_variable(
-                _name("Substitution", country, sector, element, period), lowBound=0, upBound=1
-            )
-            for country, sector, element in data.substitution_entries
-            for period in data.periods
-        },
-    }
-
-
-def _extra_supply_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
-    """Calibration supply and recycling, each bounded by the tonnage available."""
-    tables, length, periods = data.tables, data.length, data.periods
-    variables = {
-        "Calibration-supply": {
-            (country, element, period): problem.add_variable(
-                _name("Calibration", country, element, period),
-                lowBound=0,
-                upBound=tables["calibration_supply"][country, element] * length,
-            )
-            for country, element in data.calibration_entries
-            for period in periods
-        }
-    }
-    for route in ("separation", "metal"):
-        available = tables[f"recycling_to_{route}"]
-        variables[f"Recycling-{route}"] = {
-            (country, element, period): problem.add_variable(
-                _name("Recycling", route, country, element, period),
-                lowBound=0,
-                upBound=available[country, element, period] * length,
-            )
-            for country in data.countries
-            for element in data.separated
-            for period in periods
-            if available[country, element, period] > 0
-        }
-    return variables
-
-
-def _stock_variables(problem: pulp.LpProblem, data: Inputs) -> dict[str, VariableDict]:
-    """Stock level, release (at most the release limit) and purchase (only where refill is allowed)."""
-    tables, length, periods = data.tables, data.length, data.periods
-    refilled = [entry for entry in data.stock_entries if tables["stock_refill"][entry] > 0]
-    return {
-        "Stock-level": {
-            (stage, country, element, period): problem.add_variable(
-                _name("Stock_level", stage, country, element, period), lowBound=0
-            )
-            for stage, country, element in data.stock_entries
-            for period in periods
-        },
-        "Stock-release": {
-            (stage, country, element, period): problem.add_variable(
-                _name("Stock_release", stage, country, element, period),
-                lowBound=0,
-                upBound=_upper(tables["stock_release_limit"][stage, country, element] * length),
-            )
-            for stage, country, element in data.stock_entries
-            for period in periods
-        },
-        "Stock-purchase": {
-            (stage, country, element, period): problem.add_variable(
-                _name("Stock_purchase", stage, country, element, period), lowBound=0
-            )
-            for stage, country, element in refilled
-            for period in periods
-        },
-    }
-
-
-def arrivals(flows: VariableDict, delay: dict[Key, float], previous: dict[int, int]) -> dict[Key, Terms]:
-    """What arrives on each edge in each period: (1 - δ) of this period's shipment, δ of the last one's."""
-    arrived: dict[Key, Terms] = {}
-    for key, flow in flows.items():
-        terms = [(1.0 - delay[key], flow)]
-        if key[-1] in previous:
-            earlier = (*key[:-1], previous[key[-1]])
-            if delay[earlier] > 0:
-                terms.append((delay[earlier], flows[earlier]))
-        arrived[key] = terms
-    return arrived
-
-
-@dataclass
-class Model:
-    """The PuLP problem under construction, with its variables, arrivals and lookups by neighbour."""
-
-    problem: pulp.LpProblem
-    data: Inputs
-    variables: dict[str, VariableDict]
-    flow_arrivals: dict[Key, Terms]
-    concentrate_arrivals: dict[Key, Terms]
-    exporters_into: dict[Key, list[str]]
-    importers_from: dict[Key, list[str]]
-    miners_into: dict[str, list[str]]
-    separators_from: dict[str, list[str]]
-    served_by_element: dict[Key, list[pulp.LpVariable]]
-    served_by_sector: dict[Key, list[pulp.LpVariable]]
-
-    def add(self, constraint: pulp.LpConstraint, name: str) -> None:
-        """Add a row to the problem, unless it has no variable in it (as an absent entry in ours)."""
-        if len(constraint) > 0:
-            self.problem += constraint, name
-
-    def separation_input(self, country: str, period: int) -> Terms:
-        """REO in concentrate arriving at a country's separation plants."""
-        return [
-            term
-            for miner in self.miners_into[country]
-            for term in self.concentrate_arrivals[miner, country, period]
-        ]
-
-    def market(self, stage: str, country: str, element: str, period: int) -> Terms:
-        """Imports arriving minus exports leaving, plus stock released minus stock bought, at one stage."""
-        flow = self.variables["Flow"]
-        terms = [
-            term
-            for exporter in self.exporters_into.get((stage, country, element), [])
-            for term in self.flow_arrivals[stage, exporter, country, element, period]
-        ]
-        terms += [
-            (-1.0, flow[stage, country, importer, element, period])
-            for importer in self.importers_from.get((stage, country, element), [])
-        ]
-        key = (stage, country, element, period)
-        if key in self.variables["Stock-release"]:
-            terms.append((1.0, self.variables["Stock-release"][key]))
-        if key in self.variables["Stock-purchase"]:
-            terms.append((-1.0, self.variables["Stock-purchase"][key]))
-        return terms
-
-    def optional(self, family: str, key: Key, coefficient: float = 1.0) -> Terms:
-        """One term if the variable exists, else none."""
+    def terms(self, family: str, key: Key, coefficient: float = 1.0) -> Terms:
+        """[(variable, coefficient)] if the variable exists, else nothing (an absent entry adds 0)."""
         variable = self.variables[family].get(key)
-        return [] if variable is None else [(coefficient, variable)]
+        return [] if variable is None else [(variable, coefficient)]
 
 
-def _expression(terms: Iterable[tuple[float, pulp.LpVariable]]) -> pulp.LpAffineExpression:
-    return pulp.lpSum(coefficient * variable for coefficient, variable in terms if coefficient != 0)
-
-
-def _model(problem: pulp.LpProblem, data: Inputs, variables: dict[str, VariableDict]) -> Model:
-    """Arrivals and the neighbour lookups every balance row needs."""
-    tables = data.tables
-    flow_delay = {key: tables["delay_share"][key] for key in variables["Flow"]}
-    concentrate_delay = {
-        (exporter, importer, period): max(
-            tables["delay_share"]["mining", exporter, importer, element, period] for element in data.elements
-        )
-        for exporter, importer, period in variables["Concentrate-flow"]
-    }
-    exporters_into: dict[Key, list[str]] = defaultdict(list)
-    importers_from: dict[Key, list[str]] = defaultdict(list)
-    for stage, exporter, importer, element in data.flow_edges:
-        exporters_into[stage, importer, element].append(exporter)
-        importers_from[stage, exporter, element].append(importer)
-    miners_into: dict[str, list[str]] = defaultdict(list)
-    separators_from: dict[str, list[str]] = defaultdict(list)
-    for exporter, importer in data.concentrate_edges:
-        miners_into[importer].append(exporter)
-        separators_from[exporter].append(importer)
-    served_by_element: dict[Key, list[pulp.LpVariable]] = defaultdict(list)
-    served_by_sector: dict[Key, list[pulp.LpVariable]] = defaultdict(list)
-    for (country, sector, element, _step, period), served in variables["Served"].items():
-        served_by_element[country, element, period].append(served)
-        served_by_sector[country, sector, element, period].append(served)
-    return Model(
-        problem=problem,
-        data=data,
-        variables=variables,
-        flow_arrivals=arrivals(variables["Flow"], flow_delay, data.previous),
-        concentrate_arrivals=arrivals(variables["Concentrate-flow"], concentrate_delay, data.previous),
-        exporters_into=exporters_into,
-        importers_from=importers_from,
-        miners_into=miners_into,
-        separators_from=separators_from,
-        served_by_element=served_by_element,
-        served_by_sector=served_by_sector,
-    )
-
-
-def add_capacity_constraints(model: Model) -> None:
-    """Separation (t REO fed) and metal (t of all metals) capacity; mining and magnets are bounds."""
-    data = model.data
-    capacity = data.tables["capacity"]
-    metal = model.variables["Metal-production"]
-    for country in data.countries:
-        for period in data.periods:
-            model.add(
-                _expression(model.separation_input(country, period)) <= capacity["separation", country, period] * data.length,
-                _name("Separation_capacity", country, period),
-            )
-    metal_countries = sorted({country for country, _element in data.metal_plants})
-    for country in metal_countries:
-        for period in data.periods:
-            made = pulp.lpSum(
-                metal[country, element, period] for element in data.separated if (country, element, period) in metal
-            )
-            model.add(made <= capacity["metal", country, period] * data.length, _name("Metal_capacity", country, period))
-
-
-def add_quota_constraints(model: Model) -> None:
-    """Tonnage quotas: what is shipped on the edges a control covers stays within its limit."""
-    data = model.data
-    if not data.quotas:
-        return
-    member, limit = data.tables["quota_member"], data.tables["quota_limit"]
-    flow, concentrate = model.variables["Flow"], model.variables["Concentrate-flow"]
-    for quota in data.quotas:
-        concentrate_share = {
-            (exporter, importer): max(member[quota, "mining", exporter, importer, element] for element in data.elements)
-            for exporter, importer in data.concentrate_edges
-        }
-        for period in data.periods:
-            if not np.isfinite(limit[quota, period]):
+def add_production_rows(model: PeerModel) -> None:
+    """Capacity (every period of a plant that exists in any), investment rules, and the NdPr pool."""
+    market, arrays, variables = model.market, model.market.arrays, model.variables
+    capacity = arrays["capacity"]
+    fed: dict[tuple[str, float], Terms] = defaultdict(list)
+    for (_, separator, period), variable in variables["Concentrate-flow"].items():
+        fed[separator, period].append((variable, 1.0))
+    for stage in (MINING, SEPARATION, METAL, MAGNET):
+        for country in market.countries:
+            if not market.plants[stage, country]:
                 continue
-            traded = _expression(
-                (member[(quota, *edge)], flow[(*edge, period)]) for edge in data.flow_edges
-            )
-            mined = _expression(
-                (concentrate_share[edge], concentrate[(*edge, period)]) for edge in data.concentrate_edges
-            )
-            model.add(traded + mined <= limit[quota, period] * data.length, _name("Quota", quota, period))
+            for period in market.periods:
+                years = market.years[period]
+                if stage == MINING:
+                    output = model.terms("Mining-production", (country, period))
+                elif stage == SEPARATION:
+                    output = fed[country, period]
+                else:
+                    family = "Metal-production" if stage == METAL else "Magnet-production"
+                    output = [term for good in market.goods for term in model.terms(family, (country, good, period))]
+                output = output + model.terms("New-capacity", (stage, country, period), -years)
+                model.add_row(output, "<=", capacity.at(stage, country, period) * years, model.row_name(f"{stage}-capacity-upper"))
+    add_investment_rows(model)
+    add_pool_rows(model)
 
 
-def add_mining_balance(model: Model) -> None:
-    """Everything mined leaves as concentrate (to domestic or foreign separation)."""
-    production, concentrate = model.variables["Mining-production"], model.variables["Concentrate-flow"]
-    for (country, period), mined in production.items():
-        shipped = pulp.lpSum(concentrate[country, importer, period] for importer in model.separators_from[country])
-        model.add(mined - shipped == 0, _name("Mining_balance", country, period))
+def add_investment_rows(model: PeerModel) -> None:
+    """New capacity never shrinks; it grows at most at a rate per country, and per pool together."""
+    market, arrays = model.market, model.market.arrays
+    new = model.variables["New-capacity"]
+    rate, pooled, pool_limit = arrays["investment_rate_limit"], arrays["investment_pooled"], arrays["investment_pool_limit"]
+    committed, ceiling = arrays["investment_committed"], arrays["investment_ceiling"]
+    added_in_pool: dict[tuple[str, float], Terms] = defaultdict(list)
+    for (stage, country, period), variable in new.items():
+        years = market.years[period]
+        before = market.previous.get(period)
+        added = [(variable, 1.0)] + (model.terms("New-capacity", (stage, country, before), -1.0) if before is not None else [])
+        model.add_row(added, ">=", 0.0, model.row_name("Investment-irreversible-lower"))
+        if np.isfinite(rate.at(stage, country)):
+            model.add_row(added, "<=", rate.at(stage, country) * years, model.row_name("Investment-rate-upper"))
+        if pooled.at(stage, country) > 0:
+            added_in_pool[stage, period] += added
+        if committed.at(stage, country, period) > 0:
+            model.add_row([(variable, 1.0)], ">=", committed.at(stage, country, period), model.row_name("Investment-committed-lower"))
+        if np.isfinite(ceiling.at(stage, country, period)):
+            model.add_row([(variable, 1.0)], "<=", ceiling.at(stage, country, period), model.row_name("Investment-ceiling-upper"))
+    for (stage, period), added in added_in_pool.items():
+        if np.isfinite(pool_limit.at(stage, period)):
+            model.add_row(added, "<=", pool_limit.at(stage, period) * market.years[period], model.row_name("Investment-pool-upper"))
 
 
-def add_separation_balance(model: Model) -> None:
-    """Oxide: joint separation output + calibration + recycling + market = metal feed + served + surplus."""
-    data = model.data
-    composition, factor = data.tables["composition"], data.tables["metal_factor"]
-    surplus = model.variables.setdefault("Separation-surplus", {})
-    for country in data.countries:
-        for period in data.periods:
-            for element in data.separated:
-                key = (country, element, period)
-                supply = [
-                    (composition[miner, element] * share, flow)
-                    for miner in model.miners_into[country]
-                    for share, flow in model.concentrate_arrivals[miner, country, period]
-                ]
-                supply += model.optional("Calibration-supply", key)
-                supply += model.optional("Recycling-separation", key)
-                supply += model.market("separation", country, element, period)
-                use = model.optional("Metal-production", key, 1.0 / factor[element])
-                use += [(1.0, served) for served in model.served_by_element.get(key, [])]
-                if any(coefficient != 0 for coefficient, _ in supply):
-                    surplus[key] = model.problem.add_variable(_name("Surplus", *key), 0)
-                    use.append((1.0, surplus[key]))
-                model.add(_expression(supply) - _expression(use) == 0, _name("Separation_balance", *key))
+def add_pool_rows(model: PeerModel) -> None:
+    """Pool metal per magnet fixed by the recipe; a member with a floor keeps at least its own share."""
+    market, arrays = model.market, model.market.arrays
+    recipe, pool, floor = arrays["recipe"], arrays["magnet_pool"], arrays["pool_floor"]
+    members = [oxide for oxide in market.oxides if pool.at(oxide) > 0]
+    content = {product: sum(recipe.at(product, oxide) * pool.at(oxide) for oxide in market.oxides) for product in market.products}
+    for country in market.countries:
+        if not market.plants[MAGNET, country] or not members:
+            continue
+        for period in market.periods:
+            made = {product: model.terms("Magnet-production", (country, product, period)) for product in market.products}
+            balance = [term for oxide in members for term in model.terms("Magnet-metal-use", (country, oxide, period))]
+            balance += [(variable, -content[product]) for product, terms in made.items() for variable, _ in terms]
+            model.add_row(balance, "==", 0.0, model.row_name("Magnet-pool-balance"))
+            for oxide in members:
+                if max(recipe.at(product, oxide) * floor.at(oxide) for product in market.products) <= 0:
+                    continue
+                lower = model.terms("Magnet-metal-use", (country, oxide, period))
+                lower += [(variable, -recipe.at(product, oxide) * floor.at(oxide))
+                          for product, terms in made.items() for variable, _ in terms]
+                model.add_row(lower, ">=", 0.0, model.row_name("Magnet-recipe-lower"))
 
 
-def add_metal_balance(model: Model) -> None:
-    """Metal: production + recycling + market = the fixed recipe of magnets made + NdPr pool use."""
-    data = model.data
-    recipe, pool = data.tables["magnet_recipe"], data.tables["magnet_pool"]
-    for country in data.countries:
-        for period in data.periods:
-            for element in data.separated:
-                key = (country, element, period)
-                supply = model.optional("Metal-production", key)
-                supply += model.optional("Recycling-metal", key)
-                supply += model.market("metal", country, element, period)
-                use = model.optional("Magnet-production", (country, period), recipe[element] * (1 - pool[element]))
-                use += model.optional("Magnet-metal-use", key)
-                model.add(_expression(supply) - _expression(use) == 0, _name("Metal_balance", *key))
+def add_balance_rows(model: PeerModel) -> None:
+    """Mining, Separation, Metal and Magnet balances per country x good x period (their duals are prices)."""
+    market, arrays, variables = model.market, model.market.arrays, model.variables
+    composition, metal_factor, recipe = arrays["composition"], arrays["metal_factor"], arrays["recipe"]
+    pool, bundle = arrays["magnet_pool"], arrays["bundle"]
+    shipped: dict[tuple[str, float], Terms] = defaultdict(list)
+    separated: dict[tuple[str, str, float], Terms] = defaultdict(list)
+    for (miner, separator, period), variable in variables["Concentrate-flow"].items():
+        shipped[miner, period].append((variable, -1.0))
+        for oxide in market.oxides:
+            if composition.at(miner, oxide) > 0:
+                separated[separator, oxide, period].append((variable, composition.at(miner, oxide)))
+    net: dict[tuple[str, str, str, float], Terms] = defaultdict(list)  # arrivals - shipments per market
+    for (stage, exporter, importer, good, period), variable in variables["Flow"].items():
+        net[stage, importer, good, period].append((variable, 1.0))
+        net[stage, exporter, good, period].append((variable, -1.0))
+    for (stage, country, good, period), variable in variables["Stock-release"].items():
+        net[stage, country, good, period].append((variable, 1.0))
+    for (stage, country, good, period), variable in variables["Stock-purchase"].items():
+        net[stage, country, good, period].append((variable, -1.0))
+    bought: dict[tuple[str, str, float], Terms] = defaultdict(list)
+    for (country, sector, _, period), variable in variables["Served"].items():
+        for good in market.goods:
+            if bundle.at(country, sector, good) > 0:
+                bought[country, good, period].append((variable, -bundle.at(country, sector, good)))
+    for country in market.countries:
+        for period in market.periods:
+            mined = model.terms("Mining-production", (country, period)) + shipped[country, period]
+            model.add_row(mined, "==", 0.0, model.row_name("Mining-balance"))
+            for oxide in market.oxides:
+                row = separated[country, oxide, period] + net[SEPARATION, country, oxide, period] + bought[country, oxide, period]
+                row += model.terms("Calibration-supply", (country, oxide, period))
+                row += model.terms("Metal-production", (country, oxide, period), -1.0 / metal_factor.at(oxide))
+                row += model.terms("Separation-surplus", (country, oxide, period), -1.0)
+                model.add_row(row, "==", 0.0, model.row_name("Separation-balance"))
+                row = model.terms("Metal-production", (country, oxide, period)) + net[METAL, country, oxide, period]
+                row += [term for tier in market.tiers for term in model.terms("Recycling-supply", (country, oxide, tier, period))]
+                row += model.terms("Magnet-metal-use", (country, oxide, period), -1.0)
+                row += [term for product in market.products
+                        for term in model.terms("Magnet-production", (country, product, period),
+                                                -recipe.at(product, oxide) * (1.0 - pool.at(oxide)))]
+                model.add_row(row, "==", 0.0, model.row_name("Metal-balance"))
+            for product in market.products:
+                row = model.terms("Magnet-production", (country, product, period)) + net[MAGNET, country, product, period]
+                row += model.terms("Calibration-supply", (country, product, period)) + bought[country, product, period]
+                model.add_row(row, "==", 0.0, model.row_name("Magnet-balance"))
 
 
-def add_magnet_pool_constraints(model: Model) -> None:
-    """The NdPr pool: its metals together give the pool's content, each at least its recipe minimum."""
-    data = model.data
-    recipe, pool, minimum = data.tables["magnet_recipe"], data.tables["magnet_pool"], data.tables["magnet_recipe_min"]
-    pool_content = sum(recipe[element] * pool[element] for element in data.elements)
-    use, magnets = model.variables["Magnet-metal-use"], model.variables["Magnet-production"]
-    pool_elements: dict[str, list[str]] = defaultdict(list)
-    for country, element in data.pool_entries:
-        pool_elements[country].append(element)
-    for country, elements in pool_elements.items():
-        for period in data.periods:
-            content = pulp.lpSum(use[country, element, period] for element in elements)
-            model.add(content - pool_content * magnets[country, period] == 0, _name("Magnet_pool", country, period))
-            for element in elements:
-                if element in data.separated and minimum[element] > 0:
-                    model.add(
-                        use[country, element, period] - minimum[element] * magnets[country, period] >= 0,
-                        _name("Magnet_recipe_lower", country, element, period),
-                    )
+def add_trade_rows(model: PeerModel) -> None:
+    """Tonnage quotas, contracts, sticky routes, and no re-export of what a country did not make."""
+    market, arrays, variables = model.market, model.market.arrays, model.variables
+    if market.quotas:
+        member, limit = arrays["quota_member"], arrays["quota_limit"]
+        covered: dict[tuple[str, float], Terms] = defaultdict(list)
+        for quota in market.quotas:
+            for (stage, exporter, importer, good, period), variable in variables["Flow"].items():
+                if member.at(quota, stage, exporter, importer, good) > 0:
+                    covered[quota, period].append((variable, member.at(quota, stage, exporter, importer, good)))
+            for (miner, separator, period), variable in variables["Concentrate-flow"].items():
+                # Concentrate carries every element of its ore: covered if any of them is.
+                covered[quota, period].append((variable, float(member[quota, MINING, miner, separator, slice(None)].max())))
+            for period in market.periods:
+                if not np.isnan(limit.at(quota, period)):
+                    model.add_row(covered[quota, period], "<=", limit.at(quota, period) * market.years[period],
+                                  model.row_name("Flow-quota-upper"))
+    contract = arrays["contract"]
+    for key, breach in variables["Contract-breach"].items():
+        model.add_row([(variables["Flow"][key], 1.0), (breach, 1.0)], ">=", contract.at(*key) * market.years[key[-1]],
+                      model.row_name("Contract-lower"))
+    add_route_rows(model)
+    add_own_output_rows(model)
 
 
-def add_magnet_balance(model: Model) -> None:
-    """Magnets: production + calibration + market = served."""
-    data = model.data
-    for country in data.countries:
-        for period in data.periods:
-            key = (country, MAGNET, period)
-            supply = model.optional("Magnet-production", (country, period))
-            supply += model.optional("Calibration-supply", key)
-            supply += model.market("magnet", country, MAGNET, period)
-            served = [(1.0, variable) for variable in model.served_by_element.get(key, [])]
-            model.add(_expression(supply) - _expression(served) == 0, _name("Magnet_balance", country, period))
+def add_route_rows(model: PeerModel) -> None:
+    """A supplier's share of a sticky importer's imports exceeds its base-year share only by what has moved."""
+    market, arrays, variables = model.market, model.market.arrays, model.variables
+    base, growth = arrays["base_flow"], arrays["route_growth"]
+    first = market.periods[0]
+    arriving: dict[Key, Terms] = defaultdict(list)
+    moved: dict[Key, Terms] = defaultdict(list)
+    for (stage, exporter, importer, good, period), new in variables["Route-new"].items():
+        flow = variables["Flow"][stage, exporter, importer, good, period]
+        imports = variables["Route-imports"][stage, importer, good, period]
+        arriving[stage, importer, good, period].append((flow, -1.0))
+        moved[stage, importer, good, period].append((new, 1.0))
+        share = base.at(stage, exporter, importer, good) / model.base_imports[stage, importer, good]
+        model.add_row([(flow, 1.0), (imports, -share), (new, -1.0)], "<=", 0.0, model.row_name("Route-share-upper"))
+    for key, imports in variables["Route-imports"].items():
+        stage, importer, good, period = key
+        # Flows on every edge into the importer (all are sticky edges: stickiness is per importer and good).
+        model.add_row([(imports, 1.0), *arriving[key]], "==", 0.0, model.row_name("Route-imports-balance"))
+        since = period + market.years[period] - first  # years from the base year's start to this period's end
+        model.add_row([*moved[key], (imports, -growth.at(stage, importer, good) * since)], "<=", 0.0,
+                      model.row_name("Route-growth-upper"))
 
 
-def add_demand_constraints(model: Model) -> None:
-    """Served over all steps plus the substituted share stays within demand (the steps are bounds)."""
-    data = model.data
-    demand = data.tables["demand"]
-    share = model.variables["Substitution-share"]
-    for key in data.demand_positive:
-        quantity = demand[key] * data.length
-        served = pulp.lpSum(model.served_by_sector.get(key, []))
-        substituted = quantity * share[key] if key in share else pulp.LpAffineExpression()
-        model.add(served + substituted <= quantity, _name("Demand_total", *key))
+def add_own_output_rows(model: PeerModel) -> None:
+    """A country that could also receive a good (imports or a stock of it) exports at most what it made."""
+    market, variables = model.market, model.variables
+    exports: dict[Key, Terms] = defaultdict(list)
+    receives: set[tuple[str, str, str]] = {(stage, country, good) for stage, country, good in market.stocks}
+    for stage, _, importer, good in market.edges:
+        receives.add((stage, importer, good))
+    for (stage, exporter, _, good, period), variable in variables["Flow"].items():
+        exports[stage, exporter, good, period].append((variable, 1.0))
+    separated: dict[tuple[str, str, float], Terms] = defaultdict(list)
+    composition = market["composition"]
+    for (miner, separator, period), variable in variables["Concentrate-flow"].items():
+        for oxide in market.oxides:
+            if composition.at(miner, oxide) > 0:
+                separated[separator, oxide, period].append((variable, -composition.at(miner, oxide)))
+    allowed = market["reexport_allowed"]
+    for (stage, country, good, period), shipped in exports.items():
+        if (stage, country, good) not in receives or allowed.at(stage, country, good, period) > 0:
+            continue
+        if stage == SEPARATION:
+            own = separated[country, good, period] + model.terms("Calibration-supply", (country, good, period), -1.0)
+        elif stage == METAL:
+            own = model.terms("Metal-production", (country, good, period), -1.0)
+            own += [term for tier in market.tiers for term in model.terms("Recycling-supply", (country, good, tier, period), -1.0)]
+        else:
+            own = model.terms("Magnet-production", (country, good, period), -1.0)
+            own += model.terms("Calibration-supply", (country, good, period), -1.0)
+        model.add_row(shipped + own, "<=", 0.0, model.row_name(f"{stage}-export-own-output-upper"))
 
 
-def add_substitution_constraints(model: Model) -> None:
-    """Adoption of substitutes: at most `rate` x years per period, and it never reverts."""
-    data = model.data
-    rate = data.tables["substitution_rate"]
-    share = model.variables["Substitution-share"]
-    for entry in data.substitution_entries:
-        for period in data.periods:
-            adoption = share[(*entry, period)] - (
-                share[(*entry, data.previous[period])] if period in data.previous else 0
-            )
-            model.add(adoption <= rate[(*entry, period)] * data.length, _name("Substitution_rate", *entry, period))
-            model.add(adoption >= 0, _name("Substitution_irreversible", *entry, period))
+def add_demand_rows(model: PeerModel) -> None:
+    """Served plus substituted demand within demand; substitution adopted at most at its rate, never undone."""
+    market, arrays, variables = model.market, model.market.arrays, model.variables
+    demand, rate = arrays["demand"], arrays["substitution_rate"]
+    served: dict[tuple[str, str, float], Terms] = defaultdict(list)
+    for (country, sector, _, period), variable in variables["Served"].items():
+        served[country, sector, period].append((variable, 1.0))
+    substitution = variables["Substitution-share"]
+    for (country, sector, period), terms in served.items():
+        wanted = demand.at(country, sector, period) * market.years[period]
+        model.add_row(terms + model.terms("Substitution-share", (country, sector, period), wanted), "<=", wanted,
+                      model.row_name("Demand-total-upper"))
+    for (country, sector, period), share in substitution.items():
+        before = market.previous.get(period)
+        adoption = [(share, 1.0)] + (model.terms("Substitution-share", (country, sector, before), -1.0) if before is not None else [])
+        model.add_row(adoption, "<=", rate.at(country, sector, period) * market.years[period], model.row_name("Substitution-rate-upper"))
+        model.add_row(adoption, ">=", 0.0, model.row_name("Substitution-irreversible-lower"))
 
 
-def add_stock_constraints(model: Model) -> None:
-    """Stock carried over: level = previous level (or the initial stock) + purchases - releases."""
-    data = model.data
-    initial = data.tables["stock_initial"]
-    level = model.variables["Stock-level"]
-    for entry in data.stock_entries:
-        for period in data.periods:
-            key = (*entry, period)
-            carried = level[(*entry, data.previous[period])] if period in data.previous else 0
-            change = _expression(model.optional("Stock-purchase", key)) - _expression(model.optional("Stock-release", key))
-            opening = 0.0 if period in data.previous else initial[entry]
-            model.add(level[key] - carried - change == opening, _name("Stock_balance", *key))
+def add_stock_rows(model: PeerModel) -> None:
+    """Stock carried from period to period; release within its limit, or exactly its schedule; a
+    refillable stock no higher than its size."""
+    market, arrays = model.market, model.market.arrays
+    initial, limit, schedule = arrays["stock_initial"], arrays["stock_release_limit"], arrays["stock_release_schedule"]
+    scheduled, refill = arrays["stock_scheduled"], arrays["stock_refill"]
+    first = market.periods[0]
+    for stage, country, good in market.stocks:
+        for period in market.periods:
+            key = (stage, country, good, period)
+            before = market.previous.get(period)
+            balance = model.terms("Stock-level", key) + model.terms("Stock-purchase", key, -1.0) + model.terms("Stock-release", key)
+            if before is not None:
+                balance += model.terms("Stock-level", (stage, country, good, before), -1.0)
+            model.add_row(balance, "==", initial.at(stage, country, good) if period == first else 0.0, model.row_name("Stock-balance"))
+            if np.isfinite(limit.at(stage, country, good)):
+                model.add_row(model.terms("Stock-release", key), "<=", limit.at(stage, country, good) * market.years[period],
+                              model.row_name("Stock-release-upper"))
+            if scheduled.at(stage, country, good) > 0:
+                release = schedule.at(*key) if period != market.run_out else 0.0
+                model.add_row(model.terms("Stock-release", key), "==", release, model.row_name("Stock-schedule-equal"))
+            if refill.at(stage, country, good) > 0:
+                model.add_row(model.terms("Stock-level", key), "<=", initial.at(stage, country, good), model.row_name("Stock-level-upper"))
 
 
-def objective(model: Model) -> pulp.LpAffineExpression:
-    """Cost of production, transport, tariffs, stocks, substitution, recycling and calibration minus value served."""
-    data = model.data
-    tables, variables = data.tables, model.variables
-    cost, value = tables["operating_cost"], tables["willingness_to_pay"]
-
-    def transport(stage: str, exporter: str, importer: str, element: str, period: int) -> float:
-        return (
-            tables["transport_cost"][stage]
-            + tables["route_cost"][stage, exporter, importer]
-            + tables["tariff"][stage, exporter, importer, element, period]
-        )
-
-    def concentrate_transport(exporter: str, importer: str, period: int) -> float:
-        if exporter == importer:
-            return 0.0
-        return max(transport("mining", exporter, importer, element, period) for element in data.elements)
-
-    def substitution(country: str, sector: str, element: str, period: int) -> float:
-        lowest = min(value[country, sector, element, step] for step in data.steps)
-        net_cost = tables["substitution_cost"][country, sector, element] - lowest
-        return net_cost * tables["demand"][country, sector, element, period] * data.length
-
-    recycled = [*variables["Recycling-separation"].values(), *variables["Recycling-metal"].values()]
-    stock_release_cost = tables["stock_release_cost"]
-    return pulp.lpSum(
-        [
-            pulp.lpSum(cost["mining", country] * mined for (country, _), mined in variables["Mining-production"].items()),
-            pulp.lpSum(
-                cost["separation", country] * fraction * flow
-                for country in data.countries
-                for period in data.periods
-                for fraction, flow in model.separation_input(country, period)
-            ),
-            pulp.lpSum(cost["metal", key[0]] * made for key, made in variables["Metal-production"].items()),
-            pulp.lpSum(cost["magnet", key[0]] * made for key, made in variables["Magnet-production"].items()),
-            pulp.lpSum(concentrate_transport(*key) * flow for key, flow in variables["Concentrate-flow"].items()),
-            pulp.lpSum(transport(*key) * flow for key, flow in variables["Flow"].items()),
-            pulp.lpSum(tables["stock_holding_cost"][()] * held for held in variables["Stock-level"].values()),
-            pulp.lpSum(stock_release_cost[key[:3]] * released for key, released in variables["Stock-release"].items()),
-            pulp.lpSum(substitution(*key) * share for key, share in variables["Substitution-share"].items()),
-            pulp.lpSum(tables["recycling_cost"][()] * recovered for recovered in recycled),
-            pulp.lpSum(tables["calibration_cost"][key[1]] * supplied for key, supplied in variables["Calibration-supply"].items()),
-            -pulp.lpSum(value[key[:4]] * served for key, served in variables["Served"].items()),
-        ]
-    )
+def objective(model: PeerModel) -> pulp.LpAffineExpression:
+    """Operating, transport, capital, contract, stock, substitution, recycling and calibration cost,
+    minus what buyers are willing to pay for what they are served."""
+    market, arrays, variables = model.market, model.market.arrays, model.variables
+    cost, years = arrays["operating_cost"], market.years
+    transport, route, handling, tariff = arrays["transport_cost"], arrays["route_cost"], arrays["handling_cost"], arrays["tariff"]
+    terms: Terms = []
+    terms += [(variable, cost.at(MINING, country)) for (country, _), variable in variables["Mining-production"].items()]
+    for (miner, separator, period), variable in variables["Concentrate-flow"].items():
+        terms.append((variable, cost.at(SEPARATION, separator)))  # separation's cost per t REO fed
+        if miner != separator:
+            freight = transport.at(MINING) + route.at(MINING, miner, separator)
+            terms.append((variable, freight + float(tariff[MINING, miner, separator, slice(None), period].max())))
+    terms += [(variable, cost.at(METAL, country)) for (country, _, _), variable in variables["Metal-production"].items()]
+    terms += [(variable, cost.at(MAGNET, country)) for (country, _, _), variable in variables["Magnet-production"].items()]
+    for (stage, exporter, importer, good, period), variable in variables["Flow"].items():
+        per_kg = transport.at(stage) + route.at(stage, exporter, importer) + handling.at(good)
+        terms.append((variable, per_kg + tariff.at(stage, exporter, importer, good, period)))
+    value = arrays["willingness_to_pay"]
+    terms += [(variable, -value.at(country, sector, step)) for (country, sector, step, _), variable in variables["Served"].items()]
+    capital = arrays["investment_cost"]
+    terms += [(variable, capital.at(stage, country) * years[period])
+              for (stage, country, period), variable in variables["New-capacity"].items()]
+    breach = arrays["contract_breach_cost"]
+    terms += [(variable, breach.at(key[3])) for key, variable in variables["Contract-breach"].items()]
+    holding, release = arrays["stock_holding_cost"], arrays["stock_release_cost"]
+    terms += [(variable, holding.at(good) * years[period]) for (_, _, good, period), variable in variables["Stock-level"].items()]
+    terms += [(variable, release.at(stage, country, good)) for (stage, country, good, _), variable in variables["Stock-release"].items()]
+    substitute, demand = arrays["substitution_cost"], arrays["demand"]
+    for (country, sector, period), variable in variables["Substitution-share"].items():
+        lowest = float(value[country, sector, slice(None)].min())
+        net = (substitute.at(country, sector) - lowest) * demand.at(country, sector, period) * years[period]
+        terms.append((variable, net))
+    recycling = arrays["recycling_cost"]
+    terms += [(variable, recycling.at(tier)) for (_, _, tier, _), variable in variables["Recycling-supply"].items()]
+    calibration = arrays["calibration_cost"]
+    terms += [(variable, calibration.at(good)) for (_, good, _), variable in variables["Calibration-supply"].items()]
+    return expression_of(terms)
 
 
-def build_pulp(chain: SupplyChain) -> tuple[pulp.LpProblem, dict[str, VariableDict]]:
-    """The welfare-maximising LP of `chain` in PuLP (minimising cost minus value), and its variables."""
-    data = read_inputs(chain)
-    problem = pulp.LpProblem("raremap", pulp.LpMinimize)
-    variables = add_variables(problem, data)
-    model = _model(problem, data, variables)
-    add_capacity_constraints(model)
-    add_quota_constraints(model)
-    add_mining_balance(model)
-    add_separation_balance(model)
-    add_metal_balance(model)
-    add_magnet_pool_constraints(model)
-    add_magnet_balance(model)
-    add_demand_constraints(model)
-    add_substitution_constraints(model)
-    add_stock_constraints(model)
-    problem += objective(model)
-    return problem, variables
+def expression_of(terms: Terms) -> pulp.LpAffineExpression:
+    """The sum of coefficient x variable over terms (a variable may appear more than once)."""
+    summed: dict[pulp.LpVariable, float] = defaultdict(float)
+    for variable, coefficient in terms:
+        summed[variable] += coefficient
+    return pulp.LpAffineExpression([(variable, coefficient) for variable, coefficient in summed.items() if coefficient != 0.0])
+
+
+def build_pulp(chain: SupplyChain, run_out: bool | None = None) -> tuple[pulp.LpProblem, dict[str, Variables]]:
+    """The welfare-maximising LP of `chain` in PuLP (minimising cost minus value), and its variables.
+
+    `run_out`: whether to add the run-out period; by default where periods link, as the documented model does.
+    """
+    model = PeerModel(read_market(chain, run_out))
+    model.add_variables()
+    add_production_rows(model)
+    add_balance_rows(model)
+    add_trade_rows(model)
+    add_demand_rows(model)
+    add_stock_rows(model)
+    model.problem += objective(model)
+    return model.problem, model.variables
 
 
 def cbc() -> pulp.COIN_CMD:
-    """The CBC binary bundled with PuLP 3 (what PULP_CBC_CMD runs, without its PuLP 4 deprecation warning)."""
+    """The CBC binary bundled with PuLP (what PULP_CBC_CMD runs, without its PuLP 4 deprecation warning)."""
     return pulp.COIN_CMD(path=pulp.apis.coin_api.pulp_cbc_path, msg=False)
 
 
-def solve_pulp(problem: pulp.LpProblem) -> float:
-    """Solve with PuLP's bundled CBC; the optimal objective (raises unless the status is Optimal)."""
-    status = problem.solve(cbc())
+def solve_pulp(problem: pulp.LpProblem, solver: pulp.LpSolver | None = None) -> float:
+    """Solve (CBC by default); the optimal objective (raises unless the status is Optimal)."""
+    status = problem.solve(solver or cbc())
     if pulp.LpStatus[status] != "Optimal":
-        raise RuntimeError(f"PuLP/CBC did not solve the LP to optimality: status {pulp.LpStatus[status]}")
-    return float(pulp.value(problem.objective))
+        raise RuntimeError(f"PuLP did not solve the LP to optimality: status {pulp.LpStatus[status]}")
+    return float(pulp.value(problem.objective) or 0.0)
 
+
+def entries(variables: dict[str, Variables]) -> dict[str, int]:
+    """How many variables of each family the peer created (for comparing model sizes)."""
+    return {family: len(made) for family, made in variables.items()}
+
+
+__all__: Sequence[str] = ("build_pulp", "cbc", "entries", "links_periods", "read_market", "solve_pulp")

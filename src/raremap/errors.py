@@ -23,7 +23,7 @@ class Problem:
     more_rows: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        place = self.file
+        place = shortened(self.file)
         if self.row is not None and self.more_rows:
             shown = ", ".join(str(line) for line in (self.row, *self.more_rows[:4]))
             rest = len(self.more_rows) - 4
@@ -31,9 +31,27 @@ class Problem:
         elif self.row is not None:
             place += f" line {self.row}"
         if self.column is not None:
-            place += f" column {self.column}"
-        value = "" if self.value is None else f" {self.value!r}:"
+            place += f" column {shortened(self.column)}"
+        value = "" if self.value is None else f" {shortened(repr(plain_value(self.value)), 80)}:"
         return f"{place}:{value} {self.message}; fix: {self.fix}"
+
+
+def plain_value(value: object) -> object:
+    """A numpy or pandas scalar as the Python value it holds, so messages say 2018, not np.int64(2018)."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str | bytes):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def shortened(text: str, characters: int = 60) -> str:
+    """`text` cut to `characters`, saying how long it was: a pasted paragraph must not flood a message."""
+    if len(text) <= characters:
+        return text
+    return f"{text[:characters]}... ({len(text):,} characters)"
 
 
 def merge_repeated(problems: Iterable[Problem]) -> list[Problem]:

@@ -1,4 +1,9 @@
-"""The per-stage picture of the world and of one importer that `raremap demo` prints first."""
+"""The per-stage picture of the world and of one importer that `raremap demo` prints first.
+
+Every figure comes from the metrics' one definition of a stage's output, world total and the
+importer's position (`raremap.metrics.stages`), so the overview, the maps, the report and
+`raremap metrics` give the same shares.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,11 @@ import pandas as pd
 
 from raremap.data.dataset import Dataset
 from raremap.errors import RaremapError
-from raremap.metrics.inputs import as_inputs, production_by_country, world_production
-from raremap.vocabulary import STAGES
+from raremap.metrics.inputs import MetricInputs, as_inputs, check_arguments
+from raremap.metrics.stages import UNATTRIBUTED, importer_position, stage_output
+from raremap.vocabulary import STAGE_TOTAL, STAGES
 
-STAGE_PRODUCTS = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": "NdFeB"}
+STAGE_PRODUCTS = dict(STAGE_TOTAL)
 # Trade rows counted as the stage's product: compounds of any element, but at the magnet stage only
 # rare-earth magnets (the REO rows there include ferrite magnets; see trade.csv methods).
 TRADED_PRODUCTS = {
@@ -18,13 +24,14 @@ TRADED_PRODUCTS = {
     "metal": ("REO",),
     "magnet": ("NdFeB", "SmCo"),
 }
+TOTAL = "REO"
 
 
-def latest_common_year(dataset: Dataset) -> int:
-    """The latest year with main-series production reported at every stage."""
-    production = dataset["production"]
-    main = production[(production["series"] == "main") & (production["country"] != "WLD")]
-    years_per_stage = [set(main.loc[main["stage"] == stage, "year"].dropna().astype(int)) for stage in STAGES]
+def latest_common_year(dataset: Dataset | MetricInputs) -> int:
+    """The latest year in which the series rule finds output at every stage (in some series)."""
+    inputs = dataset if isinstance(dataset, MetricInputs) else as_inputs(dataset)
+    producing = inputs.production[inputs.production["country"] != "WLD"]
+    years_per_stage = [set(producing.loc[producing["stage"] == stage, "year"].astype(int)) for stage in STAGES]
     common = set.intersection(*years_per_stage) if all(years_per_stage) else set()
     if not common:
         raise RaremapError("the production table has no year with data at every stage; add production rows")
@@ -34,45 +41,48 @@ def latest_common_year(dataset: Dataset) -> int:
 def stage_overview(dataset: Dataset, importer: str = "IND", year: int | None = None) -> pd.DataFrame:
     """World output, the leading producer and the importer's position at each stage.
 
-    Columns: stage, product, world_t, top_country, top_share, importer_production_t,
-    importer_share, importer_imports_t, largest_supplier, largest_supplier_share, trade_year.
+    Columns: stage, product, unit, year, series, world_t, top_country, top_share,
+    importer_production_t, importer_share, importer_imports_t (recorded), largest_supplier,
+    largest_supplier_share, trade_year, note (why a figure is missing). Shares are of the world
+    total as the metrics define it (docs/metrics/rules.md).
     """
-    countries = set(dataset["countries"]["country"])
-    if importer not in countries:
+    if importer not in set(dataset["countries"]["country"]):
         raise RaremapError(f"unknown importer {importer!r}; use an ISO3 code from countries.csv (e.g. IND)")
-    year = year or latest_common_year(dataset)
     inputs = as_inputs(dataset)
-    trade = dataset["trade"]
+    year = year or latest_common_year(inputs)
+    check_arguments(inputs, importer, year, None, TOTAL)
     rows = []
     for stage in STAGES:
-        product = STAGE_PRODUCTS[stage]
-        output = production_by_country(inputs, stage, product, year)
-        # The same world total as the metrics: the reported world row where it exceeds the listed countries.
-        world = world_production(inputs, stage, product, year)
-        top = output.idxmax() if world > 0 else None
-        traded_products = TRADED_PRODUCTS[stage]
-        stage_trade = trade[
-            (trade["stage"] == stage)
-            & (trade["importer"] == importer)
-            & trade["element"].isin(traded_products)
-        ]
-        trade_year = int(stage_trade["year"].max()) if not stage_trade.empty else None
-        imports = stage_trade[stage_trade["year"] == trade_year].groupby("exporter")["value_t"].sum()
-        total_imports = float(imports.sum())
+        output = stage_output(inputs, stage, TOTAL, year)
+        position = importer_position(inputs, importer, stage, TOTAL, year)
+        shares = output.shares()
+        named = shares.drop(UNATTRIBUTED, errors="ignore")
+        imports = position.imports
+        complete = position.imports_complete
+        supplier = imports.drop(UNATTRIBUTED, errors="ignore")
+        notes = [reason for key, reason in position.reasons.items() if key in ("production", "supplier_shares")]
+        production = position.production_t
         rows.append(
             {
                 "stage": stage,
-                "product": product,
+                "product": STAGE_PRODUCTS[stage],
+                "unit": output.unit,
                 "year": year,
-                "world_t": world,
-                "top_country": top,
-                "top_share": float(output.max() / world) if world > 0 else None,
-                "importer_production_t": float(output.get(importer, 0.0)),
-                "importer_share": float(output.get(importer, 0.0) / world) if world > 0 else None,
-                "importer_imports_t": total_imports if trade_year is not None else None,
-                "largest_supplier": imports.idxmax() if total_imports > 0 else None,
-                "largest_supplier_share": float(imports.max() / total_imports) if total_imports > 0 else None,
-                "trade_year": trade_year,
+                "series": output.series,
+                "world_t": output.world_t if output.available else None,
+                "top_country": str(named.index[0]) if not named.empty else None,
+                "top_share": float(named.iloc[0]) if not named.empty else None,
+                "importer_production_t": production,
+                "importer_share": production / output.world_t
+                if production is not None and output.available and output.world_t > 0
+                else None,
+                "importer_imports_t": position.recorded_imports_t if "imports" not in position.reasons else None,
+                "largest_supplier": str(supplier.index[0]) if complete and not supplier.empty else None,
+                "largest_supplier_share": float(supplier.iloc[0] / imports.sum())
+                if complete and not supplier.empty
+                else None,
+                "trade_year": year if "imports" not in position.reasons else None,
+                "note": "; ".join([*notes, *position.notes]) or None,
             }
         )
     return pd.DataFrame(rows)
@@ -83,30 +93,34 @@ def _present(value: object) -> bool:
 
 
 def _tonnes(value: object) -> str:
-    return f"{float(value):,.0f} t" if _present(value) else "no data"  # type: ignore[arg-type]
+    return f"{float(value):,.0f} t" if _present(value) else "n/a"  # type: ignore[arg-type]
 
 
 def _share(value: object) -> str:
-    return f"{float(value):.1%}" if _present(value) else ""  # type: ignore[arg-type]
+    return f"{float(value):.1%}" if _present(value) else "n/a"  # type: ignore[arg-type]
 
 
 def describe_overview(overview: pd.DataFrame, importer: str) -> pd.DataFrame:
-    """The overview as short labelled text columns, for a terminal or a brief."""
+    """The overview as short labelled text columns, for a terminal or a brief; 'n/a' names its reason in `note`."""
     rows = []
     for row in overview.to_dict("records"):
         supplier = row["largest_supplier"]
-        supplier_text = f"{supplier} {_share(row['largest_supplier_share'])}" if _present(supplier) else ""
+        supplier_text = f"{supplier} {_share(row['largest_supplier_share'])}" if _present(supplier) else "n/a"
         imports = _tonnes(row["importer_imports_t"])
-        if _present(row["trade_year"]):
-            imports += f" ({int(row['trade_year'])})"
+        if _present(row["importer_imports_t"]) and not _present(supplier):
+            imports += " recorded"
+        output = _tonnes(row["importer_production_t"])
+        if _present(row["importer_share"]):
+            output += f" ({_share(row['importer_share'])})"
         rows.append(
             {
                 "stage": row["stage"],
-                f"world {row['year']}": _tonnes(row["world_t"]),
-                "leader": f"{row['top_country']} {_share(row['top_share'])}",
-                f"{importer} output": f"{_tonnes(row['importer_production_t'])} ({_share(row['importer_share'])})",
+                f"world {row['year']}": f"{_tonnes(row['world_t'])} ({row['unit'].removeprefix('t ')})",
+                "leader": f"{row['top_country']} {_share(row['top_share'])}" if _present(row["top_country"]) else "n/a",
+                f"{importer} output": output,
                 f"{importer} imports": imports,
                 "largest supplier": supplier_text,
+                "note": row["note"] or "",
             }
         )
     return pd.DataFrame(rows)

@@ -221,3 +221,89 @@ def test_an_override_directory_replaces_only_the_tables_it_holds(
     assert overridden["reserves"]["value_t"].iloc[0] == 123
     assert overridden["production"].equals(dataset["production"])
     assert overridden.version != dataset.version
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("inf", "not a finite number"), ("-inf", "not a finite number"), ("1e400", "not a finite number"),
+     ("1e308", "far too large"), ("2e7", "above the maximum 1e+07")],
+)
+def test_numbers_must_be_finite_and_in_range(tmp_path: Path, value: str, message: str) -> None:
+    path = copy_table("production", tmp_path)
+    frame = read_text_table(path)
+    frame.loc[0, "value_t"] = value
+    write_text_table(frame, path)
+    problem = find(problems_of(tmp_path), file="production.csv", row=2, column="value_t")
+    assert message in problem.message
+
+
+def test_a_forty_digit_year_is_one_problem_not_a_crash(tmp_path: Path) -> None:
+    path = copy_table("production", tmp_path)
+    frame = read_text_table(path)
+    frame.loc[0, "year"] = "1" * 40
+    write_text_table(frame, path)
+    find(problems_of(tmp_path), file="production.csv", row=2, column="year", value="1" * 40)
+
+
+@pytest.mark.parametrize(("table", "column", "value", "reason"), [
+    ("partnerships", "date", "2024-13-45", "no month 13"),
+    ("policies", "start", "2025-02-30", "February 2025 has 28 days"),
+])
+def test_dates_must_exist(tmp_path: Path, table: str, column: str, value: str, reason: str) -> None:
+    path = copy_table(table, tmp_path)
+    frame = read_text_table(path)
+    frame.loc[0, column] = value
+    write_text_table(frame, path)
+    problem = find(problems_of(tmp_path), file=f"{table}.csv", row=2, column=column, value=value)
+    assert reason in problem.message
+
+
+@pytest.mark.parametrize("length", [20_000, 140_000])
+def test_an_overlong_field_is_reported_with_its_line(tmp_path: Path, length: int) -> None:
+    path = copy_table("reserves", tmp_path)
+    frame = read_text_table(path)
+    frame.loc[0, "method"] = "x" * length
+    write_text_table(frame, path)
+    problem = find(problems_of(tmp_path), file="reserves.csv", row=2)
+    assert "10,000 characters" in problem.message + problem.fix
+    assert len(str(problem)) < 500
+
+
+def test_duplicate_key_messages_show_plain_values(tmp_path: Path) -> None:
+    path = copy_table("production", tmp_path)
+    frame = read_text_table(path)
+    write_text_table(pd.concat([frame, frame.iloc[[0]]]), path)
+    problem = find(problems_of(tmp_path), file="production.csv", row=len(frame) + 2)
+    assert "np.int64" not in str(problem) and f"'year': {int(frame.loc[0, 'year'])}" in problem.message
+
+
+def test_country_codes_are_read_in_any_case(tmp_path: Path, dataset: raremap.Dataset) -> None:
+    path = copy_table("reserves", tmp_path)
+    frame = read_text_table(path)
+    frame["country"] = frame["country"].str.lower()
+    write_text_table(frame, path)
+    assert raremap.load(tmp_path)["reserves"]["country"].tolist() == dataset["reserves"]["country"].tolist()
+
+
+def test_a_garbage_header_is_shown_once_and_short(tmp_path: Path) -> None:
+    path = copy_table("reserves", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    garbage = "garbage in the header " * 1_000
+    path.write_text(text.replace("method", garbage, 1), encoding="utf-8")
+    problems = [str(problem) for problem in problems_of(tmp_path) if problem.file == "reserves.csv"]
+    assert problems and all(len(problem) < 600 for problem in problems)
+    assert all(problem.count(garbage[:40]) <= 1 for problem in problems)
+
+
+def test_a_table_larger_than_the_limit_is_refused_by_size(tmp_path: Path) -> None:
+    with (tmp_path / "trade.csv").open("wb") as stream:
+        stream.truncate(200 * 1024 * 1024)  # sparse: nothing is read
+    problem = find(problems_of(tmp_path), file="trade.csv")
+    assert "209,715,200 bytes" in problem.message and "docs/limits.md" in problem.fix
+
+
+def test_non_utf8_tables_name_the_line_and_byte(tmp_path: Path) -> None:
+    path = copy_table("reserves", tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n\xe9", 1))
+    problem = find(problems_of(tmp_path), file="reserves.csv", row=2)
+    assert "0xE9" in problem.message and "byte" in problem.message

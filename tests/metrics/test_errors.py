@@ -41,7 +41,7 @@ def test_unknown_element_lists_elements_and_suggests(inputs: MetricInputs) -> No
 
 
 def test_unknown_year_lists_years(inputs: MetricInputs) -> None:
-    with pytest.raises(RaremapError, match=r"unknown year 1999; valid values are 2024"):
+    with pytest.raises(RaremapError, match=r"unknown year for the data 1999; valid values are 2024; fix: "):
         metrics.production_concentration(inputs, importer="IMP", year=1999)
 
 

@@ -69,7 +69,9 @@ def test_import_reliance_of_a_producer() -> None:
 def test_n1_coverage_by_hand(inputs: MetricInputs) -> None:
     coverage = metrics.n1_coverage(inputs, **ARGUMENTS)
     assert row(coverage, "mining")["world_n1_coverage"] == pytest.approx(0.4)
-    assert row(coverage, "mining")["importer_n1_coverage"] == pytest.approx(1.0)  # own output covers own use
+    # No mining trade rows at all: IMP's concentrate imports are unknown, so is its coverage.
+    assert pd.isna(row(coverage, "mining")["importer_n1_coverage"])
+    assert row(coverage, "mining")["reasons"]["importer_n1_coverage"] == "no mining trade data for 2024"
     # Separation: world loses AAA (80 of 125); IMP loses AAA's 30 t, keeps BBB's 10 t of 35 t demand.
     assert row(coverage, "separation")["world_n1_coverage"] == pytest.approx(45 / 125)
     assert row(coverage, "separation")["importer_n1_coverage"] == pytest.approx(10 / 35)
@@ -77,7 +79,7 @@ def test_n1_coverage_by_hand(inputs: MetricInputs) -> None:
 
 def test_geopolrisk_by_hand(inputs: MetricInputs) -> None:
     separation = row(metrics.geopolrisk(inputs, **ARGUMENTS), "separation")
-    hhi = (80 / 125) ** 2 + (20 / 125) ** 2
+    hhi = (80 / 100) ** 2 + (20 / 100) ** 2  # the method's HHI: shares of the listed producers' sum
     risk = (30 * (2.5 + 0.5) / 5 + 10 * (2.5 - 1.5) / 5) / 40  # (30 x 0.6 + 10 x 0.2) / 40 = 0.5
     assert separation["import_risk"] == pytest.approx(0.5)
     assert separation["geopolrisk"] == pytest.approx(hhi * risk)
@@ -125,7 +127,8 @@ def test_crma_scorecard_by_hand(inputs: MetricInputs) -> None:
     assert card.loc["recycling", "value"] == pytest.approx(0.1)
     assert card.loc["single_country_separation", "value"] == pytest.approx(30 / 35)
     assert bool(card.loc["single_country_separation", "pass"]) is False
-    assert card.loc["single_country_mining", "value"] == pytest.approx(0.0)  # own output only
+    assert pd.isna(card.loc["single_country_mining", "value"])  # no mining trade rows: unknown, not 0
+    assert card.loc["single_country_mining", "note"] == "no mining trade data for 2024"
 
 
 def test_leverage_by_hand(inputs: MetricInputs) -> None:
@@ -175,5 +178,7 @@ def test_simulation_result_frames_with_period_work() -> None:
 def test_economic_importance_is_not_computed_without_sector_value_added(inputs: MetricInputs) -> None:
     importance = metrics.economic_importance(inputs, **ARGUMENTS)
     assert importance["economic_importance"].isna().all()
-    assert "not computed" in importance["method"].iloc[0]
-    assert metrics.criticality(inputs, **ARGUMENTS).iloc[0]["verdict"] == "unknown"
+    assert importance["reason"].iloc[0].startswith("no sector value added for IMP in the data")
+    verdict = metrics.criticality(inputs, **ARGUMENTS).iloc[0]
+    assert verdict["verdict"] == "unknown"
+    assert verdict["reasons"]["economic_importance"].startswith("no sector value added for IMP")

@@ -43,8 +43,9 @@ def test_bad_values_name_their_yaml_path(tmp_path: Path, changes: dict, path: st
 
 
 def test_command_line_draws_are_validated_too() -> None:
-    with pytest.raises(RiskFileError, match="draws"):
+    with pytest.raises(RaremapError, match=r"draws = -5: .*given with the command, not in the file") as caught:
         load_risk_model("default", draws=-5)
+    assert "default.yaml" not in str(caught.value)
 
 
 def test_correlation_that_is_not_positive_semi_definite_is_refused(tmp_path: Path, dataset) -> None:

@@ -7,6 +7,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,13 @@ def free_port() -> int:
 @pytest.fixture
 def live_server(tmp_path: Path, dataset: raremap.Dataset) -> Iterator[LiveServer]:
     """uvicorn on a free loopback port in a thread, stopped at the end of the test."""
-    application = create_app(settings_for(tmp_path / "live.duckdb"), dataset)
+    with running(create_app(settings_for(tmp_path / "live.duckdb"), dataset)) as server:
+        yield server
+
+
+@contextmanager
+def running(application: FastAPI) -> Iterator[LiveServer]:
+    """`application` served by uvicorn on a free loopback port in a thread while the block runs."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -77,9 +84,11 @@ def live_server(tmp_path: Path, dataset: raremap.Dataset) -> Iterator[LiveServer
                 break
         except httpx.TransportError:
             time.sleep(0.05)
-    yield LiveServer(url, application)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield LiveServer(url, application)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def wait_for_job(client: TestClient | httpx.Client, job_id: str, seconds: float = 90) -> dict[str, object]:

@@ -48,12 +48,21 @@ def test_validate_json_and_yaml(client: TestClient) -> None:
         "/api/scenarios/validate", content=yaml_text, headers={"content-type": "application/yaml"}
     )
     assert answer.json()["valid"] is True
-    bomb = "name: x\na: &a [1, 1]\nb: [*a, *a]\n"
+    small_alias = "name: my-alias\nbase: baseline\ndescription: &text about\nimporter: IND\n"
+    assert client.post(
+        "/api/scenarios/validate", content=small_alias, headers={"content-type": "application/yaml"}
+    ).json()["valid"] is True
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8)]
+    bomb = "name: x\n" + "\n".join(levels)
     refused = client.post(
         "/api/scenarios/validate", content=bomb, headers={"content-type": "application/yaml"}
     )
-    assert refused.status_code == 400 and "aliases" in refused.json()["detail"]
-    assert client.post("/api/scenarios/validate", content=b"{not json").status_code == 400
+    assert refused.status_code == 400 and "holds more than 250,000 values" in refused.json()["detail"]
+    not_json = client.post("/api/scenarios/validate", content=b"{not json", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and "line 1 column 2" in not_json.json()["detail"]
+    untyped = client.post("/api/scenarios/validate", content=b'{"name": "x"}')
+    assert untyped.status_code == 415
 
 
 def test_writes_need_the_token(client: TestClient) -> None:
@@ -135,7 +144,9 @@ def test_no_cdn_docs_and_local_assets(client: TestClient) -> None:
 def test_metrics(client: TestClient) -> None:
     summary = client.get("/api/metrics", params={"importer": "IND"}).json()
     assert summary["importer"] == "IND" and "magnet" in summary["stages"]
-    assert client.get("/api/metrics", params={"importer": "ZZZ"}).status_code == 422
+    unknown = client.get("/api/metrics", params={"importer": "ZZZ"})
+    assert unknown.status_code == 404 and "no country" in unknown.json()["detail"]
+    assert client.get("/api/metrics", params={"importer": "ind"}).json()["importer"] == "IND"
     assert client.get("/api/metrics", params={"importer": "../x"}).status_code == 422
 
 

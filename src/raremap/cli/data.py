@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import typer
+from rich.markup import escape
 
 from raremap.cli import app
 from raremap.cli.output import Format, console, print_frame
 from raremap.data import baci, store
 from raremap.data.dataset import load
 from raremap.data.schema import table_schemas
-from raremap.errors import RaremapError
+from raremap.errors import RaremapError, shortened
+from raremap.suggestions import did_you_mean
 
 data_app = typer.Typer(help="Validate, load, show and import the dataset.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -29,7 +32,7 @@ def validate(directory: Path | None = DirectoryArgument) -> None:
     rows = sum(len(frame) for frame in dataset.tables.values())
     console.print(
         f"[green]valid[/green]: {len(dataset.tables)} tables, {rows:,} rows, version {dataset.version[:12]} "
-        f"({dataset.origin})"
+        f"({escape(dataset.origin)})"
     )
 
 
@@ -54,8 +57,9 @@ def show(
 ) -> None:
     """Print one table (optionally only the rows of one country)."""
     if table not in table_schemas():
-        raise RaremapError(f"unknown table {table!r}; tables are {', '.join(table_schemas())}")
-    frame = load(directory)[table]
+        raise RaremapError(f"unknown table {shortened(table)!r}; {did_you_mean(table, list(table_schemas()), 'table')}")
+    dataset = load(directory)
+    frame = dataset[table]
     if country is not None:
         country_columns = [
             column.name
@@ -65,8 +69,18 @@ def show(
         ]
         if not country_columns:
             raise RaremapError(f"table {table} has no country column; drop --country")
-        frame = frame[frame[country_columns].isin([country.upper()]).any(axis=1)]
+        code = known_country(country, dataset["countries"]["country"])
+        frame = frame[frame[country_columns].isin([code]).any(axis=1)]
     print_frame(frame, output_format, title=table)
+
+
+def known_country(country: str, codes: pd.Series) -> str:
+    """The ISO3 code (any case) of a country in the dataset; one clear error for one that is not."""
+    code = country.strip().upper()
+    known = set(codes.astype(str))
+    if code not in known:
+        raise RaremapError(f"--country {shortened(country)!r}: unknown country; {did_you_mean(country, known, 'country')}")
+    return code
 
 
 @data_app.command("sources")

@@ -16,7 +16,7 @@ from raremap import metrics
 from raremap.cli import app
 from raremap.cli.output import console, plain, rich_table
 from raremap.data.dataset import Dataset, load
-from raremap.files import output_directory, write_text_atomic
+from raremap.files import output_directory, write_csv_atomic, write_text_atomic
 from raremap.overview import describe_overview, stage_overview
 
 DEMO_SCENARIOS = ("baseline", "china-2025-controls", "india-magnet-scheme")
@@ -72,6 +72,7 @@ def demo(
     """Validate the bundled data, show the importer's position, run key scenarios, write the report."""
     from raremap.report import write_report
 
+    importer = importer.strip().upper()  # country codes are read in any case, everywhere
     dataset = load()
     console.print(f"[green]dataset valid[/green]: version {dataset.version[:12]}")
     console.print(rich_table(dataset.quality_summary(), title="rows by quality"))
@@ -92,7 +93,7 @@ def demo(
         )
     )
 
-    write_text_atomic(directory / "overview.csv", overview.to_csv(index=False, lineterminator="\n"))
+    write_csv_atomic(directory / "overview.csv", overview)
     summary = {
         "dataset_version": dataset.version,
         "importer": importer,

@@ -10,8 +10,13 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console(highlight=False, soft_wrap=True)
+from raremap.files import csv_text
+
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+"""Output for people. Values are never read as rich markup or emoji codes: table cells are plain
+Text, and messages built from input print with markup=False (so `Nd:x:` stays `Nd:x:`)."""
 
 
 class Format(StrEnum):
@@ -55,14 +60,14 @@ def _cell(value: Any) -> str:
 
 def rich_table(frame: pd.DataFrame, title: str | None = None, whole: tuple[str, ...] = ()) -> Table:
     """A rich table of a frame; the columns named in `whole` are never folded (names people search for)."""
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=None if title is None else Text(title), title_justify="left", header_style="bold")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
         table.add_column(
-            str(column), justify="right" if numeric else "left", overflow="fold", no_wrap=column in whole
+            Text(str(column)), justify="right" if numeric else "left", overflow="fold", no_wrap=column in whole
         )
     for row in frame.itertuples(index=False):
-        table.add_row(*(_cell(value) for value in row))
+        table.add_row(*(Text(_cell(value)) for value in row))
     return table
 
 
@@ -70,6 +75,6 @@ def print_frame(frame: pd.DataFrame, output_format: Format = Format.table, title
     if output_format is Format.json:
         print_json(records(frame))
     elif output_format is Format.csv:
-        print(frame.to_csv(index=False, lineterminator="\n"), end="")
+        print(csv_text(frame), end="")
     else:
         console.print(rich_table(frame, title))

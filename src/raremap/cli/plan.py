@@ -8,7 +8,9 @@ import typer
 
 from raremap.cli import app
 from raremap.cli.output import console, print_json, rich_table
+from raremap.data import store
 from raremap.data.dataset import load
+from raremap.files import output_directory, write_csv_atomic
 from raremap.plan.loading import load_plan
 from raremap.plan.planner import PlanRun, run_plan
 
@@ -24,12 +26,14 @@ def plan(
     data: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
 ) -> None:
     """Choose partners, plants and stockpiles that minimise expected cost plus lambda x CVaR of shortfall."""
+    if db is not None:
+        store.check_writable(db)
     dataset = load(data) if data is not None else load()
     run = run_plan(dataset, load_plan(reference, dataset), scenarios=scenarios, frontier_points=frontier)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_directory(out)
         for name, table in run.tables().items():
-            table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+            write_csv_atomic(out / f"{name}.csv", table)
     run_id = run.save(db) if db is not None else None
     if as_json:
         print_json({**run.to_json(), **({"run_id": run_id} if run_id else {})})

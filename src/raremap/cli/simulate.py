@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from raremap.cli import app
 from raremap.cli.output import console, plain, print_frame, print_json
+from raremap.data import store
 from raremap.data.dataset import load
 from raremap.errors import RaremapError
+from raremap.files import output_directory, write_csv_atomic
 from raremap.scenario.loading import builtin_names, load_scenario
 from raremap.simulate.run import Simulation
 
@@ -25,6 +28,8 @@ def simulate_command(
     data: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
 ) -> None:
     """Solve the supply-chain equilibrium of a scenario; report shortfall, prices and mass balance."""
+    if db is not None:
+        store.check_writable(db)
     dataset = load(data)
     simulation = Simulation(load_scenario(scenario, dataset), dataset=dataset).validate().build()
     if export_mps is not None:
@@ -33,9 +38,9 @@ def simulate_command(
         simulation.model.to_file(export_mps, io_api="mps")
     result = simulation.solve().collect()
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_directory(out)
         for name, frame in result.tables.items():
-            frame.to_csv(out / f"{name}.csv", index=False)
+            write_csv_atomic(out / f"{name}.csv", frame)
         (out / "summary.json").write_text(json.dumps(plain(result.to_json()), indent=2))
     if db is not None:
         run_id = result.save(db)
@@ -55,7 +60,7 @@ def _print_summary(result: object) -> None:
     shortfall = result.shortfall
     mine = shortfall[shortfall["country"] == importer]
     console.print(
-        f"scenario [bold]{result.scenario.name}[/bold]: {len(result.periods)} periods, "
+        f"scenario [bold]{escape(result.scenario.name)}[/bold]: {len(result.periods)} periods, "
         f"{result.model_size.get('variables', 0):,} variables, {result.model_size.get('constraints', 0):,} constraints, "
         f"build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s, "
         f"mass balance residual {result.mass_balance_max_residual:.2e} t"
@@ -69,4 +74,4 @@ def scenarios_command() -> None:
     """List the built-in scenarios with their descriptions."""
     for name in builtin_names():
         scenario = load_scenario(name)
-        console.print(f"[bold]{name}[/bold]: {' '.join(scenario.description.split())}")
+        console.print(f"[bold]{escape(name)}[/bold]: {escape(' '.join(scenario.description.split()))}")

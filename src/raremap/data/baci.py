@@ -12,7 +12,9 @@ from typing import cast
 
 import pandas as pd
 
-from raremap.errors import RaremapError
+from raremap.errors import RaremapError, shortened
+from raremap.files import csv_text
+from raremap.reading_guard import BACI_LIMITS, check_utf8_stream, refuse_size
 
 BACI_COLUMNS = ("t", "i", "j", "k", "v", "q")
 COUNTRY_CODE_COLUMNS = ("country_code", "country_iso3")
@@ -46,21 +48,48 @@ HS_PRODUCTS = {
 }
 
 
-def _read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
-    if not path.is_file():
+CHUNK_ROWS = 1_000_000
+"""Rows read at a time: a BACI year (about ten million rows, 400 MB) is never held whole in memory."""
+
+
+def _read_csv(path: Path, what: str, required: tuple[str, ...], products: bool = False) -> pd.DataFrame:
+    """A BACI CSV through the guarded reader (size, UTF-8 with the bad byte's position), read in chunks.
+
+    With `products`, only rows of the rare-earth HS codes are kept from each chunk.
+    """
+    if not path.exists():
         raise RaremapError(f"{what} {path} does not exist; give the path of the CSV file")
+    if not path.is_file():
+        raise RaremapError(f"{what} {path} is not a file; give the path of the CSV file")
+    refuse_size(f"{what} {path}", path.stat().st_size, BACI_LIMITS, what)
+    with path.open("rb") as stream:
+        check_utf8_stream(stream, f"{what} {path}")
+    kept = []
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise RaremapError(f"{what} {path} is not a readable CSV ({error}); give a BACI CSV file") from error
-    frame.columns = [column.strip() for column in frame.columns]
+        with pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8", chunksize=CHUNK_ROWS
+        ) as chunks:
+            for chunk in chunks:
+                chunk.columns = [column.strip() for column in chunk.columns]
+                _check_columns(chunk, path, what, required)
+                if products:
+                    chunk = chunk[chunk["k"].str.strip().str.zfill(6).isin(HS_PRODUCTS)]
+                kept.append(chunk)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise RaremapError(
+            f"{what} {path} is not a readable CSV ({shortened(str(error), 200)}); give a BACI CSV file"
+        ) from None
+    return pd.concat(kept, ignore_index=True)
+
+
+def _check_columns(frame: pd.DataFrame, path: Path, what: str, required: tuple[str, ...]) -> None:
     missing = [column for column in required if column not in frame.columns]
     if missing:
+        found = shortened(", ".join(frame.columns), 200)
         raise RaremapError(
-            f"{what} {path} lacks columns {', '.join(missing)} (it has {', '.join(frame.columns)}); "
+            f"{what} {path} lacks columns {', '.join(missing)} (it has {found}); "
             f"a BACI file has columns {', '.join(required)}"
         )
-    return frame
 
 
 def _numbers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
@@ -80,7 +109,7 @@ def read_baci(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a BACI file and its country codes; return raremap's trade rows and the source row."""
     path, country_codes_path = Path(path), Path(country_codes_path)
-    trade = _read_csv(path, "BACI file", BACI_COLUMNS)
+    trade = _read_csv(path, "BACI file", BACI_COLUMNS, products=True)
     codes = _read_csv(country_codes_path, "BACI country-code file", COUNTRY_CODE_COLUMNS)
     iso3 = dict(zip(codes["country_code"].str.strip(), codes["country_iso3"].str.strip(), strict=True))
     trade["k"] = trade["k"].str.strip().str.zfill(6)
@@ -133,8 +162,8 @@ def write_import(trade: pd.DataFrame, source: pd.DataFrame, directory: str | Pat
     sources = pd.concat([bundled_sources[bundled_sources["source_id"] != SOURCE_ID], source.astype(str)])
     staging_trade = directory / ".trade.csv.partial"
     staging_sources = directory / ".sources.csv.partial"
-    trade.to_csv(staging_trade, index=False, lineterminator="\n")
-    sources.sort_values("source_id").to_csv(staging_sources, index=False, lineterminator="\n")
+    staging_trade.write_text(csv_text(trade), encoding="utf-8")
+    staging_sources.write_text(csv_text(sources.sort_values("source_id")), encoding="utf-8")
     staging_trade.replace(directory / "trade.csv")
     staging_sources.replace(directory / "sources.csv")
     return directory

@@ -1,39 +1,36 @@
 """Read table files as text, reporting every problem with the file itself (not its values).
 
-Values stay strings here; `consistency` converts and checks them against the schema, so a bad
-number is reported with its row instead of failing the whole read.
+The bytes come through the guarded reader (size, encoding); values stay strings here and
+`consistency` converts and checks them against the schema, so a bad number is reported with its
+row instead of failing the whole read.
 """
 
 from __future__ import annotations
 
 import csv
-import difflib
 import io
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from raremap.data.schema import TableSchema
 from raremap.errors import Problem
+from raremap.reading_guard import TABLE_LIMITS, InputError, read_text
+from raremap.suggestions import closest
 
-
-def closest(value: str, candidates: list[str] | tuple[str, ...]) -> str | None:
-    """The candidate most like `value`, if any is reasonably close."""
-    matches = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+__all__ = ["closest", "read_table"]
 
 
 def _decode(path: Path, problems: list[Problem]) -> str | None:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        problems.append(Problem(path.name, "is a binary file, not CSV text", "save the table as UTF-8 CSV"))
-        return None
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        problems.append(
-            Problem(path.name, f"is not UTF-8 text (byte {error.start})", "save the table as UTF-8 CSV")
-        )
+        return read_text(path, TABLE_LIMITS, "table")
+    except InputError as error:
+        where = [f"character {error.column}" if error.column is not None else "",
+                 f"byte {error.byte}" if error.byte is not None else ""]
+        detail = ", ".join(part for part in where if part)
+        message = f"{error.message} ({detail})" if detail else error.message
+        problems.append(Problem(path.name, message, error.fix, row=error.line))
         return None
 
 
@@ -50,7 +47,7 @@ def _header_problems(path: Path, header: list[str], schema: TableSchema) -> list
             problems.append(
                 Problem(
                     path.name,
-                    f"column {column!r} is not in the schema of {schema.name}",
+                    f"is not a column of {schema.name}",
                     f"rename it to {suggestion!r}{unit_hint}"
                     if suggestion
                     else f"remove it; columns are {', '.join(expected)}",
@@ -69,26 +66,56 @@ def _header_problems(path: Path, header: list[str], schema: TableSchema) -> list
                     column=column,
                 )
             )
-    duplicates = {column for column in header if header.count(column) > 1}
-    for column in sorted(duplicates):
+    counts = Counter(header)
+    for column in sorted(name for name, count in counts.items() if count > 1):
         problems.append(Problem(path.name, "column appears twice", "keep one of them", row=1, column=column))
     return problems
+
+
+def _rows(path: Path, text: str) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+    """The non-blank rows with their line numbers, and fields longer than the limit."""
+    reader = csv.reader(io.StringIO(text))
+    numbered: list[tuple[int, list[str]]] = []
+    problems: list[Problem] = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                numbered.append((reader.line_num, row))
+    except csv.Error as error:
+        return [], [
+            Problem(
+                path.name,
+                f"cannot be read as CSV from here ({error})",
+                f"close every quote; a field holds at most {TABLE_LIMITS.max_text:,} characters",
+                row=reader.line_num,
+            )
+        ]
+    header = [cell.strip() for cell in numbered[0][1]] if numbered else []
+    for line, row in numbered:
+        for position, cell in enumerate(row):
+            if len(cell) > TABLE_LIMITS.max_text:
+                problems.append(
+                    Problem(
+                        path.name,
+                        f"holds {len(cell):,} characters, more than the {TABLE_LIMITS.max_text:,} characters a field may hold",
+                        "shorten it (or close the quote opened before it)",
+                        row=line,
+                        column=header[position] if position < len(header) and line != numbered[0][0] else None,
+                        value=cell,  # shortened when shown
+                    )
+                )
+    return numbered, problems
 
 
 def read_table(path: Path, schema: TableSchema) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read one table file as strings; return it (or None) and the problems found in its layout."""
     problems: list[Problem] = []
-    if not path.is_file():
-        what = "is a directory" if path.is_dir() else "does not exist"
-        return None, [Problem(path.name, f"{path} {what}", "give the path of a CSV file")]
     text = _decode(path, problems)
     if text is None:
         return None, problems
-    reader = csv.reader(io.StringIO(text))
-    numbered: list[tuple[int, list[str]]] = []
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            numbered.append((reader.line_num, row))
+    numbered, layout_problems = _rows(path, text)
+    if layout_problems:
+        return None, layout_problems
     if not numbered:
         return None, [Problem(path.name, "is empty", f"write a header row: {','.join(schema.column_names)}")]
     header = [cell.strip() for cell in numbered[0][1]]

@@ -2,7 +2,8 @@
 
 Concentration is the first question of supply security: a stage that one country dominates can be
 closed by one decision. The HHI here is the sum of squared shares as fractions (0 to 1), the form
-the GeoPolRisk and EU criticality methods use.
+the GeoPolRisk and EU criticality methods use. Shares are of the world total as `stage_output`
+defines it (one definition for metrics, overview, maps and report).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from raremap.metrics.inputs import production_by_country, provenance, resolve, world_production
+from raremap.metrics.inputs import resolve
+from raremap.metrics.stages import MATERIAL_SHARE, UNATTRIBUTED, StageOutput, stage_output
 
-UNATTRIBUTED = "unattributed"
-MATERIAL_SHARE = 0.05
+CONCENTRATION_VALUES = ("world_t", "hhi", "top1_country", "top1_share", "top3_share", "producers_above_5_percent")
 
 
 def shares(values: pd.Series) -> pd.Series:
@@ -34,39 +35,32 @@ def herfindahl_index(values: pd.Series) -> float:
     return float((fractions**2).sum())
 
 
-def world_shares(by_country: pd.Series, world_total: float) -> pd.Series:
-    """Country shares of world output; output the world total holds beyond the countries is 'unattributed'.
+def concentration_row(output: StageOutput) -> dict[str, Any]:
+    """World total, HHI, top-1, top-3 and the count of producers above 5 % for one stage.
 
-    The unattributed rest is kept so shares sum to 1, and is left out of the HHI: it is spread over
-    producers too small to list, whose squared shares are negligible.
+    The unattributed rest of the world total counts in the shares' denominator and is left out of
+    the HHI: it is spread over producers too small to list, whose squared shares are negligible.
     """
-    rest = world_total - float(by_country.sum())
-    values = by_country.copy()
-    if rest > 1e-9 * max(world_total, 1.0):
-        values[UNATTRIBUTED] = rest
-    return shares(values)
-
-
-def concentration_row(by_country: pd.Series, world_total: float) -> dict[str, Any]:
-    """HHI, top-1, top-3 and the count of producers above 5 % for one stage."""
-    fractions = world_shares(by_country, world_total)
-    named = fractions.drop(UNATTRIBUTED, errors="ignore")
+    named = output.shares().drop(UNATTRIBUTED, errors="ignore")
     if named.empty:
+        why = output.empty_reason()
         return {
-            "world_t": world_total,
+            "world_t": output.world_t if output.available else float("nan"),
             "hhi": float("nan"),
             "top1_country": None,
             "top1_share": float("nan"),
             "top3_share": float("nan"),
-            "producers_above_5_percent": 0,
+            "producers_above_5_percent": None,
+            "reasons": {key: why for key in CONCENTRATION_VALUES if key != "world_t" or not output.available},
         }
     return {
-        "world_t": world_total,
+        "world_t": output.world_t,
         "hhi": float((named**2).sum()),
         "top1_country": str(named.index[0]),
         "top1_share": float(named.iloc[0]),
         "top3_share": float(named.iloc[:3].sum()),
         "producers_above_5_percent": int((named > MATERIAL_SHARE).sum()),
+        "reasons": {},
     }
 
 
@@ -77,25 +71,28 @@ def production_concentration(
     year: int | None = None,
     stage: str | None = None,
     element: str = "REO",
+    scenario: str | None = None,
+    series: str | None = None,
 ) -> pd.DataFrame:
     """World production concentration per stage.
 
-    Columns: stage, element, year, world_t, hhi, top1_country, top1_share, top3_share,
-    producers_above_5_percent, method. `importer` is accepted (and checked) so every metric takes
-    the same arguments; concentration does not depend on it.
+    Columns: stage, element, year, unit, series, world_t, hhi, top1_country, top1_share, top3_share,
+    producers_above_5_percent, reasons (why a value is missing), method. `importer` is accepted (and
+    checked) so every metric takes the same arguments; concentration does not depend on it.
     """
-    inputs, year, stages = resolve(source, importer, year, stage, element)
+    inputs, year, stages = resolve(source, importer, year, stage, element, scenario, series)
     rows = []
     for each_stage in stages:
-        by_country = production_by_country(inputs, each_stage, element, year)
-        world_total = world_production(inputs, each_stage, element, year)
+        output = stage_output(inputs, each_stage, element, year)
         rows.append(
             {
                 "stage": each_stage,
                 "element": element,
                 "year": year,
-                **concentration_row(by_country, world_total),
-                "method": provenance(inputs, each_stage, element),
+                "unit": output.unit,
+                "series": output.series,
+                **concentration_row(output),
+                "method": f"{inputs.origin}; {output.method()}",
             }
         )
     return pd.DataFrame(rows)
@@ -108,24 +105,29 @@ def production_shares(
     year: int | None = None,
     stage: str | None = None,
     element: str = "REO",
+    scenario: str | None = None,
+    series: str | None = None,
 ) -> pd.DataFrame:
-    """Each producer's share of world output per stage. Columns: stage, element, year, country, value_t, share."""
-    inputs, year, stages = resolve(source, importer, year, stage, element)
+    """Each producer's share of world output per stage, 'unattributed' for the rest of the world total.
+
+    Columns: stage, element, year, unit, country, value_t, share (a stage's shares sum to 1).
+    """
+    inputs, year, stages = resolve(source, importer, year, stage, element, scenario, series)
     frames = []
     for each_stage in stages:
-        by_country = production_by_country(inputs, each_stage, element, year)
-        world_total = world_production(inputs, each_stage, element, year)
-        fractions = world_shares(by_country, world_total)
+        output = stage_output(inputs, each_stage, element, year)
+        fractions = output.shares()
         frames.append(
             pd.DataFrame(
                 {
                     "stage": each_stage,
                     "element": element,
                     "year": year,
+                    "unit": output.unit,
                     "country": fractions.index.astype(str),
-                    "value_t": (fractions * world_total).to_numpy(),
+                    "value_t": (fractions * output.world_t).to_numpy() if not fractions.empty else [],
                     "share": fractions.to_numpy(),
                 }
             )
         )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)

@@ -1,17 +1,19 @@
 """What every metric reads: tidy production and trade frames plus the tables that qualify them.
 
-Metrics never read a Dataset directly. They read a `MetricInputs`, which can be built from the
-bundled dataset (`inputs_from_dataset`) or from a simulation result whose `production` and `flows`
-frames use `period` instead of `year` (`inputs_from_result`). That is what lets the same metric
-describe the world as reported and the world after a shock or a plan.
+Metrics never read a Dataset directly. They read a `MetricInputs`, built from the dataset's tables
+(`inputs_from_dataset`, the world as reported) or from a scenario's projection
+(`inputs_from_result`, through the one adapter `projection_frames`). That is what lets the same
+metric describe the world as reported, in 2030 on the baseline, or after a shock or a plan.
+`metric_inputs` picks between them from the year and scenario asked for.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pandas as pd
 
@@ -22,16 +24,37 @@ from raremap.errors import RaremapError
 from raremap.vocabulary import STAGES, WORLD
 
 TOTAL = "REO"
-STAGE_TOTAL_ELEMENTS = ("REO", "NdFeB", "SmCo")
+MAGNET_PRODUCTS = ("NdFeB", "SmCo")
+STAGE_TOTAL_ELEMENTS = (TOTAL, *MAGNET_PRODUCTS)
 ELEMENT_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "NdPr": ("Nd", "Pr"),
         "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y"),
     }
 )
-PRODUCTION_COLUMNS = ["country", "stage", "element", "year", "value_t"]
+REFERENCE_RECIPES: Mapping[str, str] = MappingProxyType({"NdFeB": "NdFeB sintered generic", "SmCo": "Sm2Co17"})
+"""The recipe that turns magnet tonnes into element content, per magnet product (recipes.csv)."""
+MAIN_SERIES = "main"
+PROJECTION_SERIES = "projection"
+UNKNOWN_ORIGIN = WORLD
+"""An exporter code meaning 'origin not given by the source' in trade rows."""
+DEFAULT_SCENARIO = "baseline"
+PRODUCTION_COLUMNS = ["country", "stage", "element", "year", "value_t", "series", "quality", "source_id"]
 TRADE_COLUMNS = ["exporter", "importer", "stage", "element", "year", "value_t"]
+UNMET_COLUMNS = ["country", "stage", "element", "year", "value_t"]
 GOVERNANCE_INDICATOR = "political_stability"
+SECTOR_VALUE_ADDED_COLUMNS = [
+    "country",
+    "sector",
+    "year",
+    "industry",
+    "value_added",
+    "reference_industry",
+    "reference_value_added",
+    "currency",
+    "source_id",
+    "quality",
+]
 
 
 class SimulationResult(Protocol):
@@ -44,16 +67,29 @@ class SimulationResult(Protocol):
     def production(self) -> pd.DataFrame: ...
 
 
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
+
+
 @dataclass(frozen=True)
 class MetricInputs:
     """The tidy frames a metric needs, with `year` as the time column everywhere.
 
-    production: country, stage, element, year, value_t (may hold WLD rows for world totals).
-    trade: exporter, importer, stage, element, year, value_t (no flows from a country to itself).
+    production: country, stage, element, year, value_t, series, quality, source_id (WLD rows are
+        world totals; every series is kept, the series rule picks one per stage and year).
+    trade: exporter, importer, stage, element, year, value_t (no flows from a country to itself;
+        exporter WLD = origin not given by the source).
     governance: country, year, value (WGI political stability, about -2.5 to 2.5).
     blocs: bloc, country.
     element_shares: country, element, share of the country's mine output (REO).
     demand: country, sector, element, year, value_t (historical path only).
+    magnet_shares: product (NdFeB, SmCo), element, share of magnet mass (reference recipes).
+    sector_value_added: country, sector, year, industry, value_added, reference_industry,
+        reference_value_added, currency, source_id, quality.
+    unmet: country, stage, element, year, value_t: demand a projection leaves unserved (projections only).
+    surplus: country, stage, element, year, value_t: output a projection finds no buyer for (projections only).
+    series_order / series_by_stage: the preference the series rule follows (--series).
+    basis: "data" (the tables as reported) or "projection" (a scenario's result).
     """
 
     production: pd.DataFrame
@@ -65,6 +101,37 @@ class MetricInputs:
     parameters: Mapping[str, float]
     countries: tuple[str, ...]
     origin: str
+    magnet_shares: pd.DataFrame = field(default_factory=lambda: _empty(["product", "element", "share"]))
+    sector_value_added: pd.DataFrame = field(default_factory=lambda: _empty(SECTOR_VALUE_ADDED_COLUMNS))
+    unmet: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    surplus: pd.DataFrame = field(default_factory=lambda: _empty(UNMET_COLUMNS))
+    series_order: tuple[str, ...] = (MAIN_SERIES,)
+    series_by_stage: Mapping[str, str] = field(default_factory=dict)
+    basis: str = "data"
+    scenario: str | None = None
+    projected_years: tuple[int, ...] = ()
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def element_codes(self) -> tuple[str, ...]:
+        """The single rare-earth elements (no totals, groups or magnet products)."""
+        return tuple(
+            element
+            for element in valid_elements()
+            if element not in STAGE_TOTAL_ELEMENTS and element not in ELEMENT_GROUPS
+        )
+
+    def describe_basis(self) -> str:
+        if self.basis == "projection":
+            return f"projection of scenario {self.scenario}"
+        return "data as reported"
+
+
+def series_order(inputs: MetricInputs) -> tuple[str, ...]:
+    """Every production series in the order the series rule tries them."""
+    present = sorted(set(inputs.production["series"]))
+    preferred = [series for series in inputs.series_order if series in present]
+    return (*preferred, *(series for series in present if series not in preferred))
 
 
 def _with_year(frame: pd.DataFrame) -> pd.DataFrame:
@@ -74,18 +141,22 @@ def _with_year(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def standard_production(frame: pd.DataFrame) -> pd.DataFrame:
-    """Production rows with the five columns metrics use, typed, zero-or-more tonnes."""
-    frame = _with_year(frame)
-    missing = [column for column in PRODUCTION_COLUMNS if column not in frame.columns]
+def standard_production(frame: pd.DataFrame, series: str = MAIN_SERIES, quality: str = "reported") -> pd.DataFrame:
+    """Production rows with the columns metrics use, typed; series, quality and source filled if absent."""
+    frame = _with_year(frame).copy()
+    missing = [column for column in ["country", "stage", "element", "year", "value_t"] if column not in frame.columns]
     if missing:
         raise RaremapError(
-            f"production frame lacks columns {', '.join(missing)}; it needs {PRODUCTION_COLUMNS}"
+            f"production frame lacks columns {', '.join(missing)}; it needs {PRODUCTION_COLUMNS[:5]}"
         )
+    defaults = {"series": series, "quality": quality, "source_id": ""}
+    for column, default in defaults.items():
+        if column not in frame.columns:
+            frame[column] = default
     result = frame[PRODUCTION_COLUMNS].copy()
     result["year"] = result["year"].astype("int64")
     result["value_t"] = result["value_t"].astype("float64")
-    return result
+    return result.reset_index(drop=True)
 
 
 def standard_trade(frame: pd.DataFrame) -> pd.DataFrame:
@@ -111,19 +182,30 @@ def derive_element_shares(country_deposits: pd.DataFrame, ore_composition: pd.Da
     return merged.groupby(["country", "element"])["share"].sum().reset_index()
 
 
-def inputs_from_dataset(dataset: Dataset, series: str = "main") -> MetricInputs:
-    """Metric inputs from a checked dataset, using one production series (`main` by default)."""
+def reference_magnet_shares(recipes: pd.DataFrame) -> pd.DataFrame:
+    """Element mass shares of each magnet product's reference recipe: product, element, share."""
+    frames = []
+    for product, recipe in REFERENCE_RECIPES.items():
+        rows = recipes[recipes["magnet_type"] == recipe]
+        frames.append(pd.DataFrame({"product": product, "element": rows["element"], "share": rows["share"]}))
+    return pd.concat(frames, ignore_index=True).astype({"share": "float64"})
+
+
+def _table(dataset: Dataset, name: str, columns: list[str]) -> pd.DataFrame:
+    return dataset[name] if name in dataset.tables else _empty(columns)
+
+
+def inputs_from_dataset(dataset: Dataset, series: str | None = None) -> MetricInputs:
+    """Metric inputs from a checked dataset; `series` overrides the series rule (see `parse_series`)."""
     production = dataset["production"]
-    available_series = sorted(set(production["series"]))
-    if series not in available_series:
-        raise RaremapError(f"unknown production series {series!r}; series are {', '.join(available_series)}")
     governance = dataset["governance"]
     governance = governance.loc[governance["indicator"] == GOVERNANCE_INDICATOR, ["country", "year", "value"]]
     demand = dataset["demand"]
     demand = demand.loc[demand["path"] == "historical", ["country", "sector", "element", "year", "value_t"]]
     parameters = dataset["parameters"]
-    return MetricInputs(
-        production=standard_production(production[production["series"] == series]),
+    value_added = _table(dataset, "sector_value_added", SECTOR_VALUE_ADDED_COLUMNS)
+    inputs = MetricInputs(
+        production=standard_production(production),
         trade=standard_trade(dataset["trade"]),
         governance=governance.reset_index(drop=True),
         blocs=dataset["blocs"][["bloc", "country"]],
@@ -133,41 +215,339 @@ def inputs_from_dataset(dataset: Dataset, series: str = "main") -> MetricInputs:
             dict(zip(parameters["parameter"], parameters["value"].astype(float), strict=True))
         ),
         countries=tuple(sorted(dataset["countries"]["country"])),
-        origin=f"dataset {dataset.version[:12]} ({dataset.origin}), production series {series}",
+        origin=f"dataset {dataset.version[:12]} ({dataset.origin})",
+        magnet_shares=reference_magnet_shares(dataset["recipes"]),
+        sector_value_added=value_added[SECTOR_VALUE_ADDED_COLUMNS].reset_index(drop=True),
+    )
+    return with_series(inputs, series) if series else inputs
+
+
+def parse_series(text: str, known: Iterable[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """'wmd' -> prefer wmd at every stage; 'mining=wmd,separation=lynas_fy' -> force per stage.
+
+    Raises a RaremapError naming the unknown series or stage and listing the valid ones.
+    """
+    available = sorted(set(known))
+    order: list[str] = []
+    by_stage: dict[str, str] = {}
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        stage, equals, name = part.partition("=")
+        if not equals:
+            name, stage = stage, ""
+        name, stage = name.strip(), stage.strip()
+        if stage and stage not in STAGES:
+            raise _unknown("stage in --series", stage, STAGES, "write --series stage=SERIES, e.g. mining=wmd")
+        if name not in available:
+            raise _unknown(
+                "production series", name, available, "pick a series from production.csv, e.g. --series main"
+            )
+        if stage:
+            by_stage[stage] = name
+        else:
+            order.append(name)
+    return tuple(order), by_stage
+
+
+def with_series(inputs: MetricInputs, series: str) -> MetricInputs:
+    """The inputs with the series rule overridden by a --series text."""
+    if inputs.basis == "projection":
+        raise RaremapError(
+            "--series chooses among the data's production series; a projection has one (the scenario's): "
+            "leave --series out, or ask for a year with data"
+        )
+    order, by_stage = parse_series(series, set(inputs.production["series"]))
+    return replace(
+        inputs,
+        series_order=(*order, *(name for name in inputs.series_order if name not in order)),
+        series_by_stage={**inputs.series_by_stage, **by_stage},
+        cache={},
     )
 
 
-def inputs_from_result(result: SimulationResult, dataset: Dataset | None = None) -> MetricInputs:
-    """Metric inputs from a simulation result's flows and production; the rest from the dataset."""
-    base = inputs_from_dataset(dataset if dataset is not None else load())
-    return MetricInputs(
-        production=standard_production(result.production),
-        trade=standard_trade(result.flows),
-        governance=base.governance,
-        blocs=base.blocs,
-        element_shares=base.element_shares,
-        demand=base.demand,
-        parameters=base.parameters,
-        countries=base.countries,
-        origin="simulation result (flows and production); governance, blocs and parameters from "
-        + base.origin,
+# --------------------------------------------------------------------------- projections
+
+
+@dataclass(frozen=True)
+class ProjectionFrames:
+    """A projection in the metrics' terms: annual production, trade and unmet demand by calendar year."""
+
+    production: pd.DataFrame  # PRODUCTION_COLUMNS, series 'projection', with REO totals
+    trade: pd.DataFrame  # TRADE_COLUMNS, element rows (a stage's total is the sum of its rows)
+    unmet: pd.DataFrame  # UNMET_COLUMNS, per stage, in each stage's unit, with REO totals
+    surplus: pd.DataFrame  # UNMET_COLUMNS: output without a buyer, with REO totals (empty if not reported)
+    years: tuple[int, ...]  # calendar years the periods cover entirely
+
+
+def _year_fraction(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    stamp = pd.Timestamp(str(value))
+    start = pd.Timestamp(year=stamp.year, month=1, day=1)
+    length = (pd.Timestamp(year=stamp.year + 1, month=1, day=1) - start).days
+    return stamp.year + (stamp - start).days / length
+
+
+def _periods(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row's period as a start (fractional year) and a length in years."""
+    if "period_start" in frame.columns and "period_years" in frame.columns:
+        start = frame["period_start"].map(_year_fraction)
+        length = frame["period_years"].astype(float)
+    else:
+        labels = frame["period"].astype(str)
+        if not labels.str.fullmatch(r"\d{4}").all():
+            raise RaremapError(
+                "a result with periods other than years needs period_start and period_years columns "
+                f"(periods {', '.join(sorted(set(labels))[:4])})"
+            )
+        start = labels.astype(int).astype(float)
+        length = pd.Series(1.0, index=frame.index)
+    return pd.DataFrame({"start": start, "length": length}, index=frame.index)
+
+
+def annual(frame: pd.DataFrame, keys: list[str], value: str = "value_t") -> tuple[pd.DataFrame, set[int]]:
+    """Per-period tonnes as calendar-year tonnes: a period's tonnes spread evenly over its length.
+
+    Returns the frame with `year` instead of `period` and the years its periods cover entirely.
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, "year", value]), set()
+    periods = _periods(frame)
+    parts = []
+    coverage: dict[int, float] = {}
+    seen: set[tuple[float, float]] = set()
+    for key, rows in frame.groupby([periods["start"], periods["length"]], sort=True):
+        start, length = (float(part) for part in cast(tuple[float, float], key))
+        for year in range(math.floor(start), math.ceil(start + length - 1e-9)):
+            overlap = min(year + 1.0, start + length) - max(float(year), start)
+            if overlap <= 1e-9:
+                continue
+            if (start, length) not in seen:
+                coverage[year] = coverage.get(year, 0.0) + overlap
+            parts.append(rows[keys].assign(year=year, **{value: rows[value].astype(float) * overlap / length}))
+        seen.add((start, length))
+    combined = pd.concat(parts, ignore_index=True)
+    grouped = combined.groupby([*keys, "year"])[value].sum().reset_index()
+    return grouped, {year for year, covered in coverage.items() if covered >= 1.0 - 1e-6}
+
+
+def _with_totals(frame: pd.DataFrame, keys: list[str], elements: Iterable[str]) -> pd.DataFrame:
+    """Add REO rows (sum of the single elements) per key at the stages whose total is REO."""
+    single = frame[frame["element"].isin(list(elements)) & (frame["stage"] != "magnet")]
+    totals = single.groupby(keys)["value_t"].sum().reset_index().assign(element=TOTAL)
+    return pd.concat([frame[frame["element"] != TOTAL], totals[frame.columns]], ignore_index=True)
+
+
+def _table_of(result: Any, name: str) -> pd.DataFrame | None:
+    tables = getattr(result, "tables", None)
+    if isinstance(tables, Mapping) and name in tables:
+        return pd.DataFrame(tables[name])
+    try:
+        value = getattr(result, name)
+    except AttributeError:
+        return None
+    return value if isinstance(value, pd.DataFrame) else None
+
+
+def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionFrames:
+    """THE adapter from the scenario engine's result tables to the metrics' frames.
+
+    Reads `production` (country, stage, element, period, value_t: element rows at mining,
+    separation and metal, magnet products at magnet), `flows` (stage, exporter, importer, element,
+    period, value_t), `calibration` (country, element, period, value_t: supply beyond the data,
+    oxide at separation or magnets) and `shortfall` (country, sector, element, period, tonnes).
+    Periods are labels with `period_start` and `period_years`, or plain years. Tonnes per period
+    become tonnes per calendar year; REO output is the sum of the elements (trade totals are sums
+    of rows, as for the data); calibration supply
+    is output of its country; a `surplus` table (country, stage, element, period, value_t), if the
+    result has one, is output without a buyer; unmet magnet demand is carried up the chain by the scenario's
+    magnet recipe (metal content, then oxide by conversions.csv). Change only this function when
+    the result tables change.
+    """
+    elements = [element for element in valid_elements() if element not in STAGE_TOTAL_ELEMENTS]
+    elements = [element for element in elements if element not in ELEMENT_GROUPS]
+    production, covered = annual(pd.DataFrame(result.production), ["country", "stage", "element"])
+    flows, _ = annual(pd.DataFrame(result.flows), ["stage", "exporter", "importer", "element"])
+    calibration_table = _table_of(result, "calibration")
+    if calibration_table is not None and not calibration_table.empty:
+        calibration, _ = annual(calibration_table, ["country", "element"])
+        calibration["stage"] = calibration["element"].map(
+            lambda element: "magnet" if element in MAGNET_PRODUCTS else "separation"
+        )
+        production = pd.concat([production, calibration[production.columns]], ignore_index=True)
+        production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
+    production = _with_totals(production, ["country", "stage", "year"], elements)
+    # Trade keeps its element rows only: a stage's trade total is the sum of its rows, as in the data.
+    unmet = _unmet(result, dataset, elements)
+    surplus = _empty(UNMET_COLUMNS)
+    surplus_table = _table_of(result, "surplus")
+    if surplus_table is not None and not surplus_table.empty and set(UNMET_COLUMNS[:3]) <= set(surplus_table.columns):
+        surplus, _ = annual(surplus_table, ["country", "stage", "element"])
+        surplus = _with_totals(surplus[UNMET_COLUMNS], ["country", "stage", "year"], elements)
+    return ProjectionFrames(
+        standard_production(production, series=PROJECTION_SERIES, quality="projected"),
+        standard_trade(flows),
+        unmet,
+        surplus,
+        tuple(sorted(covered)),
     )
 
 
-def as_inputs(source: Any = None) -> MetricInputs:
-    """Accept what a person has at hand: nothing (the bundled data), a Dataset, a result or inputs."""
-    if source is None:
-        return inputs_from_dataset(load())
+def _unmet(result: Any, dataset: Dataset, elements: list[str]) -> pd.DataFrame:
+    """Unserved demand of a projection per stage and element (t in the stage's unit), with REO totals."""
+    shortfall = _table_of(result, "shortfall")
+    if shortfall is None or shortfall.empty:
+        return _empty(UNMET_COLUMNS)
+    shortfall = shortfall.rename(columns={"tonnes": "value_t"})
+    yearly, _ = annual(shortfall, ["country", "element"])
+    settings = getattr(getattr(result, "scenario", None), "settings", None)
+    recipe_name = getattr(settings, "magnet_type", None) or REFERENCE_RECIPES["NdFeB"]
+    recipes = dataset["recipes"]
+    recipe = recipes[recipes["magnet_type"] == recipe_name].set_index("element")["share"].astype(float)
+    conversions = dataset["conversions"]
+    to_oxide = conversions[(conversions["from_form"] == "metal") & (conversions["to_form"] == "oxide")]
+    oxide_factor = to_oxide.set_index("element")["factor"].astype(float)
+    rows = []
+    for country, element, year, tonnes in zip(
+        yearly["country"].astype(str),
+        yearly["element"].astype(str),
+        yearly["year"].astype(int),
+        yearly["value_t"].astype(float),
+        strict=True,
+    ):
+        if element in MAGNET_PRODUCTS:
+            rows.append((country, "magnet", element, year, tonnes))
+            for earth, share in recipe.items():
+                if earth in elements:
+                    metal = tonnes * float(share)
+                    rows.append((country, "metal", str(earth), year, metal))
+                    oxide = metal * float(oxide_factor.get(earth, 1.0))
+                    rows += [(country, "separation", str(earth), year, oxide), (country, "mining", str(earth), year, oxide)]
+        else:
+            rows += [(country, "separation", element, year, tonnes), (country, "mining", element, year, tonnes)]
+    frame = pd.DataFrame(rows, columns=UNMET_COLUMNS).groupby(UNMET_COLUMNS[:4])["value_t"].sum().reset_index()
+    return _with_totals(frame, ["country", "stage", "year"], elements)
+
+
+def inputs_from_result(
+    result: SimulationResult, dataset: Dataset | None = None, scenario: str | None = None
+) -> MetricInputs:
+    """Metric inputs from a simulation result's projection; governance, blocs and the rest from the dataset."""
+    dataset = dataset if dataset is not None else load()
+    base = inputs_from_dataset(dataset)
+    frames = projection_frames(result, dataset)
+    name = scenario or str(getattr(getattr(result, "scenario", None), "name", "") or "a simulation result")
+    return replace(
+        base,
+        production=frames.production,
+        trade=frames.trade,
+        unmet=frames.unmet,
+        surplus=frames.surplus,
+        origin=f"projection of scenario {name} on {base.origin}",
+        series_order=(PROJECTION_SERIES,),
+        basis="projection",
+        scenario=name,
+        projected_years=frames.years,
+        cache={},
+    )
+
+
+_PROJECTIONS: dict[tuple[str, str], Any] = {}
+_BASES: dict[tuple[str, str, str | None], MetricInputs] = {}
+
+
+def projection_result(dataset: Dataset, scenario: str) -> Any:
+    """The scenario's simulation on the dataset, run once per dataset version and scenario."""
+    from raremap.simulate import simulate
+
+    key = (dataset.version, scenario)
+    if key not in _PROJECTIONS:
+        if len(_PROJECTIONS) > 8:
+            _PROJECTIONS.clear()
+        _PROJECTIONS[key] = simulate(dataset, scenario)
+    return _PROJECTIONS[key]
+
+
+def scenario_years(dataset: Dataset, scenario: str) -> tuple[int, ...]:
+    """The calendar years a scenario's periods cover (without solving it)."""
+    from raremap.scenario.loading import load_scenario
+
+    spec = load_scenario(scenario, dataset)
+    return tuple(int(year) for year in spec.periods.years())
+
+
+def data_years(inputs: MetricInputs) -> tuple[int, ...]:
+    """Years with any country's production figure in any series, or any trade."""
+    producing = inputs.production[inputs.production["country"] != WORLD]
+    years = set(producing["year"]) | set(inputs.trade["year"])
+    return tuple(sorted(int(year) for year in years))
+
+
+def metric_inputs(
+    dataset: Dataset | None = None,
+    *,
+    year: int | None = None,
+    scenario: str | None = None,
+    series: str | None = None,
+) -> MetricInputs:
+    """The data as reported, or a scenario's projection where a scenario or a year beyond the data is asked.
+
+    A year with data and no scenario reads the tables; a scenario (or a year the data do not hold)
+    reads the scenario's projection (baseline by default). A year neither holds is refused.
+    """
+    dataset = dataset if dataset is not None else load()
+    key = (dataset.version, dataset.origin, series)
+    if key not in _BASES:
+        if len(_BASES) > 8:
+            _BASES.clear()
+        _BASES[key] = inputs_from_dataset(dataset, series)
+    base = _BASES[key]
+    if scenario is None and (year is None or year in data_years(base)):
+        return base
+    name = scenario or DEFAULT_SCENARIO
+    if year is not None:
+        horizon = scenario_years(dataset, name)
+        if year not in horizon:
+            years = data_years(base)
+            raise RaremapError(
+                f"year {year} is outside the data ({years[0]}-{years[-1]}) and the projection of scenario "
+                f"{name} ({horizon[0]}-{horizon[-1]}); fix: ask for a year in one of them, e.g. --year {years[-1]} "
+                f"or --year {horizon[-1]}"
+            )
+    if series:
+        raise RaremapError(
+            "--series chooses among the data's production series; a projection has one (the scenario's): "
+            "leave --series out, or ask for a year with data"
+        )
+    key = (dataset.version, dataset.origin, f"projection:{name}")
+    if key not in _BASES:
+        _BASES[key] = inputs_from_result(projection_result(dataset, name), dataset, name)
+    return _BASES[key]
+
+
+def as_inputs(
+    source: Any = None, *, year: int | None = None, scenario: str | None = None, series: str | None = None
+) -> MetricInputs:
+    """Accept what a person has at hand: nothing (the bundled data), a Dataset, a result or inputs.
+
+    For a dataset (or nothing), `year`, `scenario` and `series` choose between the data and a
+    projection as `metric_inputs` does.
+    """
+    if source is None or isinstance(source, Dataset):
+        return metric_inputs(source, year=year, scenario=scenario, series=series)
+    if scenario is not None:
+        raise RaremapError("scenario= needs a Dataset (or nothing) as the source: the result already is a projection")
     if isinstance(source, MetricInputs):
-        return source
-    if isinstance(source, Dataset):
-        return inputs_from_dataset(source)
+        return with_series(source, series) if series else source
     if hasattr(source, "flows") and hasattr(source, "production"):
-        return inputs_from_result(source)
+        inputs = inputs_from_result(source)
+        return with_series(inputs, series) if series else inputs
     raise RaremapError(
         f"metrics take a Dataset, a simulation result (with .flows and .production) or MetricInputs, "
         f"not {type(source).__name__}"
     )
+
+
+# --------------------------------------------------------------------------- arguments
 
 
 def valid_elements() -> tuple[str, ...]:
@@ -176,13 +556,19 @@ def valid_elements() -> tuple[str, ...]:
 
 
 def available_years(inputs: MetricInputs) -> tuple[int, ...]:
-    """Years with any production or trade figure."""
-    years = set(inputs.production["year"]) | set(inputs.trade["year"])
-    return tuple(sorted(int(year) for year in years))
+    """Years the inputs hold: data years, or the years a projection covers."""
+    if inputs.basis == "projection":
+        return inputs.projected_years or data_years(inputs)
+    return data_years(inputs)
 
 
 def default_year(inputs: MetricInputs) -> int:
-    """The latest year with both country production and trade data, so no figure mixes years."""
+    """The latest year with both country production and trade data, so no figure mixes years.
+
+    For a projection: the last year its periods cover.
+    """
+    if inputs.basis == "projection" and inputs.projected_years:
+        return int(inputs.projected_years[-1])
     producing = inputs.production[inputs.production["country"] != WORLD]
     common = set(producing["year"]) & set(inputs.trade["year"])
     if not common:
@@ -190,129 +576,90 @@ def default_year(inputs: MetricInputs) -> int:
     return int(max(common))
 
 
-def _unknown(kind: str, value: object, valid: tuple[str, ...] | list[str]) -> RaremapError:
-    suggestion = closest(str(value), [str(item) for item in valid])
+def _unknown(kind: str, value: object, valid: Iterable[object], fix: str = "") -> RaremapError:
+    listed = [str(item) for item in valid]
+    suggestion = closest(str(value), listed)
     hint = f" (did you mean {suggestion}?)" if suggestion else ""
-    return RaremapError(
-        f"unknown {kind} {value!r}{hint}; valid values are {', '.join(str(item) for item in valid)}"
-    )
+    shown = ", ".join(listed) if len(listed) <= 30 else ", ".join(listed[:30]) + f" and {len(listed) - 30} more"
+    return RaremapError(f"unknown {kind} {value!r}{hint}; valid values are {shown}" + (f"; fix: {fix}" if fix else ""))
+
+
+def covered_importers(inputs: MetricInputs) -> tuple[str, ...]:
+    """Countries with any trade, output or demand figure: the importers metrics can say something about."""
+    key = "covered_importers"
+    if key not in inputs.cache:
+        countries = (
+            set(inputs.trade["exporter"])
+            | set(inputs.trade["importer"])
+            | set(inputs.production["country"])
+            | set(inputs.demand["country"])
+        ) - {WORLD}
+        inputs.cache[key] = tuple(sorted(countries))
+    result: tuple[str, ...] = inputs.cache[key]
+    return result
+
+
+def covered_elements(inputs: MetricInputs) -> tuple[str, ...]:
+    """Totals, groups and the elements with an ore share, a recipe share or rows of their own."""
+    key = "covered_elements"
+    if key not in inputs.cache:
+        present = (
+            set(inputs.element_shares["element"])
+            | set(inputs.magnet_shares["element"])
+            | set(inputs.production["element"])
+            | set(inputs.trade["element"])
+        )
+        inputs.cache[key] = tuple(
+            element
+            for element in valid_elements()
+            if element in present or element in ELEMENT_GROUPS or element in STAGE_TOTAL_ELEMENTS
+        )
+    result: tuple[str, ...] = inputs.cache[key]
+    return result
 
 
 def check_arguments(inputs: MetricInputs, importer: str, year: int, stage: str | None, element: str) -> None:
-    """Raise one RaremapError naming the bad argument and listing the values that would work."""
+    """Raise one RaremapError naming the bad argument, the values that would work and the fix."""
     if importer not in inputs.countries:
-        raise _unknown("importer", importer, inputs.countries)
+        raise _unknown("importer", importer, inputs.countries, "use an ISO3 code from countries.csv, e.g. IND")
+    if importer not in covered_importers(inputs):
+        covered = covered_importers(inputs)
+        raise RaremapError(
+            f"the data hold no trade, output or demand figure for importer {importer!r}; "
+            f"importers covered: {', '.join(covered[:25])}{' ...' if len(covered) > 25 else ''}; "
+            "fix: pick one of them, or add trade rows for it (--data)"
+        )
     if stage is not None and stage not in STAGES:
         raise _unknown("stage", stage, STAGES)
     if element not in valid_elements():
-        raise _unknown("element", element, valid_elements())
+        raise _unknown("element", element, valid_elements(), "use REO, an element such as Dy, or a group such as NdPr")
+    if element not in covered_elements(inputs):
+        raise RaremapError(
+            f"the data hold no figure for element {element!r}: no ore composition share, magnet recipe share or "
+            f"row of its own; fix: pick one of the elements covered: {', '.join(covered_elements(inputs))}"
+        )
     years = available_years(inputs)
     if year not in years:
-        raise _unknown("year", year, [str(item) for item in years])
+        where = f"the projection of scenario {inputs.scenario}" if inputs.basis == "projection" else "the data"
+        raise _unknown(
+            f"year for {where}", year, years, "ask for a year with data, or a projection year such as 2030"
+        )
 
 
 def resolve(
-    source: Any, importer: str, year: int | None, stage: str | None, element: str
+    source: Any,
+    importer: str,
+    year: int | None,
+    stage: str | None,
+    element: str,
+    scenario: str | None = None,
+    series: str | None = None,
 ) -> tuple[MetricInputs, int, tuple[str, ...]]:
     """The inputs, the year (default: latest with production and trade) and the stages to report."""
-    inputs = as_inputs(source)
+    inputs = as_inputs(source, year=year, scenario=scenario, series=series)
     chosen_year = default_year(inputs) if year is None else int(year)
     check_arguments(inputs, importer, chosen_year, stage, element)
     return inputs, chosen_year, STAGES if stage is None else (stage,)
-
-
-def _members(element: str) -> tuple[str, ...]:
-    return ELEMENT_GROUPS.get(element, (element,))
-
-
-def _element_rows(frame: pd.DataFrame, element: str) -> pd.DataFrame:
-    """Rows of one element; for a group with no rows of its own, the rows of its members."""
-    if element == TOTAL:
-        return frame[frame["element"].isin(STAGE_TOTAL_ELEMENTS)]
-    exact = frame[frame["element"] == element]
-    if not exact.empty or element not in ELEMENT_GROUPS:
-        return exact
-    return frame[frame["element"].isin(ELEMENT_GROUPS[element])]
-
-
-def mine_share(inputs: MetricInputs, element: str) -> pd.Series:
-    """Share of each mining country's REO output that is `element` (a group sums its members)."""
-    shares = inputs.element_shares[inputs.element_shares["element"].isin(_members(element))]
-    return shares.groupby("country")["share"].sum()
-
-
-def is_derived_at(stage: str, element: str) -> bool:
-    """An element's mine output is not reported; it is derived from ore composition."""
-    return stage == "mining" and element != TOTAL
-
-
-def production_by_country(inputs: MetricInputs, stage: str, element: str, year: int) -> pd.Series:
-    """Output (t) by producing country, world aggregate rows excluded."""
-    rows = inputs.production[
-        (inputs.production["stage"] == stage)
-        & (inputs.production["year"] == year)
-        & (inputs.production["country"] != WORLD)
-    ]
-    if is_derived_at(stage, element):
-        totals = _element_rows(rows, TOTAL).groupby("country")["value_t"].sum()
-        return (totals * mine_share(inputs, element)).dropna().rename("value_t")
-    return _element_rows(rows, element).groupby("country")["value_t"].sum()
-
-
-def world_production(inputs: MetricInputs, stage: str, element: str, year: int) -> float:
-    """World output: the reported world row when it exceeds the country sum, else the country sum.
-
-    The excess of a reported world total over the listed countries is output of unlisted producers.
-    For derived element output at mining the world row has no composition, so the country sum is used.
-    """
-    country_sum = float(production_by_country(inputs, stage, element, year).sum())
-    if is_derived_at(stage, element):
-        return country_sum
-    rows = inputs.production[
-        (inputs.production["stage"] == stage)
-        & (inputs.production["year"] == year)
-        & (inputs.production["country"] == WORLD)
-    ]
-    return max(country_sum, float(_element_rows(rows, element)["value_t"].sum()))
-
-
-def trade_flows(inputs: MetricInputs, stage: str, element: str, year: int) -> pd.DataFrame:
-    """Flows (exporter, importer, value_t) of one stage, element and year.
-
-    Totals add every row that is not a group (each HS heading is a separate product). Element flows
-    at mining are the concentrate's REO times the exporter's mine share of the element.
-    """
-    rows = inputs.trade[(inputs.trade["stage"] == stage) & (inputs.trade["year"] == year)]
-    if element == TOTAL:
-        rows = rows[~rows["element"].isin(tuple(ELEMENT_GROUPS))]
-    elif is_derived_at(stage, element):
-        rows = rows[~rows["element"].isin(tuple(ELEMENT_GROUPS))]
-        shares = mine_share(inputs, element)
-        rows = rows.assign(value_t=rows["value_t"] * rows["exporter"].map(shares)).dropna(subset=["value_t"])
-    else:
-        rows = _element_rows(rows, element)
-    return rows.groupby(["exporter", "importer"])["value_t"].sum().reset_index()
-
-
-def has_production_data(inputs: MetricInputs, stage: str, element: str, year: int) -> bool:
-    """Whether any country has an output figure for this stage, element and year (zero counts)."""
-    return not production_by_country(inputs, stage, element, year).empty
-
-
-def has_trade_data(inputs: MetricInputs, stage: str, element: str, year: int) -> bool:
-    """Whether any flow of this stage, element and year is recorded, between any two countries."""
-    return not trade_flows(inputs, stage, element, year).empty
-
-
-def provenance(inputs: MetricInputs, stage: str, element: str) -> str:
-    """One line saying where a stage's figures come from, for the `method` column and the CLI."""
-    if is_derived_at(stage, element):
-        how = f"{element} mine output = REO output x {element} share from country_deposits x ore_composition"
-    elif element == TOTAL:
-        how = "stage totals (REO, or NdFeB/SmCo magnets)"
-    else:
-        how = f"rows reported for {element}"
-    return f"{inputs.origin}; {how}"
 
 
 def per_stage(
@@ -323,7 +670,7 @@ def per_stage(
     year: int,
     compute: Callable[[MetricInputs, str, str, str, int], Mapping[str, Any]],
 ) -> pd.DataFrame:
-    """One row per stage: importer, stage, element, year, what `compute` returns, and the data used."""
+    """One row per stage: importer, stage, element, year, what `compute` returns (with its unit and reasons)."""
     rows = [
         {
             "importer": importer,
@@ -331,7 +678,6 @@ def per_stage(
             "element": element,
             "year": year,
             **compute(inputs, importer, stage, element, year),
-            "method": provenance(inputs, stage, element),
         }
         for stage in stages
     ]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from raremap.metrics.inputs import MetricInputs, provenance, resolve, trade_flows
-from raremap.metrics.sourcing import exports_by_partner, imports_by_supplier
+from raremap.metrics.inputs import MetricInputs, resolve
+from raremap.metrics.stages import UNATTRIBUTED, exports_by_partner, imports_by_supplier, stage_trade
 
 
 def interdependence(flows: pd.DataFrame, importer: str) -> pd.DataFrame:
@@ -24,6 +24,7 @@ def interdependence(flows: pd.DataFrame, importer: str) -> pd.DataFrame:
     """
     received = imports_by_supplier(flows, importer)
     total = float(received.sum())
+    received = received.drop(UNATTRIBUTED, errors="ignore")
     rows = []
     for partner, tonnes in received.items():
         partner_exports = float(exports_by_partner(flows, str(partner)).sum())
@@ -49,13 +50,16 @@ def interdependence(flows: pd.DataFrame, importer: str) -> pd.DataFrame:
 
 
 def _stage_leverage(inputs: MetricInputs, importer: str, stage: str, element: str, year: int) -> pd.DataFrame:
-    frame = interdependence(trade_flows(inputs, stage, element, year), importer)
+    trade = stage_trade(inputs, stage, element, year)
+    frame = interdependence(trade.flows, importer)
     frame["holds_leverage"] = frame["asymmetry"].map(lambda value: "partner" if value > 0 else "importer")
     frame.insert(0, "year", year)
     frame.insert(0, "element", element)
     frame.insert(0, "stage", stage)
     frame.insert(0, "importer", importer)
-    frame["method"] = provenance(inputs, stage, element)
+    incomplete = trade.completeness_for(importer)
+    frame["note"] = f"recorded partners only: {incomplete}" if incomplete else ""
+    frame["method"] = "; ".join(part for part in (inputs.origin, trade.derived) if part)
     return frame
 
 
@@ -66,13 +70,16 @@ def leverage(
     year: int | None = None,
     stage: str | None = None,
     element: str = "REO",
+    scenario: str | None = None,
+    series: str | None = None,
 ) -> pd.DataFrame:
     """Asymmetric interdependence per stage and partner, largest supplier first.
 
     Columns: importer, stage, element, year, partner, imports_t, partner_share_of_importer_imports,
-    importer_share_of_partner_exports, asymmetry, holds_leverage, method.
+    importer_share_of_partner_exports, asymmetry, holds_leverage, note (set where the importer's
+    imports are not fully recorded: shares are then of the recorded imports), method.
     """
-    inputs, year, stages = resolve(source, importer, year, stage, element)
+    inputs, year, stages = resolve(source, importer, year, stage, element, scenario, series)
     return pd.concat(
         [_stage_leverage(inputs, importer, each_stage, element, year) for each_stage in stages],
         ignore_index=True,

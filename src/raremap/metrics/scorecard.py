@@ -15,15 +15,8 @@ from typing import Any
 import pandas as pd
 
 from raremap.metrics.criticality import end_of_life_rate
-from raremap.metrics.inputs import (
-    STAGES,
-    MetricInputs,
-    has_production_data,
-    production_by_country,
-    resolve,
-    trade_flows,
-)
-from raremap.metrics.sourcing import exports_by_partner, imports_by_supplier
+from raremap.metrics.inputs import STAGES, MetricInputs, resolve
+from raremap.metrics.stages import UNATTRIBUTED, importer_position, tonnes
 
 BENCHMARKS = {  # check: (parameter in parameters.csv, default from the Act, comparison)
     "extraction": ("crma_extraction_benchmark", 0.10, ">="),
@@ -47,29 +40,22 @@ def passes(value: float, target: float, comparison: str) -> bool | None:
     return bool(value >= target) if comparison == ">=" else bool(value <= target)
 
 
-def apparent_consumption(inputs: MetricInputs, importer: str, stage: str, element: str, year: int) -> float:
-    """Production plus imports minus exports of one stage."""
-    flows = trade_flows(inputs, stage, element, year)
-    production_t = float(production_by_country(inputs, stage, element, year).get(importer, 0.0))
-    return (
-        production_t
-        + float(imports_by_supplier(flows, importer).sum())
-        - float(exports_by_partner(flows, importer).sum())
-    )
-
-
-def reference_consumption(inputs: MetricInputs, importer: str, element: str, year: int) -> tuple[float, str]:
-    """Annual consumption the shares are measured against, and the stage it is taken at."""
+def reference_consumption(
+    inputs: MetricInputs, importer: str, element: str, year: int
+) -> tuple[float, str, str | None]:
+    """Annual consumption the shares are measured against, the stage it is taken at, and why it is missing."""
+    reasons = []
     for stage in REFERENCE_STAGES:
-        consumption = apparent_consumption(inputs, importer, stage, element, year)
-        if consumption > 0:
-            return consumption, stage
-    return float("nan"), "none"
+        position = importer_position(inputs, importer, stage, element, year)
+        if position.consumption_t is not None:
+            return position.consumption_t, stage, None
+        reasons.append(f"{stage}: {position.reason('consumption')}")
+    return float("nan"), "none", "no apparent consumption to measure against (" + "; ".join(reasons) + ")"
 
 
 def capped_share(numerator: float, denominator: float) -> float:
     """numerator / denominator capped to [0, 1]; NaN when the denominator is not positive."""
-    if pd.isna(denominator) or denominator <= 0:
+    if pd.isna(denominator) or denominator <= 0 or pd.isna(numerator):
         return float("nan")
     return float(min(1.0, max(0.0, numerator / denominator)))
 
@@ -95,25 +81,32 @@ def crma_scorecard(
     year: int | None = None,
     stage: str | None = None,
     element: str = "REO",
+    scenario: str | None = None,
+    series: str | None = None,
     recycling_input_rate: float | None = None,
 ) -> pd.DataFrame:
     """The four CRMA benchmarks for the importer; the single-country check once per stage.
 
-    Columns: importer, element, year, check, stage, value, target, comparison, pass, note.
-    `recycling_input_rate` defaults to the end-of-life recycling input rate in parameters.csv (an
-    EU figure, used for want of the importer's own).
+    Columns: importer, element, year, check, stage, value, target, comparison, pass, note (how the
+    value was made, or why it is missing). `recycling_input_rate` defaults to the end-of-life
+    recycling input rate in parameters.csv (an EU figure, used for want of the importer's own).
     """
-    inputs, year, stages = resolve(source, importer, year, stage, element)
-    consumption, reference_stage = reference_consumption(inputs, importer, element, year)
-    basis = f"share of apparent consumption at {reference_stage} ({consumption:,.0f} t)"
+    inputs, year, stages = resolve(source, importer, year, stage, element, scenario, series)
+    consumption, reference_stage, missing = reference_consumption(inputs, importer, element, year)
+    basis = f"share of apparent consumption at {reference_stage} ({tonnes(consumption)})" if missing is None else ""
     rows = []
     for check, production_stage in (("extraction", "mining"), ("processing", "separation")):
-        output = float(production_by_country(inputs, production_stage, element, year).get(importer, 0.0))
-        known = has_production_data(inputs, production_stage, element, year)
-        value = capped_share(output, consumption) if known else float("nan")
-        note = (
-            f"{production_stage} output {output:,.0f} t, {basis}" if known else f"no {element} output figures"
-        )
+        position = importer_position(inputs, importer, production_stage, element, year)
+        output = position.production_t
+        if output is None:
+            value, note = float("nan"), str(position.reason("production"))
+        elif missing is not None:
+            value, note = float("nan"), missing
+        else:
+            value = capped_share(output, consumption)
+            note = f"{production_stage} output {tonnes(output)}, {basis}" + (
+                f"; {position.notes[0]}" if position.notes else ""
+            )
         rows.append(_check(inputs, check, production_stage, value, note))
     recycling = end_of_life_rate(inputs, recycling_input_rate)
     rows.append(
@@ -128,17 +121,22 @@ def crma_scorecard(
         )
     )
     for each_stage in stages if stage is not None else STAGES:
-        received = imports_by_supplier(trade_flows(inputs, each_stage, element, year), importer)
-        largest = float(received.iloc[0]) if not received.empty else 0.0
-        stage_consumption = apparent_consumption(inputs, importer, each_stage, element, year)
-        supplier = str(received.index[0]) if not received.empty else "none"
+        position = importer_position(inputs, importer, each_stage, element, year)
+        why = position.reason("supplier_shares", "consumption")
+        if why is not None:
+            rows.append(_check(inputs, "single_country", each_stage, float("nan"), why))
+            continue
+        assert position.consumption_t is not None
+        named = position.imports.drop(UNATTRIBUTED, errors="ignore")
+        largest = float(named.iloc[0]) if not named.empty else 0.0
+        supplier = str(named.index[0]) if not named.empty else "none"
         rows.append(
             _check(
                 inputs,
                 "single_country",
                 each_stage,
-                capped_share(largest, stage_consumption),
-                f"largest supplier {supplier}: {largest:,.0f} t of {stage_consumption:,.0f} t consumed",
+                capped_share(largest, position.consumption_t),
+                f"largest supplier {supplier}: {tonnes(largest)} of {tonnes(position.consumption_t)} consumed",
             )
         )
     frame = pd.DataFrame(rows)

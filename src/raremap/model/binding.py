@@ -31,8 +31,8 @@ SCARCE_MULTIPLE = 1.2
 COLUMNS = ["period", "rank", "kind", "constraint", "country", "partner", "stage", "element", "shadow_usd_per_kg", "description"]
 
 
-def _row(period: float, kind: str, constraint: str, shadow: float, description: str, **where: str) -> dict[str, object]:
-    return {"period": period, "kind": kind, "constraint": constraint, "shadow_usd_per_kg": float(shadow), "description": description,
+def _row(period: object, kind: str, constraint: str, shadow: float, description: str, **where: str) -> dict[str, object]:
+    return {"period": float(str(period)), "kind": kind, "constraint": constraint, "shadow_usd_per_kg": float(shadow), "description": description,
             "country": where.get("country", ""), "partner": where.get("partner", ""), "stage": where.get("stage", ""),
             "element": where.get("element", "")}
 
@@ -41,7 +41,7 @@ def _entries(array: xr.DataArray) -> list[tuple[dict[str, object], float]]:
     """(coordinates, value) of every entry above SMALL in absolute value."""
     frame = array.to_series()
     frame = frame[frame.abs() > SMALL]
-    names = list(array.dims)
+    names = [str(dimension) for dimension in array.dims]
     return [(dict(zip(names, key if isinstance(key, tuple) else (key,), strict=True)), float(value)) for key, value in frame.items()]
 
 
@@ -49,7 +49,7 @@ def control_rows(chain: SupplyChain, solution: Solution, importer: str) -> list[
     """Shipments into the importer held at an export control's cap."""
     upper = (chain["flow_upper"] * chain.years).sel(stage=list(TRADED_STAGES), importer=importer)
     flow = solution.values["Flow"].sel(importer=importer)
-    capped = np.isfinite(upper) & (flow >= upper - 1e-6 * np.maximum(1.0, upper))
+    capped = (flow >= upper - 1e-6 * np.maximum(1.0, upper)).where(np.isfinite(upper), False)
     transport = (chain["transport_cost"] + chain["route_cost"] + chain["handling_cost"] + chain["tariff"]).sel(
         stage=list(TRADED_STAGES), importer=importer)
     rows = []
@@ -72,8 +72,9 @@ def trade_rows(chain: SupplyChain, solution: Solution, importer: str) -> list[di
     if routes is not None:
         share = chain["route_growth"]
         for where, shadow in _entries(abs(routes.sel(importer=importer))):
+            period = float(str(where["period"]))
             movable = float(share.sel(stage=where["stage"], importer=importer, element=where["element"])) * (
-                float(where["period"]) + float(chain.years.sel(period=where["period"])) - chain.periods[0])
+                period + float(chain.years.sel(period=period)) - chain.periods[0])
             rows.append(_row(where["period"], "sticky trade", "Route-growth-upper", shadow,
                              f"{importer} can have moved only {movable:.1%} of its {where['element']} ({where['stage']}) imports "
                              "to new suppliers by then", country=importer, stage=str(where["stage"]), element=str(where["element"])))
@@ -101,7 +102,7 @@ def capacity_rows(solution: Solution, importer: str) -> list[dict[str, object]]:
         return []
     own = frame[frame["country"] == importer]
     world = frame[frame["country"] != importer].sort_values("shadow_usd_per_kg", ascending=False).groupby("period").head(3)
-    return pd.concat([own, world]).to_dict(orient="records")
+    return [dict(zip((str(key) for key in row), row.values(), strict=True)) for row in pd.concat([own, world]).to_dict(orient="records")]
 
 
 def limit_rows(solution: Solution) -> list[dict[str, object]]:
@@ -129,7 +130,8 @@ def scarcity_rows(chain: SupplyChain, solution: Solution, importer: str) -> list
     for stage, good_list in (("separation", chain.separated_elements), ("magnet", chain.magnet_products)):
         price = solution.duals[stage].sel(country=importer, element=good_list)
         reference = chain["reference_price"].sel(element=good_list)
-        excess = (price - reference).where((price > SCARCE_MULTIPLE * reference) & (bought.sel(element=good_list) > 0), 0.0)
+        scarce = (price > SCARCE_MULTIPLE * reference) & (reference > 0) & (bought.sel(element=good_list) > 0)
+        excess = (price - reference).where(scarce, 0.0)
         for where, shadow in _entries(excess.fillna(0.0)):
             current = float(price.sel(element=where["element"], period=where["period"]))
             multiple = current / float(reference.sel(element=where["element"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ class BuildOptions:
     sticky_trade: bool = True
     importer: str = "IND"
     extra_countries: Sequence[str] = field(default_factory=tuple)
+    standing_bans: Sequence[tuple[str, tuple[str, ...]]] = field(default_factory=tuple)
+    """(country, stages) export bans already in force in the base year: the base-year solve (calibration
+    and base flows) must see them, or the base year would count on trade that did not happen."""
 
 
 def read_tables(dataset: object) -> dict[str, pd.DataFrame]:
@@ -71,11 +75,17 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
     capacity = supply_rules.capacity_array(
         tables, base_output_with_exports(tables, production, base_year), composition, countries, grid, options.supply
     )
+    arrays: dict[str, Any] = {
+        **magnet_pool(rare_earths, options.ndpr_pool),
+        **_buyer_arrays(buyers, prices, countries, grid, products),
+        **_holding_costs(tables, prices),
+        **(_investment(tables, countries, capacity, production, options) if options.supply.investment else {}),
+    }
     chain = SupplyChain.from_arrays(
         countries=countries,
         elements=rare_earths,
         products=products,
-        sectors=sorted(buyers.sectors.index.intersection(buyers.quantity["sector"].unique())),
+        sectors=sorted(buyers.sectors.index.intersection(list(buyers.quantity["sector"].unique()))),
         periods=grid,
         step_shares=demand_rules.STEP_SHARES,
         capacity=capacity,
@@ -88,17 +98,25 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         thorium_per_reo=thorium_per_reo(tables).reindex(countries).fillna(0.0).rename_axis("country").to_xarray(),
         metal_factor=factors.rename_axis("element").to_xarray(),
         recipe=_frame_array(recipes.reindex(index=products, columns=rare_earths).fillna(0.0), "element", "ingredient"),
-        **magnet_pool(rare_earths, options.ndpr_pool),
-        **_buyer_arrays(buyers, prices, countries, grid, products),
-        **_holding_costs(tables, prices),
-        **(_investment(tables, countries, capacity, production, options) if options.supply.investment else {}),
+        **arrays,
     )
+    chain = with_standing_bans(chain, options.standing_bans)
     base = solve_base_year(chain, calibrate=options.calibration)
     if options.calibration:
         chain = calibrated(chain, base)
     if options.sticky_trade:
         chain = with_sticky_trade(chain, tables, prices, base.flows)
     return chain
+
+
+def with_standing_bans(chain: SupplyChain, bans: Sequence[tuple[str, tuple[str, ...]]]) -> SupplyChain:
+    """No exports from a country at the stages its standing bans cover, in every period."""
+    upper = chain["flow_upper"]
+    for country, stages in bans:
+        if country in chain.countries:
+            covered = (upper["exporter"] == country) & upper["stage"].isin(list(stages)) & (upper["importer"] != country)
+            upper = xr.where(covered, 0.0, upper)
+    return chain.replace(flow_upper=upper.transpose(*chain["flow_upper"].dims))
 
 
 def with_sticky_trade(chain: SupplyChain, tables: dict[str, pd.DataFrame], prices: pd.Series, base: xr.DataArray) -> SupplyChain:
@@ -199,18 +217,19 @@ def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earth
     magnet = nearest_prices(tables["prices"], "magnet", base_year)
     metal_value = (oxide.reindex(list(rare_earths)) / factors.reindex(list(rare_earths))).fillna(0.0)
     values = dict(oxide.reindex(list(rare_earths)).items())
-    values.update({family: float(price) for family, price in magnet.items()})
+    magnet_prices = {str(family): float(price) for family, price in magnet.items()}
+    values.update(magnet_prices)
     for product in products:
         family = "SmCo" if product.startswith("Sm") else "NdFeB"
         generic = recipes.loc[[p for p in recipes.index if p.startswith(family[:2])]].mean()
-        content = float((recipes.loc[product] * metal_value.reindex(recipes.columns).fillna(0.0)).sum())
+        content = float((recipes.loc[[product]].iloc[0] * metal_value.reindex(recipes.columns).fillna(0.0)).sum())
         base = float((generic * metal_value.reindex(recipes.columns).fillna(0.0)).sum())
         if family in magnet.index:
-            values[product] = float(magnet[family]) + content - base
+            values[product] = magnet_prices[family] + content - base
         elif "NdFeB" in magnet.index:
             # No market price for this family: the NdFeB margin over its metal plus this recipe's metal.
             ndfeb = recipes.loc[[p for p in recipes.index if p.startswith("Nd")]].mean()
-            margin = float(magnet["NdFeB"]) - float((ndfeb * metal_value.reindex(recipes.columns).fillna(0.0)).sum())
+            margin = magnet_prices["NdFeB"] - float((ndfeb * metal_value.reindex(recipes.columns).fillna(0.0)).sum())
             values[product] = margin + content
     return pd.Series(values, dtype=float)
 

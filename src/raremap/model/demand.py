@@ -6,8 +6,9 @@ magnets, converted to magnet mass through the NdPr content (see `units`). An app
 (``kind = oxide``) buys tonnes of REO, as a bundle of separated oxides in the shares of its rows.
 
 Projections: each country x sector x element follows the scenario's path (else the first other
-path alphabetically), linear between years and flat outside. Named countries with base-year rows
-but no projection of their own keep their base-year share of the world path, sector by sector. The
+path alphabetically), linear between years. Outside the years its rows cover, a named country keeps
+its share of the world's path, sector by sector (forward when it has no projection, backward for a
+base year before its first row). The
 world rows minus the named countries ("rest of world") go to other countries in proportion to their
 base-year apparent consumption at the stage where the sector buys (magnets, or separated oxides).
 
@@ -55,11 +56,8 @@ def interpolate(rows: pd.DataFrame, starts: Sequence[float]) -> pd.Series:
     quarters follow a smooth line instead of jumping each January.
     """
     series = rows.groupby("year")["value_t"].sum().sort_index()
-    starts_array = np.asarray(starts, dtype=float)
-    lengths = np.diff(np.append(starts_array, starts_array[-1] + 1.0)) if len(starts_array) > 1 else np.ones(1)
-    middles = starts_array + np.minimum(lengths, 1.0) / 2
     points = series.index.to_numpy(float) + 0.5
-    return pd.Series(np.interp(middles, points, series.to_numpy(float)), index=list(starts))
+    return pd.Series(np.interp(_middles(starts), points, series.to_numpy(float)), index=list(starts))
 
 
 def demand_rows(demand: pd.DataFrame, path: str) -> pd.DataFrame:
@@ -115,8 +113,8 @@ def product_mass(rows: pd.DataFrame, product: str, mix: pd.Series, recipes: pd.D
     if content.empty:
         return pd.Series(0.0, index=list(years))
     share = sum(float(mix[grade]) * float(recipes.loc[grade, [e for e in basis if e in recipes.columns]].sum()) for grade in mix.index)
-    metal = sum(interpolate(content[content["element"] == e], years) * float(factors.get(e, units.DEFAULT_METAL_FACTOR))
-                for e in basis if (content["element"] == e).any())
+    metal = sum((interpolate(content[content["element"] == e], years) * float(factors.get(e, units.DEFAULT_METAL_FACTOR))
+                 for e in basis if (content["element"] == e).any()), start=pd.Series(0.0, index=list(years)))
     return metal / share
 
 
@@ -161,29 +159,40 @@ def goods_demand(tables: dict[str, pd.DataFrame], path: str, years: Sequence[flo
         sector_goods(group, str(kinds.get(sector, "oxide")), str(country), str(sector), tables["magnet_grades"], recipes, factors, years)
         for (country, sector), group in rows.groupby(["country", "sector"])
     ]
-    goods = pd.concat(frames, ignore_index=True)
-    projected = set(rows.loc[rows["path"] != "historical", "country"])
-    return grow_with_world(goods, projected, years[0])
+    return follow_world(pd.concat(frames, ignore_index=True), rows, years)
 
 
-def grow_with_world(goods: pd.DataFrame, projected: set[str], base: float) -> pd.DataFrame:
-    """Countries with base-year demand but no projection keep their share of the world, sector by sector.
+def follow_world(goods: pd.DataFrame, rows: pd.DataFrame, starts: Sequence[float]) -> pd.DataFrame:
+    """Outside the years its own rows cover, a named country's sector keeps its share of the world.
 
-    Without this they would stay flat at the base year while the world path grows, and all growth
-    would fall on the countries that only receive the world remainder.
+    A country with only base-year rows grows with the world's path after them (otherwise it would
+    stay flat while the world grows, and all growth would fall on the rest of the world); a base year
+    before a country's first row (a back-test from 2010) scales it back with the world's series.
     """
-    world = goods[goods["country"] == WORLD]
-    if world.empty:
+    world_rows = rows[rows["country"] == WORLD]
+    if world_rows.empty:
         return goods
-    totals = world.groupby(["sector", "period"])["value_t"].sum().unstack("period")
-    growth = totals.div(totals[base].where(totals[base] > 0), axis=0).fillna(1.0)
-    growth = growth.stack().rename("growth").reset_index()
-    static = goods[(goods["country"] != WORLD) & ~goods["country"].isin(projected)]
-    base_rows = static[static["period"] == base][["country", "sector", "element", "value_t"]]
-    grown = base_rows.merge(growth, on="sector")
-    grown = grown.assign(value_t=grown["value_t"] * grown["growth"])[["country", "sector", "element", "period", "value_t"]]
-    keep = goods[(goods["country"] == WORLD) | goods["country"].isin(projected)]
-    return pd.concat([keep, grown], ignore_index=True)
+    middles = _middles(starts)
+    world = {sector: interpolate(group, starts).to_numpy() for sector, group in world_rows.groupby("sector")}
+    spans = rows[rows["country"] != WORLD].groupby(["country", "sector"])["year"].agg(["min", "max"])
+    position = {start: index for index, start in enumerate(starts)}
+    scale = []
+    for country, sector, period in goods[["country", "sector", "period"]].itertuples(index=False, name=None):
+        if country == WORLD or (country, sector) not in spans.index or sector not in world:
+            scale.append(1.0)
+            continue
+        first, last = spans.loc[(country, sector)]
+        series = world[sector]
+        anchor = min(max(middles[position[period]], float(first) + 0.5), float(last) + 0.5)
+        at_anchor = np.interp(anchor, middles, series)
+        scale.append(float(series[position[period]] / at_anchor) if at_anchor > 0 else 1.0)
+    return goods.assign(value_t=goods["value_t"] * np.array(scale))
+
+
+def _middles(starts: Sequence[float]) -> np.ndarray:
+    starts_array = np.asarray(starts, dtype=float)
+    lengths = np.diff(np.append(starts_array, starts_array[-1] + 1.0)) if len(starts_array) > 1 else np.ones(1)
+    return starts_array + np.minimum(lengths, 1.0) / 2
 
 
 REST_OF_WORLD = "ROW"
@@ -204,8 +213,8 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
     if world.empty:
         return named
     keys = ["sector", "element", "period"]
-    remainder = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
-    remainder = remainder[remainder > 0].reset_index()
+    left = world.set_index(keys)["value_t"].sub(named.groupby(keys)["value_t"].sum(), fill_value=0.0).clip(lower=0.0)
+    remainder = left[left > 0].reset_index()
     frames = [named]
     for kind, shares in consumption.items():
         shares = shares.drop(labels=list(set(named["country"])), errors="ignore")
@@ -223,10 +232,10 @@ def allocate_world(goods: pd.DataFrame, consumption: dict[str, pd.Series], kinds
     return pd.concat(frames, ignore_index=True)[["country", "sector", "element", "period", "value_t"]]
 
 
-def buyers(goods: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
+def buyers(demand: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
     """Per country x sector: quantity per period and the bundle of goods (shares in the base period)."""
-    goods = goods.groupby(["country", "sector", "element", "period"], as_index=False)["value_t"].sum()
-    quantity = goods.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum()
+    goods = pd.DataFrame(demand.groupby(["country", "sector", "element", "period"], as_index=False)["value_t"].sum())
+    quantity = pd.DataFrame(goods.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum())
     first = goods["period"].min()
     base = goods[goods["period"] == first]
     totals = base.groupby(["country", "sector"])["value_t"].transform("sum")

@@ -110,7 +110,8 @@ def network(chain: SupplyChain) -> Network:
     separators = plant_anywhere.sel(stage="separation", drop=True).rename(importer)
     buyers = (chain["demand"] > 0) & (chain["willingness_to_pay"] > 0) & (chain["step_share"] > 0)
     base_imports = traded_stocks(chain["base_flow"]).sum("exporter") > 0
-    growth = (np.isfinite(traded_stocks(chain["route_growth"])) & base_imports) & flow_edges
+    sticky = xr.apply_ufunc(np.isfinite, traded_stocks(chain["route_growth"]))
+    growth = (sticky & base_imports) & flow_edges
     pool = magnet_makers & (chain["magnet_pool"].rename(ingredient="element") > 0).reindex(element=chain.elements, fill_value=False)
     return Network(
         plants=plants.transpose("stage", "country", "period"),
@@ -124,10 +125,14 @@ def network(chain: SupplyChain) -> Network:
         stocks=traded_stocks(stock_present),
         pool=pool.transpose("country", "element"),
         route_growth=growth.transpose("stage", "exporter", "importer", "element"),
-        contracts=((chain["contract"] > 0) & flow_edges).sel(stage=list(TRADED_STAGES)).transpose(
-            "stage", "exporter", "importer", "element", "period"
-        ),
+        contracts=contract_edges(chain, flow_edges),
     )
+
+
+def contract_edges(chain: SupplyChain, flow_edges: xr.DataArray) -> xr.DataArray:
+    """Edges with a contracted volume in a period."""
+    contracted: xr.DataArray = (chain["contract"] > 0).sel(stage=list(TRADED_STAGES))
+    return (contracted & flow_edges).transpose("stage", "exporter", "importer", "element", "period")
 
 
 def traded_stocks(array: xr.DataArray) -> xr.DataArray:
@@ -215,7 +220,6 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
     calibration = _over_periods(chain["calibration_supply"], period) * years
     model.add_variables(0, calibration, name="Calibration-supply", mask=calibration > 0)
     edge_coordinates = [traded, data["exporter"], data["importer"], data["element"], data["period"]]
-    model.add_variables(0, coords=edge_coordinates, name="Route-new", mask=_over_periods(masks.route_growth, period))
     model.add_variables(0, coords=edge_coordinates, name="Contract-breach", mask=masks.contracts)
     stock_coordinates = [traded, data["country"], data["element"], data["period"]]
     stock_mask = _over_periods(masks.stocks, period)
@@ -306,11 +310,14 @@ def _add_capacity_constraints(
         "metal": terms["Metal-production"].sum("element"),
         "magnet": terms["Magnet-production"].sum("element"),
     }
+    # A plant's limit applies wherever its variable exists, in every period: a period in which it has
+    # no capacity (yet) must bind at 0, not vanish.
+    exists = masks.plants.any("period").broadcast_like(masks.plants).transpose(*masks.plants.dims)
     for stage, output in outputs.items():
         model.add_constraints(
-            output - new.sel(stage=stage, drop=True) <= capacity.sel(stage=stage, drop=True),
+            _total([output, -new.sel(stage=stage, drop=True)]) <= capacity.sel(stage=stage, drop=True),
             name=CAPACITY_CONSTRAINTS[stage],
-            mask=masks.plants.sel(stage=stage, drop=True),
+            mask=exists.sel(stage=stage, drop=True),
         )
 
 
@@ -355,14 +362,18 @@ def _add_trade_constraints(
         model.add_constraints(covered + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
     if terms.exists("Contract-breach"):
         contract = traded_stocks(chain["contract"]) * years
-        model.add_constraints(flow + terms["Contract-breach"] >= contract, name="Contract-lower", mask=masks.contracts)
-    if terms.exists("Route-new"):
+        model.add_constraints(_total([flow, terms["Contract-breach"]]) >= contract, name="Contract-lower", mask=masks.contracts)
+    if bool(masks.route_growth.any()):
         _add_route_constraints(model, terms, chain, masks)
-    exporting = _over_periods(masks.flow_edges.any("importer").rename(exporter="country"), chain.data["period"])
-    restricted = exporting & (chain["reexport_allowed"] == 0)
+    # Only a country that could also import or release the good can export what it did not make; where
+    # it cannot, the row would be redundant and, when all output is exported, would split the good's
+    # price between itself and the market balance.
+    exporting = masks.flow_edges.any("importer").rename(exporter="country")
+    receiving = masks.flow_edges.any("exporter").rename(importer="country") | masks.stocks.reindex_like(exporting, fill_value=False)
+    restricted = _over_periods(exporting & receiving, chain.data["period"]) & (chain["reexport_allowed"] == 0)
     for stage, (elements, own) in _own_output(terms, chain, shared).items():
         model.add_constraints(
-            shared.exports.sel(stage=stage, element=elements, drop=True) - own <= 0,
+            _total([shared.exports.sel(stage=stage, element=elements, drop=True), -own]) <= 0,
             name=f"{stage.capitalize()}-export-own-output-upper",
             mask=restricted.sel(stage=stage, element=elements, drop=True).transpose("country", "element", "period"),
         )
@@ -372,30 +383,30 @@ def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
     """Sticky sourcing: a supplier's share of an importer's imports exceeds its base-year share by at
     most what the importer has been able to move since the base year (share points per year).
 
-    `Route-imports` is the importer's total shipped to it, a variable defined once, so each supplier's
-    row has three terms instead of one per supplier.
+    Built only over the goods and importers that are sticky (linopy's arrays are dense, so the
+    full edge space would cost time for nothing). `Route-imports` is the importer's total shipped to
+    it, a variable defined once, so each supplier's row has three terms instead of one per supplier.
     """
-    flow = terms["Flow"]
-    base = traded_stocks(chain["base_flow"])
-    share = (base / base.sum("exporter").where(base.sum("exporter") > 0)).fillna(0)
+    routes = masks.route_growth
+    goods = [str(good) for good in routes["element"].values if bool(routes.sel(element=good).any())]
+    importers = [str(country) for country in routes["importer"].values if bool(routes.sel(importer=country).any())]
+    routes = routes.sel(element=goods, importer=importers)
     periods = chain.data["period"]
-    importing = _over_periods(masks.route_growth.any("exporter"), periods)
-    model.add_variables(0, coords=[_index(chain, "stage", TRADED_STAGES), _index(chain, "importer"), _index(chain, "element"),
-                                   _index(chain, "period")], name="Route-imports", mask=importing)
-    imports = terms["Route-imports"]
+    flow = terms["Flow"].sel(element=goods, importer=importers)
+    base = traded_stocks(chain["base_flow"]).sel(element=goods, importer=importers)
+    share = (base / base.sum("exporter").where(base.sum("exporter") > 0)).fillna(0)
+    importing = _over_periods(routes.any("exporter"), periods)
+    stage = _index(chain, "stage", TRADED_STAGES)
+    model.add_variables(0, coords=[stage, _index(chain, "importer", importers), _index(chain, "element", goods), _index(chain, "period")],
+                        name="Route-imports", mask=importing)
+    model.add_variables(0, coords=[stage, _index(chain, "exporter"), _index(chain, "importer", importers), _index(chain, "element", goods),
+                                   _index(chain, "period")], name="Route-new", mask=_over_periods(routes, periods))
+    imports, new = terms["Route-imports"], terms["Route-new"]
+    model.add_constraints(_total([imports, -(flow * routes).sum("exporter")]) == 0, name="Route-imports-balance", mask=importing)
+    model.add_constraints(_total([flow, -share * imports, -new]) <= 0, name="Route-share-upper", mask=_over_periods(routes, periods))
+    movable = traded_stocks(chain["route_growth"]).sel(element=goods, importer=importers) * (periods + chain.years - chain.periods[0])
     model.add_constraints(
-        imports - (flow * masks.route_growth).sum("exporter") == 0, name="Route-imports-balance", mask=importing
-    )
-    model.add_constraints(
-        flow - share * imports - terms["Route-new"] <= 0,
-        name="Route-share-upper",
-        mask=_over_periods(masks.route_growth, periods),
-    )
-    movable = traded_stocks(chain["route_growth"]) * (periods + chain.years - chain.periods[0])
-    model.add_constraints(
-        terms["Route-new"].sum("exporter") - movable.where(np.isfinite(movable), 0) * imports <= 0,
-        name="Route-growth-upper",
-        mask=importing,
+        _total([new.sum("exporter"), -movable.where(np.isfinite(movable), 0) * imports]) <= 0, name="Route-growth-upper", mask=importing
     )
 
 
@@ -430,7 +441,7 @@ def _add_balance_constraints(
 ) -> None:
     separated, products = chain.separated_elements, chain.magnet_products
     model.add_constraints(
-        terms["Mining-production"] - terms["Concentrate-flow"].sum("importer").rename(exporter="country") == 0,
+        _total([terms["Mining-production"], -terms["Concentrate-flow"].sum("importer").rename(exporter="country")]) == 0,
         name="Mining-balance",
     )
     separation = [shared.separation_output, *_market_terms(terms, shared, "separation", separated)]
@@ -489,7 +500,7 @@ def _add_demand_constraints(model: linopy.Model, terms: Terms, chain: SupplyChai
         model.add_constraints(served <= demand, name="Demand-total-upper", mask=exists)
         return
     share = terms["Substitution-share"]
-    model.add_constraints(served + demand * share <= demand, name="Demand-total-upper", mask=exists)
+    model.add_constraints(_total([served, demand * share]) <= demand, name="Demand-total-upper", mask=exists)
     rate = chain["substitution_rate"] * chain.years
     adoption = share - _previous(share)
     adopting = _over_periods(masks.substitution, chain.data["period"])
@@ -498,7 +509,8 @@ def _add_demand_constraints(model: linopy.Model, terms: Terms, chain: SupplyChai
 
 
 def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
-    """Stock level carried over; release within a rate, and at least what a shortfall rule schedules."""
+    """Stock level carried over; release within a rate, or exactly as a shortfall rule schedules; a
+    refillable stock is topped up to its size at most."""
     if not terms.exists("Stock-level"):
         return
     level = terms["Stock-level"]
@@ -517,7 +529,10 @@ def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
         mask=np.isfinite(limit) & present,
     )
     schedule = traded_stocks(chain["stock_release_schedule"])
-    model.add_constraints(terms["Stock-release"] >= schedule, name="Stock-schedule-lower", mask=present & (schedule > 0))
+    scheduled = present & (traded_stocks(chain["stock_scheduled"]) > 0)
+    model.add_constraints(terms["Stock-release"] == schedule, name="Stock-schedule-equal", mask=scheduled)
+    refill = present & (traded_stocks(chain["stock_refill"]) > 0)
+    model.add_constraints(level <= initial, name="Stock-level-upper", mask=refill)
 
 
 def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:

@@ -72,9 +72,9 @@ def label(start: float, length: float) -> str:
     """A person's name for a period: "2030", "2025-Q2", "2025-03", or "2030-2034" for several years."""
     year = int(np.floor(start + 1e-9))
     if length >= 1 - 1e-9:
-        years = int(round(length))
+        years = round(length)
         return str(year) if years == 1 else f"{year}-{year + years - 1}"
-    part = int(round((start - year) / length))
+    part = round((start - year) / length)
     if abs(length - 0.25) < 1e-9:
         return f"{year}-Q{part + 1}"
     if abs(length - 1 / 12) < 1e-9:
@@ -85,7 +85,7 @@ def label(start: float, length: float) -> str:
 def start_date(start: float) -> datetime.date:
     """The calendar date a period starts on (periods start on the first of a month)."""
     year = int(np.floor(start + 1e-9))
-    month = int(round((start - year) * 12)) + 1
+    month = round((start - year) * 12) + 1
     return datetime.date(year, min(month, 12), 1)
 
 

@@ -80,6 +80,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "stock_release_cost": ("stage", "country", "element"),
     "stock_release_limit": ("stage", "country", "element"),
     "stock_release_schedule": ("stage", "country", "element", "period"),
+    "stock_scheduled": ("stage", "country", "element"),
     "stock_refill": ("stage", "country", "element"),
     "stock_holding_cost": ("element",),
     "recycling_available": ("country", "element", "tier", "period"),
@@ -105,7 +106,7 @@ curve passes through and the price of calibration supply.
 Magnets: ``magnet_pool`` marks the elements whose metal may replace one another in a magnet (Nd and
 Pr, the NdPr pool: their total per tonne of magnet is fixed by the recipe); a member with
 ``pool_floor`` keeps at least its own recipe share (Nd may replace Pr, not the reverse).
-Stocks: ``stock_release_schedule`` (t per period released by a shortfall rule; a floor on release).
+Stocks: a stock with ``stock_scheduled`` is released exactly by its ``stock_release_schedule`` (t per period released by a shortfall rule; a floor on release).
 Stocks cost ``stock_holding_cost`` (USD/kg per year, per good) to hold.
 Recycling: ``recycling_available`` (t/yr of metal recoverable per price tier at ``recycling_cost``).
 """
@@ -148,6 +149,7 @@ _DEFAULTS: dict[str, float] = {
     "stock_release_cost": 0.0,
     "stock_release_limit": np.inf,
     "stock_release_schedule": 0.0,
+    "stock_scheduled": 0.0,
     "stock_refill": 0.0,
     "stock_holding_cost": 0.0,
     "recycling_available": 0.0,
@@ -334,7 +336,7 @@ def _full_array(
     if value is None:
         return template
     if not isinstance(value, xr.DataArray):
-        return template * 0 + float(value)
+        return xr.full_like(template, float(value))
     extra = {str(dim) for dim in value.dims} - set(dimensions)
     if extra:
         raise RaremapError(f"supply chain array {name} has unexpected dimensions {sorted(extra)}")

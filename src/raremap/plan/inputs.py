@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raremap.model.supply_chain import MAGNET, SupplyChain
+from raremap.model.supply_chain import SupplyChain
 from raremap.plan import assumptions
 from raremap.plan.spec import DomesticBuild, Offtake, Plan
 from raremap.simulate.run import Result, Simulation
 from raremap.vocabulary import STAGES
+
+MAGNET = "NdFeB"  # until the planner moves to the new market (issue 16)
 
 PRODUCT_STAGES = STAGES
 """Stages of the importer's balance, upstream first."""

@@ -6,14 +6,12 @@ reported before anything is built, with the closest valid name.
 
 from __future__ import annotations
 
-import difflib
-import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from raremap.plan.spec import Plan
-from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge
+from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge, unknown_names
 
 
 class PlanError(SpecificationError):
@@ -44,61 +42,20 @@ def validate_plan_document(document: Mapping[str, Any], label: str = "(in memory
     return FILES.validate(Plan, document, label, PlanError)
 
 
-def _suggestions(value: str, candidates: list[str], count: int = 3) -> list[str]:
-    """Close names, most alike first; ties go to the name sharing the longer prefix (AUX: AUS before SAU)."""
-
-    def prefix(name: str) -> int:
-        pairs = zip(value.upper(), name.upper(), strict=False)
-        return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
-
-    scored = [(difflib.SequenceMatcher(None, value, name).ratio(), prefix(name), name) for name in candidates]
-    close = sorted(
-        (item for item in scored if item[0] >= 0.6), key=lambda item: (-item[0], -item[1], item[2])
-    )
-    return [name for _, _, name in close[:count]]
+NAME_KEYS = {"importer": "country", "partner": "country", "element": "element", "elements": "element", "blocs": "bloc"}
+"""Which keys of a plan name a country, an element or a bloc of the dataset."""
 
 
-def _unknown(path: str, value: str, valid: Iterable[str], kind: str) -> str | None:
-    candidates = sorted(set(valid))
-    if value in candidates:
-        return None
-    names = _suggestions(value, candidates)
-    if names:
-        fix = f"did you mean {names[0]!r}?" + (
-            f" (or {', '.join(repr(name) for name in names[1:])})" if len(names) > 1 else ""
-        )
-    else:
-        fix = f"use one of {', '.join(candidates[:12])}, ..."
-    return f"{path} = {value!r}: unknown {kind}; {fix}"
-
-
-def _named(plan: Plan) -> Iterable[tuple[str, str, str]]:
-    """Every (YAML path, value, kind) of a plan that must name something in the dataset."""
-    yield "importer", plan.importer, "country"
-    for index, offtake in enumerate(plan.offtakes):
-        yield f"offtakes[{index}].partner", offtake.partner, "country"
-        for position, element in enumerate(offtake.elements):
-            yield f"offtakes[{index}].elements[{position}]", element, "element"
-    for index, partnership in enumerate(plan.technology):
-        yield f"technology[{index}].partner", partnership.partner, "country"
-    for index, stockpile in enumerate(plan.stockpiles):
-        yield f"stockpiles[{index}].element", stockpile.element, "element"
-    for index, bloc in enumerate(plan.caps.blocs):
-        yield f"caps.blocs[{index}]", bloc, "bloc"
-
-
-def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
-    """Raise one PlanError listing every name of the plan that the dataset does not know."""
-    valid = {
+def known_names(dataset: Any) -> dict[str, set[str]]:
+    return {
         "country": set(dataset["countries"]["country"].astype(str)),
         "element": set(dataset["ore_composition"]["element"].astype(str)) | {"NdFeB", "NdPr"},
         "bloc": set(dataset["blocs"]["bloc"].astype(str)),
     }
-    problems = [
-        problem
-        for path, value, kind in _named(plan)
-        if (problem := _unknown(path, value, valid[kind], kind)) is not None
-    ]
+
+
+def _repeated_targets(plan: Plan) -> list[str]:
+    problems = []
     targeted: dict[str, str] = {}
     for index, partnership in enumerate(plan.technology):
         for target in partnership.targets:
@@ -108,6 +65,13 @@ def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
                     "one technology partnership per domestic build"
                 )
             targeted[target] = partnership.name
+    return problems
+
+
+def check_against_dataset(plan: Plan, dataset: Any, label: str) -> None:
+    """Raise one PlanError listing every name of the plan that the dataset does not know."""
+    document = plan.model_dump(mode="json", by_alias=True)
+    problems = unknown_names(document, NAME_KEYS, known_names(dataset)) + _repeated_targets(plan)
     if problems:
         raise PlanError(label, problems)
 
@@ -116,7 +80,8 @@ def load_plan(reference: str | Path, dataset: Any = None, **changes: Any) -> Pla
     """A built-in name or YAML path as a validated Plan (with top-level `changes` deep-merged)."""
     document, label = FILES.read(reference)
     document = deep_merge(document, {key: value for key, value in changes.items() if value is not None})
-    plan = validate_plan_document(document, label)
+    names = (lambda checked: unknown_names(checked, NAME_KEYS, known_names(dataset))) if dataset is not None else None
+    plan = FILES.validate(Plan, document, label, PlanError, names)
     if dataset is not None:
         check_against_dataset(plan, dataset, label)
     return plan

@@ -11,7 +11,9 @@ from typing import Any
 import pandas as pd
 
 from raremap.data.dataset import Dataset
-from raremap.overview import STAGE_PRODUCTS, STAGES, TRADED_PRODUCTS, latest_common_year
+from raremap.metrics.inputs import MetricInputs, as_inputs
+from raremap.metrics.stages import UNATTRIBUTED, stage_output, stage_trade
+from raremap.overview import STAGE_PRODUCTS, STAGES, TOTAL, latest_common_year
 from raremap.report.figure import Evidence, Figure, Section, evidence_from_rows
 
 WORLD = "WLD"
@@ -23,24 +25,42 @@ COUNTRIES_PER_STAGE = 6
 OTHER = "other"
 
 
+def _inputs(dataset: Dataset) -> MetricInputs:
+    return as_inputs(dataset)
+
+
 def production_rows(dataset: Dataset, stage: str, year: int) -> pd.DataFrame:
-    """Main-series production of one stage's product in one year, without the world total row."""
+    """The production rows a stage's shares are made from: the chosen series (and any country filled
+    from another series), the stage's product, the year; world rows included (they set the total)."""
+    output = stage_output(_inputs(dataset), stage, TOTAL, year)
     production = dataset["production"]
-    return production[
-        (production["series"] == "main")
-        & (production["stage"] == stage)
-        & (production["element"] == STAGE_PRODUCTS[stage])
+    rows = production[
+        (production["stage"] == stage)
         & (production["year"] == year)
-        & (production["country"] != WORLD)
+        & (production["element"].isin(("NdFeB", "SmCo") if stage == "magnet" else (STAGE_PRODUCTS[stage],)))
     ]
+    filled = dict(output.filled)
+    used = (rows["series"] == output.series) | rows.apply(
+        lambda row: filled.get(str(row["country"])) == row["series"], axis=1
+    ).astype(bool)
+    return rows[used]
 
 
 def production_shares(dataset: Dataset, stage: str, year: int) -> pd.DataFrame:
-    """Each producing country's output and share of the world at one stage: country, value_t, share."""
-    output = production_rows(dataset, stage, year).groupby("country")["value_t"].sum().reset_index()
-    total = float(output["value_t"].sum())
-    output["share"] = output["value_t"] / total if total > 0 else 0.0
-    return output.sort_values("share", ascending=False, ignore_index=True)
+    """Each producing country's output and share of the world at one stage: country, value_t, share.
+
+    The same shares as `raremap metrics` (one world total; docs/metrics/rules.md): output of
+    producers not listed appears as 'unattributed'.
+    """
+    output = stage_output(_inputs(dataset), stage, TOTAL, year)
+    shares = output.shares()
+    return pd.DataFrame(
+        {
+            "country": shares.index.astype(str),
+            "value_t": (shares * output.world_t).to_numpy() if not shares.empty else [],
+            "share": shares.to_numpy(),
+        }
+    )
 
 
 def country_names(dataset: Dataset) -> dict[str, str]:
@@ -50,7 +70,8 @@ def country_names(dataset: Dataset) -> dict[str, str]:
 
 def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
     """A world choropleth of one stage's production shares, with the importer outlined."""
-    shares = production_shares(dataset, stage, year)
+    all_shares = production_shares(dataset, stage, year)
+    shares = all_shares[all_shares["country"] != UNATTRIBUTED]
     names = country_names(dataset)
     outline = [3 if country == importer else 0.5 for country in shares["country"]]
     trace: dict[str, Any] = {
@@ -89,12 +110,14 @@ def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
     }
     product = STAGE_PRODUCTS[stage]
     rows = production_rows(dataset, stage, year)
+    output = stage_output(_inputs(dataset), stage, TOTAL, year)
     leader = shares.iloc[0] if not shares.empty else None
+    rest = all_shares[all_shares["country"] == UNATTRIBUTED]["share"].sum()
     caption = f"Share of world {stage} output ({product}, t) in {year}; {importer} is outlined." + (
         f" Leader: {leader['country']} with {leader['share']:.0%}." if leader is not None else ""
-    )
+    ) + (f" Producers not listed: {rest:.0%}." if rest > 0 else "") + f" Data: {output.method()}."
     evidence = evidence_from_rows(
-        "production", f"series=main, stage={stage}, element={product}, year={year}", rows
+        "production", f"stage={stage}, element={product}, year={year}; {output.method()}", rows
     )
     return Figure(
         f"map-{stage}",
@@ -106,14 +129,14 @@ def share_map(dataset: Dataset, stage: str, year: int, importer: str) -> Figure:
     )
 
 
-def stage_trade_rows(dataset: Dataset, stage: str) -> tuple[pd.DataFrame, int | None]:
-    """Trade in one stage's products in the latest year that has any, and that year."""
+def stage_trade_rows(dataset: Dataset, stage: str, year: int) -> pd.DataFrame:
+    """The trade rows of one stage's products in `year` (the rows the metrics read)."""
     trade = dataset["trade"]
-    rows = trade[(trade["stage"] == stage) & trade["element"].isin(TRADED_PRODUCTS[stage])]
-    if rows.empty:
-        return rows, None
-    year = int(rows["year"].max())
-    return rows[rows["year"] == year], year
+    products = ("NdFeB", "SmCo") if stage == "magnet" else None
+    rows = trade[(trade["stage"] == stage) & (trade["year"] == year)]
+    if products is not None:
+        rows = rows[rows["element"].isin(products)]
+    return rows[~rows["element"].isin(("NdPr", "HREE"))]
 
 
 def _node_name(country: str, column: str, kept: set[str]) -> str:
@@ -139,14 +162,14 @@ def value_chain_links(dataset: Dataset, year: int, importer: str) -> tuple[pd.Da
     evidence: list[Evidence] = []
     for stage in STAGES:
         following = STAGE_AFTER[stage]
-        trade, trade_year = stage_trade_rows(dataset, stage)
-        flows = trade.groupby(["exporter", "importer"], as_index=False)["value_t"].sum()
+        trade = stage_trade_rows(dataset, stage, year)
+        flows = stage_trade(_inputs(dataset), stage, TOTAL, year).flows
         exports = flows.groupby("exporter")["value_t"].sum()
         for row in flows.itertuples(index=False):
             links.append(
                 {
-                    "source": _node_name(row.exporter, stage, kept),
-                    "target": _node_name(row.importer, following, kept),
+                    "source": _node_name(str(row.exporter), stage, kept),
+                    "target": _node_name(str(row.importer), following, kept),
                     "value_t": row.value_t,
                     "exporter": row.exporter,
                     "importer": row.importer,
@@ -154,6 +177,7 @@ def value_chain_links(dataset: Dataset, year: int, importer: str) -> tuple[pd.Da
                 }
             )
         shares = shares_by_stage[stage]
+        shares = shares[shares["country"] != UNATTRIBUTED]
         for country, value_t in zip(
             shares["country"].astype(str), shares["value_t"].astype(float), strict=True
         ):
@@ -168,14 +192,12 @@ def value_chain_links(dataset: Dataset, year: int, importer: str) -> tuple[pd.Da
                     "kind": "domestic",
                 }
             )
-        products = ", ".join(TRADED_PRODUCTS[stage])
-        evidence.append(
-            evidence_from_rows("trade", f"stage={stage}, element in ({products}), year={trade_year}", trade)
-        )
+        evidence.append(evidence_from_rows("trade", f"stage={stage}, year={year}", trade))
         evidence.append(
             evidence_from_rows(
                 "production",
-                f"series=main, stage={stage}, element={STAGE_PRODUCTS[stage]}, year={year}",
+                f"stage={stage}, element={STAGE_PRODUCTS[stage]}, year={year}; "
+                f"{stage_output(_inputs(dataset), stage, TOTAL, year).method()}",
                 production_rows(dataset, stage, year),
             )
         )
@@ -224,8 +246,8 @@ def value_chain_sankey(dataset: Dataset, year: int, importer: str) -> Figure:
         },
     }
     caption = (
-        f"Tonnes leaving each stage: exports (trade table, latest year per stage) go to the importer's next "
-        f"stage; output a country does not export stays at home. Production in {year}. Units differ by stage "
+        f"Tonnes leaving each stage in {year}: exports (trade table) go to the importer's next "
+        f"stage; output a country does not export stays at home (producers not listed are left out). Units differ by stage "
         f"(REO content up to metal, NdFeB magnets after); the {COUNTRIES_PER_STAGE} largest producers per stage "
         f"and {importer} are named, the rest are '{OTHER}'. {importer}'s flows are red."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +58,44 @@ def write_chunk(directory: Path, index: int, table: pa.Table) -> Path:
     """Write a chunk under a temporary name, flush it to disk, then rename it into place."""
     target = chunk_path(directory, index)
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
-    with open(partial, "wb") as handle:
-        pq.write_table(table, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
+    try:
+        with open(partial, "wb") as handle:
+            pq.write_table(table, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RaremapError(
+            f"cannot write {target}: {error.strerror or error}; every chunk before it is saved, so free space "
+            "(or fix the folder's permissions) and continue with --resume"
+        ) from error
     return target
+
+
+BYTES_PER_DRAW = 4096
+"""A generous size of one draw in a chunk file (measured: about 2 KB with the default risk file)."""
+SPARE_BYTES = 16 * 1024 * 1024
+
+
+def check_output_folder(directory: Path, draws: int) -> None:
+    """Refuse, before the first draw, an --out that cannot hold the run: a file, read-only, or too little space."""
+    if directory.exists() and not directory.is_dir():
+        raise RaremapError(f"--out {directory} is a file; give a folder for the draws")
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RaremapError(f"--out {directory}: {existing} is a file, so the folder cannot be created there")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RaremapError(f"--out {directory}: {existing} is read-only; choose a folder you can write to")
+    needed = draws * BYTES_PER_DRAW + SPARE_BYTES
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise RaremapError(
+            f"--out {directory}: {free / 1e6:,.0f} MB free on its disk, but {draws:,} draws need about "
+            f"{needed / 1e6:,.0f} MB; free space or choose another folder"
+        )
 
 
 def chunk_problem(path: Path, start: int, stop: int) -> str | None:
@@ -78,8 +111,11 @@ def chunk_problem(path: Path, start: int, stop: int) -> str | None:
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     partial = directory / (MANIFEST + PARTIAL_SUFFIX)
-    partial.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(partial, directory / MANIFEST)
+    try:
+        partial.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(partial, directory / MANIFEST)
+    except OSError as error:
+        raise RaremapError(f"cannot write {directory / MANIFEST}: {error.strerror or error}; choose another --out") from error
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:

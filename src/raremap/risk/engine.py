@@ -32,6 +32,7 @@ from raremap.results import check_tables
 from raremap.risk.chunks import (
     MANIFEST,
     ChunkPlan,
+    check_output_folder,
     chunk_files,
     fingerprint_hash,
     pending_chunks,
@@ -161,7 +162,7 @@ def prepare(reference: str | Path, dataset: Dataset, draws: int | None = None, s
             data_directory: Path | None = None) -> tuple[ResolvedRisk, SupplyChain]:
     """The resolved risk file (with command-line draws and seed) and the data's supply chain for its base
     scenario (before the scenario is applied: each demand level applies it, see evaluate.level_market)."""
-    model, label = load_risk_model(reference, draws=draws, seed=seed)
+    model, label = load_risk_model(reference, dataset, draws=draws, seed=seed)
     scenario = scenario_for(model, dataset)
     chain = source_chain(scenario, dataset)
     return resolve(model, dataset, chain, scenario, label, data_directory), chain
@@ -312,8 +313,10 @@ def run_risk(reference: str | Path, options: RunOptions, draws: int | None = Non
     """Run (or resume) a Monte Carlo risk analysis and store its summary; see the module docstring."""
     if options.workers < 1:
         raise RaremapError(f"--workers {options.workers}: give at least one worker")
+    _check_outputs(options, draws)
     dataset = load(options.data_directory) if dataset is None else dataset
     risk, chain = prepare(reference, dataset, draws, seed, options.data_directory)
+    check_output_folder(options.out, risk.model.draws)
     chunk_size = _chunk_size(options)
     plan = ChunkPlan(risk.model.draws, chunk_size)
     prepare_folder(options.out, _manifest(risk, chunk_size), options.resume)
@@ -324,6 +327,13 @@ def run_risk(reference: str | Path, options: RunOptions, draws: int | None = Non
     computed = _compute(risk, chain, plan, pending, options) if pending else 0
     seconds = time.perf_counter() - began
     return _finish(risk, options, plan, computed, seconds, tuple(reports), str(dataset.version))
+
+
+def _check_outputs(options: RunOptions, draws: int | None) -> None:
+    """Pre-flight: find a bad --out or --db before the first draw, not after the last."""
+    check_output_folder(options.out, draws or 1)
+    if options.store_path is not None:
+        store.check_writable(options.store_path)
 
 
 def _finish(risk: ResolvedRisk, options: RunOptions, plan: ChunkPlan, computed: int, seconds: float,

@@ -1,111 +1,213 @@
-"""Checks of a scenario against the dataset: names that exist, periods the data cover, shocks that agree.
+"""Checks of a scenario beyond its types: names the dataset knows, dates inside the horizon, periods
+the data cover, shocks that agree with each other.
 
-All problems are collected and raised together as one ScenarioError, each with its YAML path, the
-bad value, and the fix (with the closest valid name where one is near).
+The name and date checks read the raw document, so they are reported in the same error as the
+model's own problems: a file with five mistakes shows five problems in one run. Each problem has
+its YAML path, the bad value and the fix (with the closest valid name where one is near).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime
+import heapq
+from collections.abc import Iterable, Mapping
+from itertools import groupby
 from typing import Any
 
-from raremap.data.reading import closest
+from pydantic import BaseModel, ValidationError
+
 from raremap.data.schema import vocabularies
 from raremap.scenario.loading import ScenarioError
-from raremap.scenario.spec import ALL, Scenario
+from raremap.scenario.spec import (
+    ALL,
+    CapacityChange,
+    Disruption,
+    ExportBan,
+    ExportControl,
+    GrowthOverride,
+    Periods,
+    Scenario,
+    Substitution,
+    Tariff,
+)
+from raremap.specfiles import unknown_names
+from raremap.suggestions import did_you_mean
 
 EARLIEST_START = 2015
 LATEST_END = 2060
 
-
-def _name_problem(path: str, value: str, valid: Iterable[str], kind: str) -> str | None:
-    candidates = sorted(set(valid))
-    if value in candidates:
-        return None
-    suggestion = closest(value, candidates)
-    fix = f"did you mean {suggestion!r}?" if suggestion else f"use one of the {kind} in the dataset"
-    return f"{path} = {value!r}: unknown {kind[:-1] if kind.endswith('s') else kind}; {fix}"
-
-
-def _names(scenario: Scenario) -> Iterable[tuple[str, str, str]]:
-    """Every (YAML path, value, kind) naming a country, element or sector in the scenario."""
-    yield "importer", scenario.importer, "countries"
-    for index, control in enumerate(scenario.export_controls):
-        yield f"export_controls[{index}].exporter", control.exporter, "countries"
-        for position, element in enumerate(control.elements):
-            yield f"export_controls[{index}].elements[{position}]", element, "elements"
-        for key in ("destinations", "except_destinations"):
-            for position, country in enumerate(getattr(control, key)):
-                yield f"export_controls[{index}].{key}[{position}]", country, "countries"
-    for key in ("disruptions", "capacity_changes"):
-        for index, change in enumerate(getattr(scenario, key)):
-            yield f"{key}[{index}].country", change.country, "countries"
-    for index, stockpile in enumerate(scenario.stockpiles):
-        yield f"stockpiles[{index}].holder", stockpile.holder, "countries"
-        yield f"stockpiles[{index}].element", stockpile.element, "elements"
-    for key in ("substitution", "recycling"):
-        for index, item in enumerate(getattr(scenario, key)):
-            yield f"{key}[{index}].country", item.country, "countries"
-            yield f"{key}[{index}].sector", item.sector, "sectors"
-    for index, ban in enumerate(scenario.policies.export_bans):
-        yield f"policies.export_bans[{index}].country", ban.country, "countries"
-        for position, element in enumerate(ban.elements):
-            yield f"policies.export_bans[{index}].elements[{position}]", element, "elements"
-    for index, priority in enumerate(scenario.policies.domestic_priority):
-        yield f"policies.domestic_priority[{index}].country", priority.country, "countries"
-    for index, tariff in enumerate(scenario.policies.tariffs):
-        yield f"policies.tariffs[{index}].importer", tariff.importer, "countries"
-        for position, country in enumerate(tariff.exporters):
-            yield f"policies.tariffs[{index}].exporters[{position}]", country, "countries"
-    for index, sector_priority in enumerate(scenario.sector_priorities):
-        yield f"sector_priorities[{index}].country", sector_priority.country, "countries"
-        yield f"sector_priorities[{index}].sector", sector_priority.sector, "sectors"
+NAME_KEYS = {
+    "importer": "country",
+    "exporter": "country",
+    "country": "country",
+    "holder": "country",
+    "destinations": "country",
+    "except_destinations": "country",
+    "exporters": "country",
+    "element": "element",
+    "elements": "element",
+    "sector": "sector",
+}
+"""Which keys of a scenario name a country, an element or a sector of the dataset."""
 
 
-def _contradictions(scenario: Scenario) -> list[str]:
-    """Disruptions of one plant that together remove more than all of it, at the same time."""
+def known_names(dataset: Any) -> dict[str, set[str]]:
+    """The names a scenario may use, by kind; `all` stands for every one."""
+    return {
+        "country": {*dataset["countries"]["country"].astype(str), ALL},
+        "element": {*vocabularies()["element"], *dataset["recipes"]["magnet_type"].astype(str), ALL},
+        "sector": {*vocabularies()["sector"], ALL},
+    }
+
+
+def dataset_problems(document: Mapping[str, Any], dataset: Any) -> list[str]:
+    """Unknown names, an importer that is not one country, and a demand path without rows."""
+    problems = unknown_names(document, NAME_KEYS, known_names(dataset))
+    if document.get("importer") == ALL:
+        problems.append("importer = 'all': the importer must be one country; give its ISO3 code, e.g. IND")
+    demand = document.get("demand")
+    path = demand.get("path") if isinstance(demand, Mapping) else None
+    paths = set(dataset["demand"]["path"].astype(str))
+    if isinstance(path, str) and path not in paths:
+        problems.append(
+            f"demand.path = {path!r}: no demand rows on this path; {did_you_mean(path, paths, 'path')}"
+        )
+    return problems
+
+
+# --- dates against the horizon ---------------------------------------------------------------------
+
+DATED_SECTIONS: tuple[tuple[tuple[str, ...], type[BaseModel]], ...] = (
+    (("export_controls",), ExportControl),
+    (("policies", "export_bans"), ExportBan),
+    (("policies", "tariffs"), Tariff),
+    (("disruptions",), Disruption),
+    (("capacity_changes",), CapacityChange),
+    (("substitution",), Substitution),
+    (("demand", "growth"), GrowthOverride),
+)
+"""Lists of a scenario whose items take effect from a date or year."""
+
+
+def _first_year(item: BaseModel) -> int | None:
+    for name in ("start", "online_year", "from_year"):
+        value = getattr(item, name, None)
+        if isinstance(value, datetime.date):
+            return value.year
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _last_year(item: BaseModel) -> int | None:
+    end = getattr(item, "end", None)
+    if isinstance(end, datetime.date):
+        return end.year
+    if isinstance(item, Disruption):
+        return item.start + item.duration_years - 1 + item.recovery_years
+    return None
+
+
+def _items(document: Mapping[str, Any], keys: tuple[str, ...]) -> list[Any]:
+    value: Any = document
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _periods(document: Mapping[str, Any]) -> Periods | None:
+    try:
+        return Periods.model_validate(document.get("periods") or {})
+    except ValidationError:
+        return None  # the model reports the periods themselves
+
+
+def horizon_problems(document: Mapping[str, Any]) -> list[str]:
+    """Shocks and policies that start after the horizon ends or end before it starts (they change nothing),
+    and periods the data do not cover. Each item is read on its own, so one bad item hides no other."""
+    periods = _periods(document)
+    if periods is None:
+        return []
     problems = []
-    disruptions = scenario.disruptions
-    for first_index, first in enumerate(disruptions):
-        for second_index in range(first_index + 1, len(disruptions)):
-            second = disruptions[second_index]
-            same_plant = (first.country, first.stage) == (second.country, second.stage)
-            overlap = first.start < second.start + second.duration_years and second.start < first.start + first.duration_years
-            if same_plant and overlap and first.share_lost + second.share_lost > 1:
+    if periods.start < EARLIEST_START or periods.end > LATEST_END:
+        problems.append(
+            f"periods = {periods.start}-{periods.end}: outside the years the data cover; "
+            f"keep start >= {EARLIEST_START} and end <= {LATEST_END}"
+        )
+    for keys, model in DATED_SECTIONS:
+        for index, raw in enumerate(_items(document, keys)):
+            try:
+                item = model.model_validate(raw)
+            except ValidationError:
+                continue  # the model reports what is wrong with it
+            path = f"{'.'.join(keys)}[{index}]"
+            first, last = _first_year(item), _last_year(item)
+            if first is not None and first > periods.end:
                 problems.append(
-                    f"disruptions[{second_index}] = {second.country} {second.stage} from {second.start}: "
-                    f"together with disruptions[{first_index}] it removes more than all capacity; "
-                    "merge them into one disruption with share_lost at most 1"
+                    f"{path} starts in {first}, after the horizon ends ({periods.end}), so it changes nothing; "
+                    f"start it by {periods.end} or extend periods.end"
+                )
+            elif last is not None and last < periods.start:
+                problems.append(
+                    f"{path} ends in {last}, before the horizon starts ({periods.start}), so it changes nothing; "
+                    f"end it in {periods.start} or later, or start periods earlier"
                 )
     return problems
 
 
+def document_problems(document: Mapping[str, Any], dataset: Any = None) -> list[str]:
+    """Every problem the raw document shows beyond its types: dates, and names when a dataset is given."""
+    problems = horizon_problems(document)
+    if dataset is not None:
+        problems += dataset_problems(document, dataset)
+    return problems
+
+
+# --- shocks that contradict each other ---------------------------------------------------------
+
+
+def _plant(indexed: tuple[int, Disruption]) -> tuple[str, str]:
+    return indexed[1].country, indexed[1].stage
+
+
+def contradiction_problems(scenario: Scenario) -> list[str]:
+    """Disruptions of one plant that together remove more than all of it, at the same time.
+
+    Disruptions are grouped by plant and swept in order of start, keeping the active ones in a heap
+    by share lost, so the check takes n log n steps however many disruptions a file lists.
+    """
+    problems = []
+    ordered = sorted(enumerate(scenario.disruptions), key=lambda pair: (*_plant(pair), pair[1].start, pair[0]))
+    for _, plant in groupby(ordered, key=_plant):
+        largest: list[tuple[float, int, int]] = []  # (-share lost, end year, index): the largest share on top
+        for index, disruption in plant:
+            while largest and largest[0][1] <= disruption.start:
+                heapq.heappop(largest)  # ended before this one starts
+            if largest and disruption.share_lost - largest[0][0] > 1:
+                other = largest[0][2]
+                later, earlier = max(index, other), min(index, other)
+                item = scenario.disruptions[later]
+                problems.append(
+                    f"disruptions[{later}] = {item.country} {item.stage} from {item.start}: "
+                    f"together with disruptions[{earlier}] it removes more than all capacity; "
+                    "merge them into one disruption with share_lost at most 1"
+                )
+            heapq.heappush(largest, (-disruption.share_lost, disruption.start + disruption.duration_years, index))
+    return sorted(problems, key=_index_order)
+
+
+def _index_order(problem: str) -> int:
+    return int(problem.split("[", 1)[1].split("]", 1)[0])
+
+
+def _problems(scenario: Scenario, dataset: Any) -> Iterable[str]:
+    document = scenario.model_dump(mode="json")
+    yield from document_problems(document, dataset)
+    yield from contradiction_problems(scenario)
+
+
 def check_against_dataset(scenario: Scenario, dataset: Any, label: str = "(in memory)") -> None:
-    """Raise ScenarioError listing every unknown name, uncovered period and contradiction."""
-    known = {
-        "countries": [*dataset["countries"]["country"].astype(str), ALL],
-        "elements": [*vocabularies()["element"], *dataset["recipes"]["magnet_type"].astype(str), ALL],
-        "sectors": [*vocabularies()["sector"], ALL],
-    }
-    problems = [
-        problem
-        for path, value, kind in _names(scenario)
-        if (problem := _name_problem(path, value, known[kind], kind)) is not None
-    ]
-    if scenario.importer == ALL:
-        problems.append("importer = 'all': the importer must be one country; give its ISO3 code, e.g. IND")
-    if scenario.periods.start < EARLIEST_START or scenario.periods.end > LATEST_END:
-        problems.append(
-            f"periods = {scenario.periods.start}-{scenario.periods.end}: outside the years the data cover; "
-            f"keep start >= {EARLIEST_START} and end <= {LATEST_END}"
-        )
-    paths = set(dataset["demand"]["path"].astype(str))
-    if scenario.demand.path not in paths:
-        suggestion = closest(scenario.demand.path, sorted(paths))
-        problems.append(
-            f"demand.path = {scenario.demand.path!r}: no demand rows on this path; "
-            + (f"did you mean {suggestion!r}?" if suggestion else f"paths are {', '.join(sorted(paths))}")
-        )
-    problems += _contradictions(scenario)
+    """Raise ScenarioError listing every unknown name, date outside the horizon, uncovered period and contradiction."""
+    problems = list(_problems(scenario, dataset))
     if problems:
         raise ScenarioError(label, problems)

@@ -66,26 +66,32 @@ def resolve_document(reference: str | Path) -> tuple[dict[str, Any], str]:
     return merged, label
 
 
-def validate_document(document: Mapping[str, Any], label: str = "(in memory)") -> Scenario:
-    """A Scenario from a mapping, with every validation problem named by its YAML path."""
-    return FILES.validate(Scenario, document, label, ScenarioError)
+def validate_document(document: Mapping[str, Any], label: str = "(in memory)", dataset: Any = None) -> Scenario:
+    """A Scenario from a mapping, with every problem named by its YAML path, all in one error.
+
+    Types and ranges (the model), dates against the horizon and, given a `dataset`, names and
+    contradictory shocks are all checked before anything is raised.
+    """
+    from raremap.scenario.checks import contradiction_problems, document_problems
+
+    scenario = FILES.validate(
+        Scenario, document, label, ScenarioError, lambda checked: document_problems(checked, dataset)
+    )
+    if dataset is not None and (problems := contradiction_problems(scenario)):
+        raise ScenarioError(label, problems)
+    return scenario
 
 
 def load_scenario(reference: str | Path, dataset: Any = None) -> Scenario:
     """Load a built-in name or YAML file, merged onto its base, validated (and checked against `dataset`)."""
     document, label = resolve_document(reference)
-    scenario = validate_document(document, label)
-    if dataset is not None:
-        from raremap.scenario.checks import check_against_dataset
-
-        check_against_dataset(scenario, dataset, label)
-    return scenario
+    return validate_document(document, label, dataset)
 
 
-def override(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
-    """A new validated scenario with `changes` deep-merged onto `scenario`."""
+def override(scenario: Scenario, changes: Mapping[str, Any], dataset: Any = None) -> Scenario:
+    """A new validated scenario with `changes` deep-merged onto `scenario` (checked against `dataset` if given)."""
     document = deep_merge(scenario.model_dump(mode="json"), changes)
-    return validate_document(document, f"{scenario.name} with overrides")
+    return validate_document(document, f"{scenario.name} with overrides", dataset)
 
 
 def json_schema() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from raremap.model.periods import PeriodGrid
+from raremap.reading_guard import partial_date
 from raremap.vocabulary import Stage
 
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -22,17 +23,26 @@ ALL = "all"
 
 
 class Frozen(BaseModel):
-    """Base of every scenario model: immutable, unknown keys refused."""
+    """Base of every scenario model: immutable, unknown keys refused, numbers finite, text bounded.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    NaN or infinity in a capacity or a quota would reach the solver as a meaningless bound, and a
+    megabyte of text in a name would be copied into every stored run.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, str_max_length=10_000)
 
 
 def as_date(value: object) -> object:
-    """Accept a year (2025), a month ('2025-09') or a full date; a year means 1 January."""
+    """Accept a year (2025), a month ('2025-09') or a full date; a year means 1 January.
+
+    Text must be a date that exists: '2026-13-01' and '2025-02-30' are refused with the reason.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= 9999:
+            raise ValueError(f"{value} is not a year; write YYYY, YYYY-MM or YYYY-MM-DD")
         return datetime.date(value, 1, 1)
-    if isinstance(value, str) and len(value) == 7 and value[4] == "-":
-        return datetime.date(int(value[:4]), int(value[5:]), 1)
+    if isinstance(value, str):
+        return partial_date(value)
     return value
 
 

@@ -148,7 +148,7 @@ def _with_export_controls(chain: SupplyChain, scenario: Scenario) -> SupplyChain
         if control.form == "licence_delay":
             halted = in_force(chain, control.start, control.halt_end())
             if control.end is not None:
-                halted = np.minimum(halted, share)
+                halted = xr.where(halted < share, halted, share)
             allowed = (1 - halted) * reference_flow(chain)
             upper = xr.where(edges & (halted > 0), np.minimum(upper, allowed), upper)
             contract = xr.where(edges & (halted > 0), np.minimum(contract, allowed), contract)

@@ -24,21 +24,29 @@ from raremap.model.equilibrium import build_model
 from raremap.model.quiet import quiet_stdout
 from raremap.model.solution import read_solution, solve_model
 from raremap.model.supply_chain import SupplyChain
-from raremap.scenario.spec import Scenario
+from raremap.scenario.spec import ALL, ExportBan, Scenario
 from raremap.simulate.apply import apply_scenario
 
 _PLANS: dict[tuple[int, str], tuple[SupplyChain, xr.DataArray]] = {}
 """Investment of unshocked twins, by chain identity and twin; the chain is kept so its id stays its own."""
 
 
+def standing(ban: ExportBan, scenario: Scenario) -> bool:
+    """A ban of every element in force since the base year or before, with no end: part of the world as
+    it is (India's monazite), not a shock; the base-year solve applies it too."""
+    return ban.start.year <= scenario.periods.start and ALL in ban.elements and ban.end is None
+
+
 def has_shocks(scenario: Scenario) -> bool:
     """Whether the scenario changes the world in a way nobody planned for."""
-    return bool(scenario.export_controls or scenario.disruptions or scenario.policies.export_bans)
+    bans = [ban for ban in scenario.policies.export_bans if not standing(ban, scenario)]
+    return bool(scenario.export_controls or scenario.disruptions or bans)
 
 
 def without_shocks(scenario: Scenario) -> Scenario:
-    """The scenario's unshocked twin: everything else (levers, demand, settings) kept."""
-    policies = scenario.policies.model_copy(update={"export_bans": ()})
+    """The scenario's unshocked twin: everything else (levers, demand, settings, standing bans) kept."""
+    policies = scenario.policies.model_copy(update={"export_bans": tuple(
+        ban for ban in scenario.policies.export_bans if standing(ban, scenario))})
     return scenario.model_copy(update={"export_controls": (), "disruptions": (), "policies": policies})
 
 
@@ -89,9 +97,13 @@ def with_release_schedule(chain: SupplyChain, scenario: Scenario) -> SupplyChain
     demand = chain["demand"] * chain.years
     short = (demand - solution.values["Served"].sum("step")).clip(min=0.0)
     schedule = chain["stock_release_schedule"].copy()
+    scheduled = chain["stock_scheduled"].copy()
     for stock in rules:
         schedule = _schedule(chain, stock, short, demand, schedule)
-    return chain.replace(stock_release_schedule=schedule.transpose("stage", "country", "element", "period"))
+        held = (scheduled["stage"] == stock.stage) & (scheduled["country"] == stock.holder) & (chain["stock_initial"] > 0)
+        scheduled = xr.where(held, 1.0, scheduled)  # the rule alone releases it
+    return chain.replace(stock_release_schedule=schedule.transpose("stage", "country", "element", "period"),
+                         stock_scheduled=scheduled.transpose("stage", "country", "element"))
 
 
 def _schedule(chain: SupplyChain, stock: Any, short: xr.DataArray, demand: xr.DataArray, schedule: xr.DataArray) -> xr.DataArray:

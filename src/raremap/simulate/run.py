@@ -17,6 +17,7 @@ import pandas as pd
 
 from raremap.errors import RaremapError
 from raremap.model.bundled import BuildOptions, supply_chain_from_dataset
+from raremap.model.chain_cache import cached_chain
 from raremap.model.equilibrium import build_model
 from raremap.model.periods import label
 from raremap.model.quiet import quiet_stdout
@@ -32,7 +33,7 @@ from raremap.model.supply_chain import SupplyChain
 from raremap.results import check_tables
 from raremap.scenario.loading import load_scenario
 from raremap.scenario.spec import Scenario
-from raremap.simulate.market import scenario_market
+from raremap.simulate.market import scenario_market, standing
 from raremap.simulate.tables import result_tables
 
 _CHAIN_CACHE: dict[tuple[str, BuildOptions], SupplyChain] = {}
@@ -117,6 +118,7 @@ def build_options(scenario: Scenario) -> BuildOptions:
         sticky_trade=settings.sticky_trade,
         importer=scenario.importer,
         extra_countries=tuple(sorted(named)),
+        standing_bans=tuple((ban.country, tuple(ban.stages)) for ban in scenario.policies.export_bans if standing(ban, scenario)),
     )
 
 
@@ -125,7 +127,7 @@ def supply_chain_for(dataset: Any, scenario: Scenario) -> SupplyChain:
     options = build_options(scenario)
     key = (str(dataset.version), options)
     if key not in _CHAIN_CACHE:
-        _CHAIN_CACHE[key] = supply_chain_from_dataset(dataset, options)
+        _CHAIN_CACHE[key] = cached_chain(str(dataset.version), repr(options), lambda: supply_chain_from_dataset(dataset, options))
     return _CHAIN_CACHE[key]
 
 

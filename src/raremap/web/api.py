@@ -10,13 +10,15 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-import yaml
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
+from raremap.reading_guard import InputError, parse_body
 from raremap.scenario import ScenarioError, json_schema
+from raremap.suggestions import did_you_mean
 from raremap.web import scenarios
 from raremap.web.engines import (
     KINDS,
@@ -31,21 +33,69 @@ from raremap.web.jobs import RunRequest
 from raremap.web.security import require_token
 from raremap.web.state import ServerState, server_state
 
-router = APIRouter(prefix="/api")
-State = Annotated[ServerState, Depends(server_state)]
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+JSON_TYPE = "application/json"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+"""The body types of scenario documents. None is a type a web page on another site may send
+without the browser first asking this server (text/plain, forms), so such a page cannot make a
+visitor's browser post documents here."""
 PLAN_SCENARIOS = 20
 """Scenarios a plan run draws when the request does not say: enough for a chart, done in seconds."""
 PLAN_FRONTIER = 3
-DOCUMENT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"type": "object", "additionalProperties": True}},
-            "application/yaml": {"schema": {"type": "string"}},
-        },
-    }
+DOCUMENT_WORKERS = 2
+"""Request bodies parsed and validated at the same time (each on a worker thread, never on the
+event loop); further requests wait their turn, so a burst of large documents cannot occupy every
+thread the server has."""
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what is wrong and how to fix it, and each problem when there are several."""
+
+    detail: str
+    problems: list[str] = Field(default_factory=list)
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The body is not valid JSON or YAML, nests too deeply, repeats a key or is not UTF-8.",
+    401: "The token is missing or wrong (send `Authorization: Bearer TOKEN`).",
+    403: "A cookie-authenticated request from another site.",
+    404: "No such scenario, table, run, job, plan or risk file.",
+    413: "The body is larger than the server accepts (256 KB by default).",
+    415: "The body is not one of the documented content types.",
+    422: "The request is well formed but not valid; `problems` lists each problem with its path.",
+    429: "Too many jobs are waiting; retry after Retry-After seconds.",
+    503: "The store is busy (another process is writing); retry after Retry-After seconds.",
 }
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for error codes, all with the ErrorBody schema."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        responses[code] = {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]}
+        if code in (429, 503):
+            responses[code]["headers"] = RETRY_AFTER
+    return responses
+
+
+router = APIRouter(prefix="/api", responses=error_responses(422, 503))
+State = Annotated[ServerState, Depends(server_state)]
+TOKEN_ERRORS = error_responses(401, 403)
+DOCUMENT_ERRORS = error_responses(400, 404, 413, 415)
+def document_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """The OpenAPI request body of a scenario document, as JSON or YAML."""
+    content = {media: {"schema": schema} for media in (JSON_TYPE, *YAML_TYPES)}
+    return {"requestBody": {"required": True, "description": description, "content": content}}
+
+
+ANY_DOCUMENT_BODY = document_body(
+    {"type": "object", "additionalProperties": True},
+    "Any mapping: the answer lists every problem it has as a scenario (see the Scenario schema).",
+)
+SAVED_DOCUMENT_BODY = document_body(
+    {"$ref": "#/components/schemas/SavedScenario"},
+    "A scenario; besides this schema its names must be in the dataset and its dates inside its horizon.",
+)
 
 
 class RunBody(BaseModel):
@@ -53,9 +103,10 @@ class RunBody(BaseModel):
 
     For `risk` and `plan` runs, `scenario` names a built-in risk or plan file; `draws` and `seed` are
     for risk runs, `scenarios` (drawn scenarios) and `frontier` (points on the cost-risk frontier) for plans.
+    The largest draws, scenarios and frontier this server accepts are in its OpenAPI schema.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["simulate", "risk", "plan"] = "simulate"
     scenario: str = Field(min_length=1, max_length=64)
@@ -81,27 +132,36 @@ def plain(value: Any) -> Any:
     return value
 
 
-class NoAliasLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses anchors and aliases, so a small body cannot expand into a huge one."""
+def body_format(request: Request) -> str:
+    """'json' or 'yaml' by the request's content type; 415 for anything else (or none)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == JSON_TYPE:
+        return "json"
+    if content_type in YAML_TYPES:
+        return "yaml"
+    raise HTTPException(
+        status_code=415,
+        detail=f"send the document as {JSON_TYPE} or {', '.join(YAML_TYPES)} (not {content_type or 'no type'})",
+    )
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.YAMLError("anchors and aliases (&name, *name) are not accepted; write the values out")
-        return super().compose_node(parent, index)
 
-
-async def document_from(request: Request) -> dict[str, Any]:
-    """The scenario mapping in a request body, as JSON or YAML by its content type."""
-    body = await request.body()
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+def document_from(body: bytes, kind: str) -> dict[str, Any]:
+    """The scenario mapping in a body, read by the same guarded reader as files (sizes, depth, keys)."""
     try:
-        text = body.decode("utf-8")
-        document = yaml.load(text, Loader=NoAliasLoader) if content_type in YAML_TYPES else json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
-        raise HTTPException(status_code=400, detail=f"the body is not valid JSON or YAML: {error}") from None
+        document = parse_body(body, kind)
+    except InputError as error:
+        raise HTTPException(status_code=400, detail=str(error)) from None
     if not isinstance(document, dict):
         raise HTTPException(status_code=422, detail="the body must be a mapping (name: ..., base: ..., ...)")
     return document
+
+
+async def off_the_loop(request: Request, function: Any, *arguments: Any) -> Any:
+    """Run CPU work on a worker thread, at most DOCUMENT_WORKERS at a time, so the event loop stays free."""
+    limiter = getattr(request.app.state, "document_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.document_limiter = anyio.CapacityLimiter(DOCUMENT_WORKERS)
+    return await anyio.to_thread.run_sync(function, *arguments, limiter=limiter)
 
 
 @router.get("/health", summary="Whether the server is up, its dataset and the run kinds it can start")
@@ -115,11 +175,7 @@ def health(state: State) -> dict[str, Any]:
 
 @router.get("/datasets", summary="The dataset the server runs on, and the versions held in its store")
 def datasets(state: State) -> dict[str, Any]:
-    with state.storage.connection() as connection:
-        stored = connection.execute(
-            "SELECT version, origin, CAST(loaded_at AS VARCHAR) AS loaded_at, row_count "
-            "FROM datasets ORDER BY loaded_at"
-        ).df()
+    stored = state.storage.datasets()
     current = {
         "version": state.dataset.version,
         "origin": state.dataset.origin,
@@ -128,7 +184,11 @@ def datasets(state: State) -> dict[str, Any]:
     return {"current": current, "stored": plain(stored.to_dict("records"))}
 
 
-@router.get("/datasets/current/tables/{table}", summary="Rows of one table of the current dataset")
+@router.get(
+    "/datasets/current/tables/{table}",
+    summary="Rows of one table of the current dataset",
+    responses=error_responses(404),
+)
 def dataset_table(
     state: State,
     table: str,
@@ -154,7 +214,7 @@ def scenario_schema() -> dict[str, Any]:
     return json_schema()
 
 
-@router.get("/scenarios/{name}", summary="One scenario with its bases merged in")
+@router.get("/scenarios/{name}", summary="One scenario with its bases merged in", responses=error_responses(404))
 def get_scenario(state: State, name: str) -> dict[str, Any]:
     try:
         scenario = scenarios.scenario_named(name, state.storage, state.dataset)
@@ -166,10 +226,17 @@ def get_scenario(state: State, name: str) -> dict[str, Any]:
 @router.post(
     "/scenarios/validate",
     summary="Check a scenario document (JSON or YAML) without saving it",
-    openapi_extra=DOCUMENT_BODY,
+    openapi_extra=ANY_DOCUMENT_BODY,
+    responses=DOCUMENT_ERRORS,
 )
 async def validate_scenario(state: State, request: Request) -> dict[str, Any]:
-    document = await document_from(request)
+    kind = body_format(request)
+    body = await request.body()
+    return dict(await off_the_loop(request, _validate, state, body, kind))
+
+
+def _validate(state: ServerState, body: bytes, kind: str) -> dict[str, Any]:
+    document = document_from(body, kind)
     try:
         scenario = scenarios.validate_new(document, state.storage, state.dataset)
     except ScenarioError as error:
@@ -183,24 +250,43 @@ async def validate_scenario(state: State, request: Request) -> dict[str, Any]:
     "/scenarios",
     status_code=201,
     dependencies=[Depends(require_token)],
-    openapi_extra=DOCUMENT_BODY,
+    openapi_extra=SAVED_DOCUMENT_BODY,
+    responses={**TOKEN_ERRORS, **DOCUMENT_ERRORS},
     summary="Save a scenario document (JSON or YAML); its name must not be a built-in's",
 )
 async def create_scenario(state: State, request: Request) -> dict[str, Any]:
-    document = await document_from(request)
+    kind = body_format(request)
+    body = await request.body()
+    return dict(await off_the_loop(request, _create, state, body, kind))
+
+
+def _create(state: ServerState, body: bytes, kind: str) -> dict[str, Any]:
+    document = document_from(body, kind)
     scenario = scenarios.validate_new(document, state.storage, state.dataset)
     state.storage.save_scenario(scenario.name, document)
     return {"name": scenario.name, "scenario": scenario.model_dump(mode="json")}
 
 
-@router.get("/metrics", summary="Concentration, sourcing, coverage, criticality and the CRMA scorecard")
-def metrics(
+@router.get(
+    "/metrics",
+    summary="Concentration, sourcing, coverage, criticality and the CRMA scorecard",
+    responses=error_responses(404),
+)
+async def metrics(
     state: State,
-    importer: Annotated[str, Query(pattern="^[A-Za-z]{3}$")] = "IND",
+    request: Request,
+    importer: Annotated[str, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code, any case")] = "IND",
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     element: Annotated[str, Query(min_length=1, max_length=16)] = "REO",
 ) -> dict[str, Any]:
-    return plain(state.metrics_summary(importer.upper(), year, element))
+    code = importer.upper()
+    countries = set(state.dataset.tables["countries"]["country"].astype(str))
+    if code not in countries:
+        raise HTTPException(
+            status_code=404, detail=f"no country {importer!r} in the dataset; {did_you_mean(importer, countries, 'country')}"
+        )
+    summary = await off_the_loop(request, state.metrics_summary, code, year, element)
+    return dict(plain(summary))
 
 
 def checked_request(state: ServerState, body: RunBody) -> tuple[RunRequest, Any]:
@@ -291,6 +377,7 @@ def risk_request(state: ServerState, body: RunBody) -> Any:
     "/runs",
     status_code=202,
     dependencies=[Depends(require_token)],
+    responses={**TOKEN_ERRORS, **error_responses(400, 404, 413, 429)},
     summary="Start a run as a background job; poll /api/jobs/{job_id} for its progress",
 )
 def start_run(state: State, body: RunBody) -> dict[str, Any]:
@@ -310,7 +397,9 @@ def list_jobs(state: State) -> list[dict[str, Any]]:
     return plain(state.jobs.listing())
 
 
-@router.get("/jobs/{job_id}", summary="One job's status, progress and, when done, its run id")
+@router.get(
+    "/jobs/{job_id}", summary="One job's status, progress and, when done, its run id", responses=error_responses(404)
+)
 def get_job(state: State, job_id: str) -> dict[str, Any]:
     try:
         return plain(state.jobs.get(job_id))
@@ -327,7 +416,11 @@ def list_runs(state: State) -> list[dict[str, Any]]:
     return plain(rows)
 
 
-@router.get("/runs/{run_id}", summary="One stored run: its specification, summary and result names")
+@router.get(
+    "/runs/{run_id}",
+    summary="One stored run: its specification, summary and result names",
+    responses=error_responses(404),
+)
 def get_run(state: State, run_id: str) -> dict[str, Any]:
     run = state.stored_run(run_id)
     return plain(
@@ -344,7 +437,11 @@ def get_run(state: State, run_id: str) -> dict[str, Any]:
     )
 
 
-@router.get("/runs/{run_id}/results/{result}", summary="Rows of one result table of a stored run")
+@router.get(
+    "/runs/{run_id}/results/{result}",
+    summary="Rows of one result table of a stored run",
+    responses=error_responses(404),
+)
 def get_run_result(
     state: State,
     run_id: str,

@@ -7,6 +7,7 @@ lists every job (those cut off by the stop are marked interrupted) and every fin
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable
@@ -14,11 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from raremap.data.store import StoreBusyError
 from raremap.errors import RaremapError
 from raremap.web.settings import WebSettings
 from raremap.web.storage import Storage, now
 
 Progress = Callable[[float, str], None]
+PROGRESS_WAIT_SECONDS = 0.5
+STATUS_WAIT_SECONDS = 120.0
 
 
 class JobLimitError(RaremapError):
@@ -87,11 +91,20 @@ class JobManager:
         return dict(job)
 
     def _update(self, job_id: str, **changes: Any) -> None:
+        """Change a job in memory (what clients read) and record it in the store.
+
+        A progress step is not worth waiting for a store another process is writing: it is skipped
+        there (the next step or the final status records it). A final status waits as a run does;
+        if the store is still locked after that, clients still read it from memory, and only a
+        restarted server would list the job as interrupted.
+        """
         with self.lock:
             job = self.jobs[job_id]
             job.update(changes)
             snapshot = dict(job)
-        self.storage.save_job(snapshot)
+        final = snapshot["status"] not in ("queued", "running")
+        with contextlib.suppress(StoreBusyError):
+            self.storage.save_job(snapshot, STATUS_WAIT_SECONDS if final else PROGRESS_WAIT_SECONDS)
 
     def _execute(self, job_id: str, execute: Callable[[Progress], str]) -> None:
         self._update(job_id, status="running", message="starting", progress=0.01)

@@ -1,78 +1,77 @@
-"""HTML building blocks of the dashboard: the page frame, tables and figure blocks.
+"""The dashboard's pages: Jinja2 templates (autoescaped) and the figure blocks they show.
 
-Pages are rendered on the server from the same figure builders as the offline report, so a chart
-in a meeting and a chart in a brief are the same chart. plotly.js and the world map are served by
-this server from the installed packages (see raremap.web.app), never from a CDN.
+Every page is rendered from a template in `web/templates` with autoescaping on, so any text that
+came from a person (a scenario name, a description, a job message) is escaped by default rather
+than by remembering to. The only behaviour is in `web/static/dashboard.js` and the figure renderer,
+served as files: pages carry no inline script, which lets the Content-Security-Policy forbid
+inline scripts and eval (see raremap.web.security).
+
+Charts come from the same figure builders as the offline report, so a chart in a meeting and a
+chart in a brief are the same chart; plotly.js and the world map are served by this server from
+the installed packages, never from a CDN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from raremap.report.figure import Section
-from raremap.report.html import RENDER_SCRIPT, escape, figure_html, report_table_html, table_html
-
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #0f172a; background: #f8fafc; }
-header { background: #0f172a; color: #f8fafc; padding: 0.8rem 2rem; display: flex; gap: 1.5rem; align-items: baseline; }
-header a { color: #e2e8f0; text-decoration: none; } header strong { font-size: 1.2rem; }
-main { padding: 1rem 2rem 3rem; max-width: 1200px; }
-.figure { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px; padding: 0.5rem; margin: 1rem 0; }
-.caption, .evidence { font-size: 0.85rem; color: #334155; margin: 0.3rem 0.5rem; }
-table { border-collapse: collapse; font-size: 0.85rem; background: #fff; margin: 0.5rem 0; }
-th, td { border: 1px solid #e2e8f0; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-td.number { text-align: right; } th { background: #f1f5f9; }
-input, select { font: inherit; padding: 0.15rem 0.3rem; } input.short { width: 5.5rem; } input.tiny { width: 4rem; }
-button { font: inherit; padding: 0.4rem 1rem; background: #1d4ed8; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
-.progress { width: 100%; max-width: 600px; height: 1.2rem; background: #e2e8f0; border-radius: 4px; overflow: hidden; }
-.progress > div { height: 100%; background: #1d4ed8; width: 0; transition: width 0.3s; }
-.error { color: #b91c1c; white-space: pre-wrap; } .status-done { color: #047857; } .status-failed { color: #b91c1c; }
-fieldset { border: 1px solid #cbd5e1; margin: 1rem 0; background: #fff; }
-"""
+from raremap.report.html import figure_html, format_cell, report_table_html
 
 
-def page(title: str, body: str, *, figures: bool = False, script: str = "") -> str:
-    """A dashboard page; with `figures`, the local plotly.js and world map are loaded first."""
-    assets = (
-        '<script src="/static/geo-assets.js"></script><script src="/static/plotly.min.js"></script>'
-        if figures
-        else ""
-    )
-    render = f"<script>{RENDER_SCRIPT}</script>" if figures else ""
-    extra = f"<script>{script}</script>" if script else ""
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} · raremap</title><style>{STYLE}</style>{assets}</head><body>"
-        '<header><strong><a href="/">raremap</a></strong><a href="/">Dashboard</a><a href="/runs">Runs</a>'
-        '<a href="/api">API</a><a href="/login">Log in</a></header>'
-        f"<main><h1>{escape(title)}</h1>{body}</main>{render}{extra}</body></html>\n"
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("raremap.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
-def sections_html(sections: Sequence[Section]) -> str:
+def render(template: str, **context: Any) -> str:
+    """A page from its template; `title`, `figures` (load plotly) and `logged_in` go to the frame."""
+    context.setdefault("figures", False)
+    context.setdefault("logged_in", False)
+    return environment().get_template(template).render(**context)
+
+
+@cache
+def static_file(name: str) -> str:
+    """A file shipped in web/static (the dashboard's script and style)."""
+    return resources.files("raremap.web").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def sections_html(sections: Sequence[Section]) -> Markup:
+    """Report sections as HTML; the figure and table builders escape every text they place."""
     parts = []
     for section in sections:
         parts.append(
-            f'<section id="{escape(section.identifier)}"><h2>{escape(section.title)}</h2>'
-            f"<p>{escape(section.introduction)}</p>"
-        )
-        parts += [figure_html(figure) for figure in section.figures]
-        parts += [report_table_html(table) for table in section.tables]
-        parts.append("</section>")
-    return "".join(parts)
-
-
-def link_table(frame: pd.DataFrame, links: dict[str, str]) -> str:
-    """A table whose cells in the columns of `links` become links (href template with {value})."""
-    if frame.empty:
-        return "<p>None yet.</p>"
-    html = table_html(frame)
-    for column, template in links.items():
-        for value in frame[column].dropna().astype(str).unique():
-            html = html.replace(
-                f"<td>{escape(value)}</td>",
-                f'<td><a href="{escape(template.format(value=value))}">{escape(value)}</a></td>',
+            Markup('<section id="{}"><h2>{}</h2><p>{}</p>').format(
+                section.identifier, section.title, section.introduction
             )
-    return html
+        )
+        parts += [Markup(figure_html(figure)) for figure in section.figures]
+        parts += [Markup('<div class="scroll">{}</div>').format(Markup(report_table_html(table))) for table in section.tables]
+        parts.append(Markup("</section>"))
+    return Markup("").join(parts)
+
+
+def table_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, dict[str, Any]]]]:
+    """A frame as the column names and rows of cells ({text, number}) the `data_table` macro shows."""
+    columns = [str(column) for column in frame.columns]
+    rows = []
+    for record in frame.astype(object).itertuples(index=False):
+        cells = {}
+        for column, value in zip(columns, record, strict=True):
+            text, number = format_cell(value)
+            cells[column] = {"text": text, "number": number}
+        rows.append(cells)
+    return columns, rows

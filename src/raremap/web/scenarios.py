@@ -7,8 +7,10 @@ string from a request ever reaches the filesystem.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from raremap.errors import RaremapError
@@ -33,13 +35,30 @@ def check_name(name: str) -> str:
     return name
 
 
+@cache
+def _builtin_names() -> tuple[str, ...]:
+    return tuple(builtin_names())
+
+
+@cache
+def _builtin_document(name: str) -> str:
+    """A built-in scenario with its bases merged in, as JSON: read from the package once per server."""
+    document, _ = resolve_document(name)
+    return json.dumps(document, default=str)
+
+
+def builtin_document(name: str) -> dict[str, Any]:
+    """A fresh copy of a built-in scenario's merged mapping (callers may change it)."""
+    document: dict[str, Any] = json.loads(_builtin_document(name))
+    return document
+
+
 def resolved_document(name: str, storage: Storage, depth: int = 0) -> dict[str, Any]:
     """The scenario's mapping with its bases merged in (base first), from built-ins or saved documents."""
     if depth > MAXIMUM_DEPTH:
         raise RaremapError(f"scenario {name!r}: bases nest deeper than {MAXIMUM_DEPTH}; shorten the chain")
-    if name in builtin_names():
-        document, _ = resolve_document(name)
-        return document
+    if name in _builtin_names():
+        return builtin_document(name)
     saved = storage.scenarios()
     if name not in saved:
         known = ", ".join([*builtin_names(), *saved])
@@ -55,21 +74,14 @@ def resolved_document(name: str, storage: Storage, depth: int = 0) -> dict[str, 
 
 def scenario_named(name: str, storage: Storage, dataset: Any) -> Scenario:
     """A validated scenario, checked against the dataset's names."""
-    return checked(validate_document(resolved_document(name, storage), name), dataset)
-
-
-def checked(scenario: Scenario, dataset: Any) -> Scenario:
-    from raremap.scenario.checks import check_against_dataset
-
-    check_against_dataset(scenario, dataset, scenario.name)
-    return scenario
+    return validate_document(resolved_document(name, storage), name, dataset)
 
 
 def with_overrides(scenario: Scenario, changes: Mapping[str, Any] | None, dataset: Any) -> Scenario:
-    """The scenario with a form's or client's changes deep-merged in, validated and checked again."""
+    """The scenario with a form's or client's changes deep-merged in, validated and checked again, in one pass."""
     if not changes:
         return scenario
-    return checked(override(scenario, changes), dataset)
+    return override(scenario, changes, dataset)
 
 
 def validate_new(document: Mapping[str, Any], storage: Storage, dataset: Any) -> Scenario:
@@ -78,21 +90,21 @@ def validate_new(document: Mapping[str, Any], storage: Storage, dataset: Any) ->
     if not isinstance(name, str):
         raise RaremapError("a scenario needs a name (1-64 lower-case letters, digits and dashes)")
     check_name(name)
-    if name in builtin_names():
+    if name in _builtin_names():
         raise RaremapError(f"{name!r} is a built-in scenario; choose another name and set base: {name}")
     base = document.get("base")
     merged = dict(document)
     if isinstance(base, str) and base != name:
         merged = deep_merge(resolved_document(base, storage), document)
         merged["base"] = base
-    return checked(validate_document(merged, name), dataset)
+    return validate_document(merged, name, dataset)
 
 
 def listing(storage: Storage) -> list[dict[str, Any]]:
     """Name, origin and description of every scenario the server can run."""
     rows = []
-    for name in builtin_names():
-        document, _ = resolve_document(name)
+    for name in _builtin_names():
+        document = builtin_document(name)
         rows.append(
             {
                 "name": name,

@@ -1,9 +1,14 @@
-"""Who may write or run, how big a request may be, and the headers every response carries.
+"""Who may write or run, what a request body may be, and the headers every response carries.
 
 Reading is open to anyone who can reach the server (loopback by default). Writing and running
 need the token: as `Authorization: Bearer TOKEN`, or the cookie the dashboard's login sets. A
 cookie-authenticated write must also come from the dashboard's own origin, so another web page
 open in the same browser cannot post to the server on the user's behalf.
+
+Every request body passes the guarded reader's limits before any handler sees it: its size, and
+for JSON its nesting depth and repeated keys (the same rules as files on the command line). Pages
+may run only the scripts this server serves as files: the policy allows neither inline scripts
+nor eval.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from raremap.reading_guard import REQUEST_LIMITS, InputError, decode_text, parse_json
 
 COOKIE_NAME = "raremap_token"
 Scope = MutableMapping[str, Any]
@@ -23,9 +31,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Application = Callable[[Scope, Receive, Send], Awaitable[None]]
 PAGE_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; worker-src 'self' blob:; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+"""Scripts only from this server's own files. Styles may be inline: plotly.js sets them on the
+elements it draws, and a style cannot run code."""
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="The server's token: printed when `raremap serve` starts, or the RAREMAP_TOKEN it was given.",
 )
 
 
@@ -47,8 +61,10 @@ def same_origin(request: Request) -> bool:
     return urlparse(origin).netloc == request.headers.get("host", "")
 
 
-def require_token(request: Request) -> None:
-    """A FastAPI dependency for every route that writes or runs."""
+def require_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
+) -> None:
+    """A FastAPI dependency for every route that writes or runs (declared as bearer security in OpenAPI)."""
     expected: str = request.app.state.settings.token
     if same_token(bearer(request), expected):
         return
@@ -66,10 +82,16 @@ def require_token(request: Request) -> None:
     )
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies larger than the limit with 413, whether or not they declare a length."""
+class BodyGuardMiddleware:
+    """Read every request body whole, within the size limit, and check JSON with the guarded reader.
 
-    def __init__(self, app: Application, max_body_bytes: int):
+    A body larger than the limit is refused with 413 whether or not it declares its length; a JSON
+    body that nests too deeply or repeats a key is refused with 400 before FastAPI parses it (its
+    parser would fail with a RecursionError, or let the last repeated key win). The body is then
+    handed on unchanged.
+    """
+
+    def __init__(self, app: Application, max_body_bytes: int = REQUEST_LIMITS.max_bytes):
         self.app = app
         self.max_body_bytes = max_body_bytes
 
@@ -77,39 +99,67 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._refuse(send)
+            await _refuse(send, 413, self.too_large)
             return
-        received = 0
+        body, trailing = await self._whole_body(receive)
+        if body is None:
+            await _refuse(send, 413, self.too_large)
+            return
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if body and content_type == b"application/json":
+            try:
+                parse_json(decode_text(body, "the request body"), "the request body", REQUEST_LIMITS)
+            except InputError as error:
+                await _refuse(send, 400, str(error))
+                return
+        delivered = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return trailing or await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _whole_body(self, receive: Receive) -> tuple[bytes | None, Message | None]:
+        """The body (None if larger than the limit) and a disconnect message received meanwhile."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise HTTPException(status_code=413, detail=self.message)
-            return message
-
-        await self.app(scope, limited_receive, send)
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks), message
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None, None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), None
 
     @property
-    def message(self) -> str:
+    def too_large(self) -> str:
         return f"request body larger than {self.max_body_bytes} bytes; send less"
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self.message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail, "problems": []}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeadersMiddleware:

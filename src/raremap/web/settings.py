@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from raremap.reading_guard import REQUEST_LIMITS
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
@@ -19,7 +21,7 @@ class WebSettings:
 
     db_path: Path = Path("raremap.duckdb")
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = REQUEST_LIMITS.max_bytes
     max_draws: int = 20_000
     max_periods: int = 30
     max_plan_scenarios: int = 100
