@@ -235,3 +235,36 @@ def test_a_block_staged_from_its_control_alone_reaches_the_same_optimum(evaluato
     control_only = _pattern(evaluator.risk, 1)
     control_only.control_steps[-1] = 3
     assert staged.evaluate(control_only).evaluation == EVALUATION_CACHED
+
+
+class _FirstRunUnproven:
+    """A HiGHS model whose first run reports no proven optimum (as numerical trouble near the end of a warm
+    start does), then behaves."""
+
+    def __init__(self, solver: object) -> None:
+        self.solver, self.runs = solver, 0
+
+    def run(self) -> object:
+        self.runs += 1
+        return self.solver.run()  # type: ignore[attr-defined]
+
+    def getModelStatus(self) -> object:  # noqa: N802 (HiGHS's name)
+        import highspy
+
+        return highspy.HighsModelStatus.kUnknown if self.runs == 1 else self.solver.getModelStatus()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.solver, name)
+
+
+def test_a_solve_without_a_proven_optimum_is_solved_again(evaluator: DrawEvaluator) -> None:
+    from dataclasses import replace
+
+    block = evaluator.level(0).whole
+    flaky = replace(block, solver=_FirstRunUnproven(block.solver))
+    maximum = round(1 / evaluator.risk.model.severity_step)
+    bounds = evaluator.tightened(block, *evaluator.over_model_periods(_pattern(evaluator.risk, 0, capacity=maximum)))
+    expected = evaluator.solve(block, bounds)
+    again = evaluator.solve(flaky, bounds)
+    assert flaky.solver.runs == 2
+    assert again.welfare_usd == pytest.approx(expected.welfare_usd, rel=1e-9)

@@ -49,6 +49,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import highspy
 import linopy
 import numpy as np
 import scipy.sparse
@@ -443,15 +444,24 @@ class DrawEvaluator:
         return self._solve(block, bounds, block.basis)[0]
 
     def _solve(self, block: Block, bounds: Bounds, start: Any) -> tuple[Solved, np.ndarray, Any]:
-        """The solve's outcome, its row duals and its optimal basis, starting from the basis `start`."""
+        """The solve's outcome, its row duals and its optimal basis, starting from the basis `start`.
+
+        If HiGHS stops short of a proven optimum from `start` (rarely: numerical trouble near the end of
+        a warm start), it solves again from the block's base basis, then from scratch; the sequence
+        depends only on the draw, so results stay deterministic.
+        """
         solver, program = block.solver, block.program
         rows, columns = bounds.rows.astype(np.int32), bounds.columns.astype(np.int32)
         solver.changeRowsBounds(len(rows), rows, bounds.row_lower, bounds.row_upper)
         solver.changeColsBounds(len(columns), columns, program.column_lower[columns], bounds.column_upper)
-        solver.clearSolver()
-        solver.setBasis(start)
         try:
-            solver.run()
+            for attempt in _attempts(start, block.basis):
+                solver.clearSolver()
+                if attempt is not None:
+                    solver.setBasis(attempt)
+                solver.run()
+                if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                    break
             require_optimal(solver)
             solution = solver.getSolution()
             outcome, duals = block.outcome(np.asarray(solution.col_value)), np.asarray(solution.row_dual)
@@ -461,6 +471,11 @@ class DrawEvaluator:
             solver.changeColsBounds(len(columns), columns, program.column_lower[columns], program.column_upper[columns])
         self.solved += 1
         return outcome, duals, basis
+
+
+def _attempts(start: Any, base: Any) -> list[Any]:
+    """Starting bases to try in turn: the given one, the base's, then none (a solve from scratch)."""
+    return [start, None] if start is base else [start, base, None]
 
 
 def _present(positions: np.ndarray) -> np.ndarray:
