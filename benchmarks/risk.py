@@ -17,7 +17,9 @@ Measured side by side in one run, on the same draws:
   capacity alone;
 - memory: peak resident memory of whole runs of two sizes, each in a fresh process;
 - cluster: a Dask LocalCluster on loopback with one worker process and with two (each worker builds
-  its models once, so start-up is included in both).
+  its models once, so start-up is included in both): wall-clock speedup, and the CPU seconds of each
+  worker (the busiest worker's CPU time bounds the wall time on free cores: `cpu_bound_speedup`),
+  with the parallelism the machine offered at the time (other work on a shared machine takes cores).
 
 Usage: python benchmarks/risk.py [--draws 3000] [--sample 20] [--cbc-sample 4]
        [--memory-draws 2000 20000] [--cluster-draws 10000] [--parts speed memory cluster]
@@ -197,19 +199,51 @@ def memory(draw_counts: list[int], folder: Path) -> dict[str, Any]:
     return {"runs": results, "ratio_largest_to_smallest": ratio}
 
 
-def cluster(draws: int, folder: Path) -> dict[str, Any]:
-    from dask.distributed import LocalCluster
+def _spin(_: int) -> float:
+    """A fixed amount of pure-Python work; returns its wall-clock seconds."""
+    began, total = time.perf_counter(), 0
+    for value in range(20_000_000):
+        total += value
+    return time.perf_counter() - began
 
-    seconds = {}
+
+def available_parallelism() -> float:
+    """How many cores this machine gives us now: wall time of one unit of work alone, times two, over the
+    wall time of two units run at once in two processes (2.0 on two idle cores, 1.0 if others take one)."""
+    import concurrent.futures
+
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        alone = pool.submit(_spin, 0).result()
+        together = max(pool.map(_spin, [0, 1]))
+    return 2 * alone / together
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds this process has used (run on each Dask worker)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cluster(draws: int, folder: Path) -> dict[str, Any]:
+    from dask.distributed import Client, LocalCluster
+
+    parallelism_before = available_parallelism()
+    seconds, cpu = {}, {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None) as local_cluster:
             run = run_risk(RISK_FILE, quiet_options(folder / f"cluster-{workers}", scheduler=local_cluster.scheduler_address,
                                                     chunk_size=50), draws=draws, seed=1)
             seconds[workers] = run.seconds
+            with Client(local_cluster) as client:
+                cpu[workers] = sorted(client.run(_cpu_seconds).values())
     return {"draws": draws, "seconds_one_worker": seconds[1], "seconds_two_workers": seconds[2],
             "speedup": seconds[1] / seconds[2],
-            "note": "compute phase of run_risk: connecting, workers building their models, all draws, writing chunks"}
+            "worker_cpu_seconds_one_worker": cpu[1], "worker_cpu_seconds_two_workers": cpu[2],
+            "cpu_bound_speedup": max(cpu[1]) / max(cpu[2]),
+            "available_parallelism_before_and_after": [parallelism_before, available_parallelism()],
+            "note": "compute phase of run_risk: connecting, workers building their models, all draws, writing chunks; "
+                    "available parallelism near 1 means other work held a core, and no speedup is measurable"}
 
 
 def model_size(evaluator: DrawEvaluator) -> dict[str, Any]:
