@@ -10,7 +10,7 @@ import yaml
 SMALL_RISK = {
     "name": "small",
     "base": "baseline",
-    "periods": {"start": 2026, "end": 2027, "length": 1},
+    "periods": {"start": 2024, "end": 2026, "length": 1},
     "processes": {"minimum_world_share": 0.05},
     "overrides": [{"country": "MMR", "stage": "mining", "annual_probability": 0.4}],
     "demand": {"levels": [0.9, 1.1], "probabilities": [0.5, 0.5]},
@@ -18,7 +18,8 @@ SMALL_RISK = {
     "draws": 60,
     "seed": 7,
 }
-"""Two periods, a few processes, coarse severities: small enough to build and solve in seconds."""
+"""The 2024 base year and two disrupted years, a few processes, coarse severities: small enough to build
+and solve in seconds."""
 
 
 def write_risk_file(directory: Path, changes: dict | None = None, name: str = "small.yaml") -> Path:

@@ -17,12 +17,15 @@ def test_json_output_has_the_documented_keys(tmp_path: Path, small_risk_file: Pa
                          "--db", str(tmp_path / "store.duckdb"), "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert {"draws", "seed", "draws_per_second", "solved_draws", "summary", "drivers"} <= set(payload)
+    assert {"importer", "horizon", "draws", "seed", "draws_per_second", "solved_draws", "summary", "drivers"} <= set(payload)
     assert payload["draws"] == 30 and payload["seed"] == 3
+    assert payload["importer"] == "IND" and payload["horizon"] == "2025 to 2026"
     assert set(payload["summary"]["ev"]) == {
-        "expected_shortfall_t", "var95_t", "cvar95_t", "p_exceed_10pct",
+        "unit", "horizon", "expected_shortfall_t", "var95_t", "cvar95_t", "p_exceed_10pct",
         "expected_excess_shortfall_t", "var95_excess_t", "cvar95_excess_t", "p_excess_exceed_10pct",
     }
+    assert payload["summary"]["all magnet sectors"]["unit"] == "t magnet"
+    assert "all" not in payload["summary"]
 
 
 def test_bad_draws_is_one_red_line(tmp_path: Path) -> None:

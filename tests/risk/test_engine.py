@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from raremap import results
 from raremap.data import store
 from raremap.errors import RaremapError
 from raremap.risk.chunks import chunk_path
@@ -39,8 +40,11 @@ def test_draws_are_identical_for_any_chunking_and_worker_count(tmp_path: Path, s
 @pytest.mark.slow
 def test_every_draw_once_after_kill_and_resume(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     folder = tmp_path / "killed"
-    command = [sys.executable, "-m", "raremap", "risk", str(small_risk_file), "--draws", "1200", "--chunk-size", "20",
-               "--out", str(folder), "--db", str(tmp_path / "store.duckdb"), "--json"]
+    child = (
+        "import sys; from pathlib import Path; from raremap.risk.engine import RunOptions, run_risk; "
+        "run_risk(sys.argv[1], RunOptions(out=Path(sys.argv[2]), chunk_size=20, store_path=None, progress=False), draws=1200)"
+    )
+    command = [sys.executable, "-c", child, str(small_risk_file), str(folder)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(list(folder.glob("chunk-*.parquet"))) < 3 and time.monotonic() < deadline and process.poll() is None:
@@ -77,25 +81,40 @@ def test_resume_refuses_a_different_run(tmp_path: Path, small_risk_file: Path, d
 
 
 def test_resume_refuses_a_run_of_the_previous_format(tmp_path: Path, small_risk_file: Path, dataset) -> None:
-    """Format 1 chunks have no excess columns; mixing them with new chunks would break the summary."""
+    """Format 2 chunks hold sector x element cells; mixing them with format 3 chunks would break the summary."""
     folder = tmp_path / "run"
     run_risk(small_risk_file, options(folder, chunk_size=30), dataset=dataset)
     manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    assert manifest["format"] == 2
-    (folder / "run.json").write_text(json.dumps({**manifest, "format": 1}), encoding="utf-8")
+    assert manifest["format"] == 3
+    (folder / "run.json").write_text(json.dumps({**manifest, "format": 2}), encoding="utf-8")
     chunk_path(folder, 1).unlink()
-    with pytest.raises(RaremapError, match=r"cannot resume .* run format 1 .* writes format 2"):
+    with pytest.raises(RaremapError, match=r"cannot resume .* run format 2 .* writes format 3"):
         run_risk(small_risk_file, options(folder, resume=True), dataset=dataset)
 
 
-def test_run_is_recorded_in_the_store(tmp_path: Path, small_risk_file: Path, dataset) -> None:
+def test_run_is_recorded_in_the_store_by_the_result_contract(tmp_path: Path, small_risk_file: Path, dataset) -> None:
+    """Every table declared for engine `risk` in results.csv is stored with exactly its columns."""
     database = tmp_path / "store.duckdb"
     run = run_risk(small_risk_file, options(tmp_path / "run", store_path=database), dataset=dataset)
     runs = store.list_runs(database)
     assert list(runs["run_id"]) == [run.run_id] and list(runs["kind"]) == ["risk"]
+    for table in results.tables("risk"):
+        assert list(run.tables[table].columns) == results.columns("risk", table), table
+        stored = store.read_run_result(run.run_id, table, database)
+        assert stored.empty or list(stored.columns) == results.columns("risk", table), table  # JSON loses empty columns
     stored = store.read_run_result(run.run_id, "summary", database)
     assert list(stored["sector"]) == list(run.summary["sector"])
+    assert set(stored["unit"]) == {"t magnet"} and set(stored["horizon"]) == {"2025 to 2026"}
     assert run.evaluations["solved"] + run.evaluations["base"] + run.evaluations["cached"] == 60
+
+
+def test_a_run_is_saved_later_by_its_public_save(tmp_path: Path, small_risk_file: Path, dataset) -> None:
+    """What the web server does: run without a store, then save under its own lock."""
+    run = run_risk(small_risk_file, options(tmp_path / "run", store_path=None), draws=20, dataset=dataset)
+    database = tmp_path / "later.duckdb"
+    assert not database.exists()
+    assert run.save(database) == run.run_id
+    assert list(store.list_runs(database)["dataset_version"]) == [str(dataset.version)]
 
 
 def test_bad_worker_and_chunk_settings(tmp_path: Path, small_risk_file: Path, dataset) -> None:

@@ -112,3 +112,16 @@ def test_default_probabilities_come_from_governance_and_history(dataset) -> None
 def test_published_schema_matches_the_models() -> None:
     published = json.loads((DOCS / "risk-schema.json").read_text(encoding="utf-8"))
     assert published == risk_json_schema()
+
+
+@pytest.mark.parametrize(("start", "reason"), [(2024, "would disrupt the calibrated base year"),
+                                                (2031, "is after the last period")])
+def test_a_horizon_outside_the_periods_is_refused(tmp_path: Path, dataset, start: int, reason: str) -> None:
+    with pytest.raises(RiskFileError, match=rf"horizon_start = {start}: {reason}; give a year from 2025 to 2026"):
+        prepare(write_risk_file(tmp_path, {"horizon_start": start}), dataset)
+
+
+def test_the_default_horizon_is_the_five_years_after_today(dataset) -> None:
+    risk, _ = prepare("default", dataset)
+    assert risk.periods[0] == 2024.0 and risk.horizon_label == "2027 to 2031" and risk.horizon_years == 5.0
+    assert risk.importer == "IND" and set(risk.sector_units) <= {"t magnet", "t REO"}

@@ -52,18 +52,18 @@ def _print_run(run: RiskRun) -> None:
         f"{run.draws_per_second:,.1f} draws/s; evaluations: "
         + ", ".join(f"{name} {count:,}" for name, count in run.evaluations.items())
     )
-    horizon = f"{run.risk.periods[0]}-{run.risk.periods[-1]}"
-    excess = [key for key in EXCESS_KEYS if key in run.summary.columns]
-    totals = run.summary.drop(columns=excess)
-    console.print(rich_table(totals, title=f"shortfall of {run.risk.scenario.importer} over {horizon} (t)"))
-    if excess:
+    horizon, importer = run.risk.horizon_label, run.risk.importer
+    summary = run.summary.drop(columns=["country", "horizon", "horizon_years"])
+    excess = [key for key in EXCESS_KEYS if key in summary.columns]
+    for unit, rows in summary.groupby("unit", sort=False):
+        rows = rows.drop(columns="unit")
+        console.print(rich_table(rows.drop(columns=excess), title=f"shortfall of {importer} over {horizon} ({unit})"))
         console.print(rich_table(
-            run.summary[["sector", *excess]],
-            title=f"shortfall in excess of the undisrupted base at the draw's demand level, {horizon} (t)",
+            rows[["sector", *excess]],
+            title=f"shortfall in excess of the undisrupted base at the draw's demand level, {horizon} ({unit})",
         ))
-    ranking = run.drivers["ranking"]
-    basis = "excess shortfall" if run.drivers.get("basis") == "total_excess_t" else "total shortfall"
-    console.print(f"drivers of the worst 5 % of draws by {basis}: " + ", ".join(
-        f"{row['uncertainty']} ({row['standardized_difference']:+.2f} sd)" for row in ranking
-    ))
+    for total, found in run.drivers.items():
+        console.print(f"drivers of the worst 5 % of draws by excess shortfall of {total}: " + ", ".join(
+            f"{row['uncertainty']} ({row['standardized_difference']:+.2f} sd)" for row in found["ranking"]
+        ))
     console.print(f"draws: {run.out}  stored as {run.run_id}")

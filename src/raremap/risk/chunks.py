@@ -146,7 +146,8 @@ def prepare_folder(directory: Path, manifest: dict[str, Any], resume: bool) -> N
     if previous.get("format", 1) != manifest.get("format"):
         raise RaremapError(
             f"cannot resume {directory}: it was written in run format {previous.get('format', 1)} and this raremap "
-            f"writes format {manifest.get('format')} (format 2 added the excess-shortfall columns to every chunk), "
+            f"writes format {manifest.get('format')} (format 3 records shortfall per sector and period in the sector's "
+            "unit, t magnet or t REO, over the horizon), "
             "so its chunks cannot be mixed with new ones; start the run again in another (or an emptied) --out folder"
         )
     for key in ("seed", "draws", "chunk_size", "fingerprint"):

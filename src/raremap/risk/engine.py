@@ -1,10 +1,11 @@
 """Running a Monte Carlo risk analysis: chunks of draws on a local pool or a Dask cluster, resumable.
 
-``run_risk`` resolves the risk file against the data, plans chunks, computes the missing ones on
-the chosen executor (in this process, a local process pool, or an existing Dask scheduler), writes
-each finished chunk to Parquet at once, and at the end summarises the run and stores it in the
-DuckDB catalog. Results never wait in memory for the run to end, so memory stays flat as the
-number of draws grows.
+``run_risk`` follows the engines' lifecycle: it validates and resolves the risk file against the
+data, plans chunks, computes the missing ones on the chosen executor (in this process, a local
+process pool, or an existing Dask scheduler), writes each finished chunk to Parquet at once, and at
+the end collects the result tables (declared in results.csv, engine `risk`) and saves the run to
+the DuckDB store (`RiskRun.save`). Results never wait in memory for the run to end, so memory
+stays flat as the number of draws grows.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from raremap.data import store
-from raremap.data.dataset import load
+from raremap.data.dataset import Dataset, load
 from raremap.errors import RaremapError
 from raremap.model.supply_chain import SupplyChain
+from raremap.results import check_tables
 from raremap.risk.chunks import (
     MANIFEST,
     ChunkPlan,
@@ -41,24 +43,27 @@ from raremap.risk.chunks import (
 from raremap.risk.drivers import drivers
 from raremap.risk.evaluate import EVALUATION_NAMES
 from raremap.risk.loading import load_risk_model
-from raremap.risk.resolve import ResolvedRisk, resolve, scenario_for
+from raremap.risk.resolve import EXPORT_CONTROL, UNIT_TOTALS, ResolvedRisk, resolve, scenario_for
 from raremap.risk.summary import (
     EXCESS_KEYS,
-    TOTAL,
+    TOTAL_COLUMNS,
     exceedance_table,
+    period_table,
     read_columns,
-    sector_excess,
     sector_losses,
     summary_table,
 )
-from raremap.risk.worker import ChunkResult, evaluate_chunk, evaluator_for, scenario_chain
+from raremap.risk.worker import ChunkResult, evaluate_chunk, evaluator_for, source_chain
 
 DEFAULT_CHUNK_SIZE = 250
 IN_FLIGHT_PER_SLOT = 2
 """Chunks queued per worker slot: enough to keep workers busy, few enough to keep memory flat."""
 SCHEDULER_TIMEOUT_SECONDS = 10
-RUN_FORMAT = 2
-"""Version of the run folder's layout: 2 added `total_excess_t:<sector>` to every chunk (format 1 has none)."""
+RUN_FORMAT = 3
+"""Version of the run folder's layout: 3 has one column per sector x period in the sector's unit (magnet
+sectors in t magnet, oxide applications in t REO) over the horizon; 2 had sector x element x period."""
+SUMMARY_KEYS = ("unit", "horizon", "expected_shortfall_t", "var95_t", "cvar95_t", "p_exceed_10pct", *EXCESS_KEYS)
+"""Keys of each sector in the `--json` summary."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,11 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RiskRun:
-    """A finished run: counts, speed, summaries and drivers, and where the draws are."""
+    """A finished run: counts, speed, the result tables (declared in results.csv) and where the draws are.
+
+    `drivers` holds, per unit total ("all magnet sectors", "all oxide applications"), the ranking and
+    PRIM box of the uncertainties behind the worst draws.
+    """
 
     risk: ResolvedRisk
     out: Path
@@ -86,29 +95,34 @@ class RiskRun:
     computed_draws: int
     seconds: float
     evaluations: dict[str, int]
-    summary: pd.DataFrame
-    exceedance: pd.DataFrame
-    drivers: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    drivers: dict[str, dict[str, Any]]
     run_id: str
+    dataset_version: str = ""
     reports: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.tables["summary"]
+
+    @property
+    def exceedance(self) -> pd.DataFrame:
+        return self.tables["exceedance"]
 
     @property
     def draws_per_second(self) -> float:
         return self.computed_draws / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """The `raremap risk --json` payload."""
+        """The `raremap risk --json` payload: per sector and unit total, its unit, horizon and metrics."""
         summary = {
-            str(row["sector"]): {
-                "expected_shortfall_t": row["expected_shortfall_t"],
-                "var95_t": row["var95_t"],
-                "cvar95_t": row["cvar95_t"],
-                "p_exceed_10pct": row["p_exceed_10pct"],
-                **{key: row[key] for key in EXCESS_KEYS if key in row},
-            }
+            str(row["sector"]): {key: row[key] for key in SUMMARY_KEYS}
             for row in self.summary.to_dict(orient="records")
         }
         return {
+            "importer": self.risk.importer,
+            "horizon": self.risk.horizon_label,
+            "horizon_years": self.risk.horizon_years,
             "draws": self.draws,
             "seed": self.risk.model.seed,
             "draws_per_second": self.draws_per_second,
@@ -119,13 +133,38 @@ class RiskRun:
             "out": str(self.out),
         }
 
+    def save(self, path: str | Path) -> str:
+        """Store the run's result tables in the DuckDB store (the draw-level Parquet files stay in `out`)."""
+        specification = {
+            "importer": self.risk.importer,
+            "risk": self.risk.model.model_dump(mode="json"),
+            "fingerprint": fingerprint_hash(self.risk.fingerprint()),
+            "draws_folder": str(self.out.resolve()),
+            "horizon": self.risk.horizon_label,
+        }
+        payload = self.to_json()
+        summary = {key: payload[key] for key in ("importer", "horizon", "horizon_years", "draws", "seed",
+                                                 "draws_per_second", "solved_draws")}
+        store.save_run(
+            path,
+            run_id=self.run_id,
+            kind="risk",
+            name=self.risk.model.name,
+            dataset_version=self.dataset_version,
+            specification=specification,
+            summary={**summary, "evaluations": self.evaluations},
+            results=self.tables,
+        )
+        return self.run_id
 
-def prepare(reference: str | Path, dataset: Any, draws: int | None = None, seed: int | None = None,
+
+def prepare(reference: str | Path, dataset: Dataset, draws: int | None = None, seed: int | None = None,
             data_directory: Path | None = None) -> tuple[ResolvedRisk, SupplyChain]:
-    """The resolved risk file (with command-line draws and seed) and its scenario's supply chain."""
+    """The resolved risk file (with command-line draws and seed) and the data's supply chain for its base
+    scenario (before the scenario is applied: each demand level applies it, see evaluate.level_market)."""
     model, label = load_risk_model(reference, dataset, draws=draws, seed=seed)
     scenario = scenario_for(model, dataset)
-    chain = scenario_chain(scenario, dataset)
+    chain = source_chain(scenario, dataset)
     return resolve(model, dataset, chain, scenario, label, data_directory), chain
 
 
@@ -270,7 +309,7 @@ def _chunk_size(options: RunOptions) -> int:
 
 
 def run_risk(reference: str | Path, options: RunOptions, draws: int | None = None, seed: int | None = None,
-             dataset: Any = None) -> RiskRun:
+             dataset: Dataset | None = None) -> RiskRun:
     """Run (or resume) a Monte Carlo risk analysis and store its summary; see the module docstring."""
     if options.workers < 1:
         raise RaremapError(f"--workers {options.workers}: give at least one worker")
@@ -299,19 +338,25 @@ def _check_outputs(options: RunOptions, draws: int | None) -> None:
 
 def _finish(risk: ResolvedRisk, options: RunOptions, plan: ChunkPlan, computed: int, seconds: float,
             reports: tuple[str, ...], dataset_version: str) -> RiskRun:
-    """Summaries, drivers and the store entry of a run whose chunks are all written."""
+    """Result tables, drivers and the store entry of a run whose chunks are all written."""
     paths = chunk_files(options.out, plan)
-    totals = read_columns(paths, ("total_shortfall_t:", "demand_t:", "total_excess_t:", "feature:", "evaluation"))
+    totals = read_columns(paths, TOTAL_COLUMNS)
     counts = totals["evaluation"].value_counts()
     evaluations = {name: int(counts.get(code, 0)) for code, name in EVALUATION_NAMES.items()}
     features = totals[[name for name in totals.columns if name.startswith("feature:")]]
     features = features.rename(columns=lambda name: name.removeprefix("feature:"))
-    # Drivers on the excess over the undisrupted base (what disruptions add; see drivers.py), when recorded.
-    excess = sector_excess(totals)
-    if excess is None:
-        losses, basis = sector_losses(totals)[TOTAL][0], "total_shortfall_t"
-    else:
-        losses, basis = excess[TOTAL], "total_excess_t"
+    # Drivers per unit total, on the excess over the undisrupted base (what disruptions add; see drivers.py).
+    found = {losses.sector: drivers(features, losses.excess, "total_excess_t")
+             for losses in sector_losses(totals, risk) if losses.sector in UNIT_TOTALS.values()}
+    tables = {
+        "summary": summary_table(totals, risk),
+        "shortfall": period_table(paths, risk),
+        "exceedance": exceedance_table(totals, risk),
+        "drivers": drivers_table(risk, found),
+        "drivers_box": drivers_box_table(risk, found),
+        "processes": processes_table(risk),
+    }
+    check_tables("risk", tables)
     run = RiskRun(
         risk=risk,
         out=options.out,
@@ -319,39 +364,58 @@ def _finish(risk: ResolvedRisk, options: RunOptions, plan: ChunkPlan, computed: 
         computed_draws=computed,
         seconds=seconds,
         evaluations=evaluations,
-        summary=summary_table(totals),
-        exceedance=exceedance_table(totals),
-        drivers=drivers(features, losses, basis),
+        tables=tables,
+        drivers=found,
         run_id=f"risk-{risk.model.name}-{uuid.uuid4().hex[:12]}",
+        dataset_version=dataset_version,
         reports=reports,
     )
     if options.store_path is not None:
-        _store(run, options.store_path, dataset_version)
+        run.save(options.store_path)
     return run
 
 
-def _store(run: RiskRun, path: Path, dataset_version: str) -> None:
-    """The run's summaries in the DuckDB catalog; the draw-level Parquet files stay where they are."""
-    specification = {
-        "risk": run.risk.model.model_dump(mode="json"),
-        "fingerprint": fingerprint_hash(run.risk.fingerprint()),
-        "draws_folder": str(run.out.resolve()),
-        "processes": [
-            {"process": process.name, "annual_probability": process.annual_probability}
-            for process in run.risk.processes
-        ],
-        "export_control_probability": run.risk.control_probability,
-    }
-    payload = run.to_json()
-    summary = {key: payload[key] for key in ("draws", "seed", "draws_per_second", "solved_draws", "summary")}
-    drivers_frame = pd.DataFrame(run.drivers["ranking"])
-    store.save_run(
-        path,
-        run_id=run.run_id,
-        kind="risk",
-        name=run.risk.model.name,
-        dataset_version=dataset_version,
-        specification=specification,
-        summary={**summary, "evaluations": run.evaluations},
-        results={"summary": run.summary, "exceedance": run.exceedance, "drivers": drivers_frame},
-    )
+def _unit_of_total(name: str) -> str:
+    return next(unit for unit, total in UNIT_TOTALS.items() if total == name)
+
+
+def drivers_table(risk: ResolvedRisk, found: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The ranking of uncertainties behind the worst draws, per unit total."""
+    rows = [
+        {"country": risk.importer, "sector": total, "unit": _unit_of_total(total), "basis": result["basis"],
+         "rank": rank, **row}
+        for total, result in found.items()
+        for rank, row in enumerate(result["ranking"], start=1)
+    ]
+    columns = ["country", "sector", "unit", "basis", "rank", "uncertainty", "mean_in_worst", "mean_overall",
+               "standardized_difference"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def drivers_box_table(risk: ResolvedRisk, found: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The PRIM box's limits per unit total, with its coverage, density and support."""
+    rows = [
+        {"country": risk.importer, "sector": total, "unit": _unit_of_total(total), **limit,
+         **{key: result["prim"][key] for key in ("coverage", "density", "support")}}
+        for total, result in found.items()
+        for limit in result["prim"]["box"]
+    ]
+    columns = ["country", "sector", "unit", "uncertainty", "lower", "upper", "coverage", "density", "support"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def processes_table(risk: ResolvedRisk) -> pd.DataFrame:
+    """Every disruption process the draws sample, with its annual probability and mean severity and duration."""
+    rows = [
+        {"process": process.name, "country": process.country, "stage": process.stage,
+         "annual_probability": process.annual_probability, "mean_severity": process.severity.mean(),
+         "mean_duration_years": process.duration.mean()}
+        for process in risk.processes
+    ]
+    control = risk.model.export_control
+    if control.enabled:
+        rows.append({"process": EXPORT_CONTROL, "country": control.exporter, "stage": " ".join(control.stages),
+                     "annual_probability": risk.control_probability, "mean_severity": control.severity.mean(),
+                     "mean_duration_years": control.duration.mean()})
+    columns = ["process", "country", "stage", "annual_probability", "mean_severity", "mean_duration_years"]
+    return pd.DataFrame(rows, columns=columns)

@@ -73,6 +73,11 @@ class Duration(Frozen):
             _check_discrete(tuple(float(value) for value in self.values), self.probabilities)
         return self
 
+    def mean(self) -> float:
+        if self.distribution == "geometric":
+            return self.mean_years
+        return float(sum(value * weight for value, weight in zip(self.values, self.probabilities, strict=True)))
+
 
 class ProbabilityMapping(Frozen):
     """How a WGI political-stability score becomes an annual probability of a disruption.
@@ -148,7 +153,7 @@ class ExportControlProcess(Frozen):
 
 
 class DemandUncertainty(Frozen):
-    """A multiplier on every country's demand, drawn once per draw from a few levels."""
+    """A multiplier on every country's demand over the horizon, drawn once per draw from a few levels."""
 
     levels: tuple[Annotated[float, Field(gt=0, le=10)], ...] = (1.0,)
     probabilities: tuple[Probability, ...] = (1.0,)
@@ -160,12 +165,18 @@ class DemandUncertainty(Frozen):
 
 
 class RiskModel(Frozen):
-    """One risk file: the base scenario and the uncertainties a Monte Carlo run draws."""
+    """One risk file: the base scenario and the uncertainties a Monte Carlo run draws.
+
+    `periods` replaces the base scenario's periods (the first is the calibrated base year);
+    `horizon_start` is the first year the draws disrupt and the outcomes cover (default: the first
+    period after the base year), so the years before it stay as the base scenario has them.
+    """
 
     name: str
     description: str = ""
     base: str = "baseline"
     periods: Periods | None = None
+    horizon_start: Annotated[int, Field(ge=1990, le=2100)] | None = None
     importer: str | None = None
     probability_mapping: ProbabilityMapping = ProbabilityMapping()
     processes: Processes = Processes()

@@ -1,38 +1,48 @@
-"""Risk metrics of a finished run, computed from the per-draw sector totals in the chunk files.
+"""Risk metrics of a finished run, computed from the per-draw columns of the chunk files.
+
+Every figure is the importer's, over the run's horizon (the periods the draws disrupt), in the
+sector's unit: t magnet for magnet sectors, t REO for oxide applications. Sectors of one unit are
+also summed into a total ("all magnet sectors", "all oxide applications"); magnets and oxides are
+never summed together.
 
 For a sector's shortfall L over the horizon (tonnes, one value per draw, N draws):
 
-- expected shortfall: mean(L);
+- expected shortfall: mean(L) (the mean, not the tail mean some texts call "expected shortfall");
 - VaR_q: the empirical q-quantile, the smallest x with at least q N draws at or below x;
 - CVaR_q: VaR_q + mean(max(L - VaR_q, 0)) / (1 - q) (Rockafellar and Uryasev), which equals the
   mean of the worst (1 - q) N draws whenever (1 - q) N is a whole number;
 - P(shortfall > 10 % of demand): share of draws with L > 0.1 x that draw's demand over the horizon;
 - exceedance curve: P(L > x) on a grid of x.
 
-The same figures on the excess shortfall E, the shortfall beyond the undisrupted base solution at
-the draw's demand level (per cell max(0, draw - base), summed over elements and periods; column
-`total_excess_t:<sector>`): expected excess mean(E), VaR_0.95 and CVaR_0.95 of E, and
-P(E > 10 % of demand). These measure what the disruptions add, where L also counts the baseline's
-own shortfall.
+The same figures on the excess shortfall E, the shortfall beyond the undisrupted base at the draw's
+demand level (per cell max(0, draw - base), summed over periods; column `total_excess_t:<sector>`):
+expected excess mean(E), VaR_0.95 and CVaR_0.95 of E, and P(E > 10 % of demand). These measure
+what the disruptions add, where L also counts the base's own shortfall.
 
-Only the total columns are read (not every shortfall cell), so memory grows with the number of
-draws times the number of sectors, not with the number of cells.
+Totals are read first (a few columns per sector); the per-period table then reads one sector's
+cells at a time, so memory grows with the number of draws times the periods of one sector.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from raremap.model.periods import start_date
+from raremap.risk.resolve import UNIT_TOTALS, ResolvedRisk
+
 LEVELS = (0.90, 0.95, 0.99)
 EXCESS_LEVEL = 0.95
 EXCESS_KEYS = ("expected_excess_shortfall_t", "var95_excess_t", "cvar95_excess_t", "p_excess_exceed_10pct")
 EXCEEDANCE_SHARE = 0.10
 EXCEEDANCE_POINTS = 101
-TOTAL = "all"
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+TOTAL_COLUMNS = ("total_shortfall_t:", "demand_t:", "total_excess_t:", "feature:", "evaluation")
+"""Column prefixes of the per-draw totals the summary, exceedance and drivers read."""
 
 
 def value_at_risk(losses: np.ndarray, level: float) -> float:
@@ -54,64 +64,108 @@ def read_columns(paths: list[Path], prefixes: tuple[str, ...]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def sector_losses(totals: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per sector (and for all sectors together) the shortfall and demand of every draw."""
-    sectors = [name.split(":", 1)[1] for name in totals.columns if name.startswith("total_shortfall_t:")]
-    result = {
-        sector: (totals[f"total_shortfall_t:{sector}"].to_numpy(), totals[f"demand_t:{sector}"].to_numpy())
-        for sector in sectors
-    }
-    result[TOTAL] = (
-        np.sum([losses for losses, _ in result.values()], axis=0),
-        np.sum([demand for _, demand in result.values()], axis=0),
-    )
-    return result
+@dataclass(frozen=True)
+class Losses:
+    """One sector's (or one unit's total) shortfall, excess and demand over the horizon, per draw."""
+
+    sector: str
+    unit: str
+    shortfall: np.ndarray
+    excess: np.ndarray
+    demand: np.ndarray
 
 
-def sector_excess(totals: pd.DataFrame) -> dict[str, np.ndarray] | None:
-    """Per sector (and for all sectors together) the excess shortfall of every draw; None if not recorded."""
-    sectors = [name.split(":", 1)[1] for name in totals.columns if name.startswith("total_shortfall_t:")]
-    if not sectors or any(f"total_excess_t:{sector}" not in totals.columns for sector in sectors):
-        return None
-    result = {sector: totals[f"total_excess_t:{sector}"].to_numpy() for sector in sectors}
-    result[TOTAL] = np.sum(list(result.values()), axis=0)
-    return result
+def sector_losses(totals: pd.DataFrame, risk: ResolvedRisk) -> list[Losses]:
+    """Per sector, then per unit the total over its sectors (only units the importer buys in)."""
+    sectors = [
+        Losses(sector, unit, totals[f"total_shortfall_t:{sector}"].to_numpy(), totals[f"total_excess_t:{sector}"].to_numpy(),
+               totals[f"demand_t:{sector}"].to_numpy())
+        for sector, unit in zip(risk.sectors, risk.sector_units, strict=True)
+    ]
+    groups = []
+    for unit, name in UNIT_TOTALS.items():
+        members = [losses for losses in sectors if losses.unit == unit]
+        if members:
+            groups.append(Losses(name, unit, *(np.sum([getattr(item, part) for item in members], axis=0)
+                                               for part in ("shortfall", "excess", "demand"))))
+    return sectors + groups
 
 
-def summary_row(losses: np.ndarray, demand: np.ndarray, excess: np.ndarray | None = None) -> dict[str, float]:
-    """Expected shortfall, VaR and CVaR at 90/95/99 %, P(shortfall > 10 % of demand), and (given the
-    excess over the base) expected excess, VaR and CVaR of the excess at 95 %, P(excess > 10 % of demand)."""
-    row = {"expected_shortfall_t": float(losses.mean())}
+def summary_row(losses: Losses) -> dict[str, float]:
+    """Expected shortfall, VaR and CVaR at 90/95/99 %, P(shortfall > 10 % of demand), and the same on the
+    excess over the base: expected excess, VaR and CVaR of the excess at 95 %, P(excess > 10 % of demand)."""
+    shortfall, excess, demand = losses.shortfall, losses.excess, losses.demand
+    row = {"expected_demand_t": float(demand.mean()), "expected_shortfall_t": float(shortfall.mean())}
     for level in LEVELS:
         percent = round(level * 100)
-        row[f"var{percent}_t"] = value_at_risk(losses, level)
-        row[f"cvar{percent}_t"] = conditional_value_at_risk(losses, level)
-    row["p_exceed_10pct"] = float((losses > EXCEEDANCE_SHARE * demand).mean())
-    row["expected_demand_t"] = float(demand.mean())
-    if excess is not None:
-        row["expected_excess_shortfall_t"] = float(excess.mean())
-        row["var95_excess_t"] = value_at_risk(excess, EXCESS_LEVEL)
-        row["cvar95_excess_t"] = conditional_value_at_risk(excess, EXCESS_LEVEL)
-        row["p_excess_exceed_10pct"] = float((excess > EXCEEDANCE_SHARE * demand).mean())
+        row[f"var{percent}_t"] = value_at_risk(shortfall, level)
+        row[f"cvar{percent}_t"] = conditional_value_at_risk(shortfall, level)
+    row["p_exceed_10pct"] = float((shortfall > EXCEEDANCE_SHARE * demand).mean())
+    row["expected_excess_shortfall_t"] = float(excess.mean())
+    row["var95_excess_t"] = value_at_risk(excess, EXCESS_LEVEL)
+    row["cvar95_excess_t"] = conditional_value_at_risk(excess, EXCESS_LEVEL)
+    row["p_excess_exceed_10pct"] = float((excess > EXCEEDANCE_SHARE * demand).mean())
     return row
 
 
-def summary_table(totals: pd.DataFrame) -> pd.DataFrame:
-    """One row per sector (and `all`) with every summary metric (excess metrics when recorded)."""
-    excess = sector_excess(totals)
+def summary_table(totals: pd.DataFrame, risk: ResolvedRisk) -> pd.DataFrame:
+    """One row per sector and per unit total, with its unit, the horizon and every summary metric."""
     rows = [
-        {"sector": sector, **summary_row(*pair, None if excess is None else excess[sector])}
-        for sector, pair in sector_losses(totals).items()
+        {"country": risk.importer, "sector": losses.sector, "unit": losses.unit, "horizon": risk.horizon_label,
+         "horizon_years": risk.horizon_years, **summary_row(losses)}
+        for losses in sector_losses(totals, risk)
     ]
     return pd.DataFrame(rows)
 
 
-def exceedance_table(totals: pd.DataFrame, points: int = EXCEEDANCE_POINTS) -> pd.DataFrame:
-    """P(L > x) per sector on `points` shortfall levels from zero to the largest draw."""
+def exceedance_table(totals: pd.DataFrame, risk: ResolvedRisk, points: int = EXCEEDANCE_POINTS) -> pd.DataFrame:
+    """P(L > x) per sector and unit total on `points` shortfall levels from zero to the largest draw."""
     frames = []
-    for sector, (losses, _) in sector_losses(totals).items():
-        ordered = np.sort(losses)
+    for losses in sector_losses(totals, risk):
+        ordered = np.sort(losses.shortfall)
         grid = np.linspace(0.0, float(ordered[-1]) if ordered.size else 0.0, points)
         above = (ordered.size - np.searchsorted(ordered, grid, side="right")) / max(ordered.size, 1)
-        frames.append(pd.DataFrame({"sector": sector, "shortfall_t": grid, "probability": above}))
+        frames.append(pd.DataFrame({"country": risk.importer, "sector": losses.sector, "unit": losses.unit,
+                                    "shortfall_t": grid, "probability": above}))
     return pd.concat(frames, ignore_index=True)
+
+
+def _period_rows(risk: ResolvedRisk, sector: str, unit: str, shortfall: np.ndarray, excess: np.ndarray,
+                 demand: np.ndarray) -> list[dict[str, object]]:
+    """Rows of the per-period table for one sector or unit total (arrays are draw x horizon period)."""
+    quantiles = np.quantile(shortfall, QUANTILES, axis=0, method="inverted_cdf") if len(shortfall) else np.zeros((5, 0))
+    rows = []
+    starts, years = risk.horizon_periods, risk.period_years[risk.horizon:]
+    for index, (period, start, length) in enumerate(zip(risk.horizon_labels, starts, years, strict=True)):
+        row: dict[str, object] = {
+            "country": risk.importer, "sector": sector, "unit": unit, "period": period,
+            "period_start": start_date(start).isoformat(), "period_years": float(length),
+            "expected_demand_t": float(demand[:, index].mean()),
+            "expected_shortfall_t": float(shortfall[:, index].mean()),
+        }
+        row.update({f"shortfall_p{round(q * 100):02d}_t": float(quantiles[position, index])
+                    for position, q in enumerate(QUANTILES)})
+        row["expected_excess_shortfall_t"] = float(excess[:, index].mean())
+        row["p_excess"] = float((excess[:, index] > 0).mean())
+        rows.append(row)
+    return rows
+
+
+def period_table(paths: list[Path], risk: ResolvedRisk) -> pd.DataFrame:
+    """Per sector and unit total, per horizon period: expected demand and shortfall, shortfall quantiles
+    over the draws (5, 25, 50, 75, 95 %), expected excess and the probability of any excess."""
+    rows: list[dict[str, object]] = []
+    sums: dict[str, list[np.ndarray]] = {}
+    for sector, unit in zip(risk.sectors, risk.sector_units, strict=True):
+        frame = read_columns(paths, (f"shortfall_t:{sector}:", f"excess_t:{sector}:", f"period_demand_t:{sector}:"))
+        cells = [frame[[f"{prefix}:{sector}:{period}" for period in risk.horizon_labels]].to_numpy()
+                 for prefix in ("shortfall_t", "excess_t", "period_demand_t")]
+        rows += _period_rows(risk, sector, unit, *cells)
+        if unit in sums:
+            sums[unit] = [total + part for total, part in zip(sums[unit], cells, strict=True)]
+        else:
+            sums[unit] = cells
+    for unit, name in UNIT_TOTALS.items():
+        if unit in sums:
+            rows += _period_rows(risk, name, unit, *sums[unit])
+    return pd.DataFrame(rows)

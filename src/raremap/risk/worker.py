@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from raremap.data.dataset import load
+from raremap.data.dataset import Dataset, load
 from raremap.model.supply_chain import SupplyChain
 from raremap.risk.chunks import fingerprint_hash
-from raremap.risk.evaluate import EVALUATION_SOLVED, DrawEvaluator
+from raremap.risk.evaluate import DrawEvaluator
 from raremap.risk.resolve import ResolvedRisk
 from raremap.risk.sampling import draw_pattern, pattern_features
 from raremap.scenario.spec import Scenario
-from raremap.simulate.apply import apply_scenario
+from raremap.simulate.market import scenario_market
 from raremap.simulate.run import supply_chain_for
 
 _LOCAL = threading.local()
@@ -39,32 +39,32 @@ class ChunkResult:
     seconds: float
 
 
-def scenario_chain(scenario: Scenario, dataset: Any) -> SupplyChain:
-    """The supply chain of a risk file's base scenario, with the scenario applied."""
-    return apply_scenario(supply_chain_for(dataset, scenario), scenario)
+def source_chain(scenario: Scenario, dataset: Dataset) -> SupplyChain:
+    """The data's supply chain for a risk file's base scenario, before the scenario is applied."""
+    return supply_chain_for(dataset, scenario)
+
+
+def scenario_chain(scenario: Scenario, dataset: Dataset) -> SupplyChain:
+    """The market a risk file's base scenario runs on (`scenario_market`, as `simulate` applies it)."""
+    return scenario_market(source_chain(scenario, dataset), scenario)
 
 
 def evaluator_for(risk: ResolvedRisk, chain: SupplyChain | None = None) -> DrawEvaluator:
-    """This thread's evaluator for `risk`, built on first use."""
+    """This thread's evaluator for `risk` (on `chain`, the data's chain before the scenario), built on first use."""
     key = fingerprint_hash(risk.fingerprint())
     evaluators: dict[str, DrawEvaluator] = getattr(_LOCAL, "evaluators", {})
     _LOCAL.evaluators = evaluators
     if key not in evaluators:
         evaluators.clear()
         if chain is None:
-            chain = scenario_chain(risk.scenario, load(risk.data_directory))
+            chain = source_chain(risk.scenario, load(risk.data_directory))
         evaluators[key] = DrawEvaluator(risk, chain)
     return evaluators[key]
 
 
-def shortfall_columns(evaluator: DrawEvaluator, periods: tuple[int, ...]) -> list[str]:
-    """Column names of the per-draw shortfall cells, in the evaluator's (sector, element, period) order."""
-    return [
-        f"shortfall_t:{sector}:{element}:{period}"
-        for sector in evaluator.sectors
-        for element in evaluator.elements
-        for period in periods
-    ]
+def cell_columns(risk: ResolvedRisk, prefix: str) -> list[str]:
+    """Column names of per-draw cells, sector by sector, each over the horizon's periods ("shortfall_t:ev:2030")."""
+    return [f"{prefix}:{sector}:{period}" for sector in risk.sectors for period in risk.horizon_labels]
 
 
 def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> ChunkResult:
@@ -74,7 +74,7 @@ def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> Chu
     solved_before = evaluator.solved
     columns: dict[str, list[Any]] = {"draw": [], "evaluation": [], "welfare_usd": []}
     features: dict[str, list[float]] = {}
-    shortfalls, excesses = [], []
+    shortfalls, excesses, demands = [], [], []
     for draw in range(start, stop):
         pattern = draw_pattern(risk, draw)
         outcome = evaluator.evaluate(pattern)
@@ -83,9 +83,10 @@ def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> Chu
         columns["welfare_usd"].append(outcome.welfare_usd)
         for name, value in pattern_features(risk, pattern).items():
             features.setdefault(name, []).append(value)
-        shortfalls.append(outcome.shortfall.ravel())
-        excesses.append(outcome.excess.reshape(len(evaluator.sectors), -1).sum(axis=1))
-    table = _table(evaluator, risk, columns, features, np.array(shortfalls), np.array(excesses))
+        shortfalls.append(outcome.shortfall)
+        excesses.append(outcome.excess)
+        demands.append(evaluator.demand(pattern.demand_level))
+    table = _table(risk, columns, features, np.array(shortfalls), np.array(excesses), np.array(demands))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -98,13 +99,10 @@ def evaluate_chunk(risk: ResolvedRisk, index: int, start: int, stop: int) -> Chu
     )
 
 
-def _table(evaluator: DrawEvaluator, risk: ResolvedRisk, columns: dict[str, list[Any]],
-           features: dict[str, list[float]], shortfalls: np.ndarray, excesses: np.ndarray) -> pa.Table:
-    """One row per draw: index, evaluation, welfare, features, shortfall cells and per-sector totals.
-
-    `total_excess_t:<sector>` (run format 2) is the sector's shortfall in excess of the undisrupted
-    base at the draw's demand level, summed over elements and periods of the per-cell excess.
-    """
+def _table(risk: ResolvedRisk, columns: dict[str, list[Any]], features: dict[str, list[float]],
+           shortfalls: np.ndarray, excesses: np.ndarray, demands: np.ndarray) -> pa.Table:
+    """One row per draw: index, evaluation, welfare, features, per-sector totals over the horizon, and the
+    shortfall, excess and demand of every sector x horizon period (arrays are draw x sector x period)."""
     arrays: dict[str, pa.Array] = {
         "draw": pa.array(columns["draw"], pa.int64()),
         "evaluation": pa.array(columns["evaluation"], pa.int8()),
@@ -112,19 +110,13 @@ def _table(evaluator: DrawEvaluator, risk: ResolvedRisk, columns: dict[str, list
     }
     for name, values in features.items():
         arrays[f"feature:{name}"] = pa.array(values, pa.float64())
-    cells = shortfalls.reshape(len(columns["draw"]), len(evaluator.sectors), -1)
-    demand_level = np.asarray(features["demand level"])
-    for position, sector in enumerate(evaluator.sectors):
-        arrays[f"total_shortfall_t:{sector}"] = pa.array(cells[:, position, :].sum(axis=1))
-        sector_demand = float(evaluator.reported_demand[position].sum())
-        arrays[f"demand_t:{sector}"] = pa.array(demand_level * sector_demand)
-        arrays[f"total_excess_t:{sector}"] = pa.array(excesses[:, position], pa.float64())
-    for position, name in enumerate(shortfall_columns(evaluator, risk.periods)):
-        arrays[name] = pa.array(shortfalls[:, position], pa.float64())
+    for position, sector in enumerate(risk.sectors):
+        arrays[f"total_shortfall_t:{sector}"] = pa.array(shortfalls[:, position].sum(axis=1), pa.float64())
+        arrays[f"demand_t:{sector}"] = pa.array(demands[:, position].sum(axis=1), pa.float64())
+        arrays[f"total_excess_t:{sector}"] = pa.array(excesses[:, position].sum(axis=1), pa.float64())
+    count = len(columns["draw"])
+    for prefix, cells in (("shortfall_t", shortfalls), ("excess_t", excesses), ("period_demand_t", demands)):
+        flat = cells.reshape(count, -1)
+        for position, name in enumerate(cell_columns(risk, prefix)):
+            arrays[name] = pa.array(flat[:, position], pa.float64())
     return pa.table(arrays)
-
-
-def solved_count(table: pa.Table) -> int:
-    """Draws of a chunk table that needed an LP solve."""
-    evaluation = table.column("evaluation").to_numpy()
-    return int((evaluation == EVALUATION_SOLVED).sum())

@@ -46,13 +46,14 @@ def risk_execution(
     """A Monte Carlo run of a built-in risk file on one worker, draws written under the store's folder.
 
     The engine saves to the store itself when given a path; here it is given none and the run is
-    saved afterwards under the server's store lock, so reads are not blocked while draws are solved.
+    saved afterwards (`RiskRun.save`) under the server's store lock, so reads are not blocked while
+    draws are solved.
     """
 
     def execute(progress: Progress) -> str:
         import uuid
 
-        from raremap.risk.engine import RunOptions, _store, run_risk
+        from raremap.risk.engine import RunOptions, run_risk
 
         folder = storage.path.parent / "risk-draws" / uuid.uuid4().hex
         options = RunOptions(
@@ -61,12 +62,7 @@ def risk_execution(
         progress(0.1, "drawing and solving disruptions")
         run = run_risk(name, options, draws=draws, seed=seed, dataset=dataset)
         progress(0.9, "saving the summaries")
-
-        def save(path: Any) -> str:
-            _store(run, path, str(dataset.version))
-            return run.run_id
-
-        return storage.save_result(save)
+        return storage.save_result(run.save)
 
     return execute
 
