@@ -79,6 +79,10 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         **magnet_pool(rare_earths, options.ndpr_pool),
         **_buyer_arrays(buyers, prices, countries, grid, products),
         **_holding_costs(tables, prices),
+        "scrap_share": xr.DataArray(
+            np.full(len(countries), supply_rules.parameter(tables["parameters"], "ndfeb_process_scrap_share")),
+            coords={"country": list(countries)}, dims="country",
+        ),
         **(_investment(tables, countries, capacity, production, options) if options.supply.investment else {}),
     }
     chain = SupplyChain.from_arrays(

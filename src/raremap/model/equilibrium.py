@@ -273,6 +273,7 @@ class SharedTerms:
     exports: linopy.LinearExpression  # shipped [stage, country, element, period]
     used: linopy.LinearExpression  # goods bought by buyers [country, element, period]
     magnet_metal: linopy.LinearExpression  # metal used by the fixed part of recipes [country, element, period]
+    scrap_oxide: linopy.LinearExpression  # oxide recovered from the maker's process scrap [country, element, period]
 
 
 def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
@@ -287,14 +288,26 @@ def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
         element="product", ingredient="element"
     )
     products = terms["Magnet-production"].sel(element=chain.magnet_products).rename(element="product")
+    magnet_metal = (fixed_recipe * products).sum("product")
     return SharedTerms(
         separation_input=concentrate.sum("exporter").rename(importer="country"),
         separation_output=(composition * concentrate).sum("exporter").rename(importer="country"),
         imports=flow.sum("exporter").rename(importer="country"),
         exports=flow.sum("importer").rename(exporter="country"),
         used=used,
-        magnet_metal=(fixed_recipe * products).sum("product"),
+        magnet_metal=magnet_metal,
+        scrap_oxide=_scrap_oxide(terms, chain, magnet_metal),
     )
+
+
+def _scrap_oxide(terms: Terms, chain: SupplyChain, magnet_metal: linopy.LinearExpression) -> linopy.LinearExpression:
+    """Oxide each country recovers from its own magnet making: scrap_share of the metal it puts in."""
+    separated = chain.separated_elements
+    metal_in = [magnet_metal.sel(element=separated)]
+    if terms.exists("Magnet-metal-use"):
+        metal_in.append(terms["Magnet-metal-use"].sel(element=separated))
+    factor = chain["metal_factor"].sel(element=separated)
+    return _total(metal_in) * (chain["scrap_share"] / factor)
 
 
 def _add_capacity_constraints(
@@ -416,7 +429,7 @@ def _own_output(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> dict[s
     recycled = terms["Recycling-supply"].sum("tier")
     calibration = terms["Calibration-supply"]
     return {
-        "separation": (separated, _total([shared.separation_output, calibration.sel(element=separated)])),
+        "separation": (separated, _total([shared.separation_output, shared.scrap_oxide, calibration.sel(element=separated)])),
         "metal": (separated, _total([terms["Metal-production"].sel(element=separated), recycled.sel(element=separated)])),
         "magnet": (products, _total([terms["Magnet-production"].sel(element=products), calibration.sel(element=products)])),
     }
@@ -444,7 +457,7 @@ def _add_balance_constraints(
         _total([terms["Mining-production"], -terms["Concentrate-flow"].sum("importer").rename(exporter="country")]) == 0,
         name="Mining-balance",
     )
-    separation = [shared.separation_output, *_market_terms(terms, shared, "separation", separated)]
+    separation = [shared.separation_output, shared.scrap_oxide, *_market_terms(terms, shared, "separation", separated)]
     separation += [-terms["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)]
     separation += [-shared.used.sel(element=separated), -terms["Separation-surplus"]]
     if terms.exists("Calibration-supply"):

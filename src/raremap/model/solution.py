@@ -132,10 +132,20 @@ def _market_price(model: linopy.Model, balance_name: str) -> xr.DataArray:
 
 
 def separation_output(chain: SupplyChain, solution: Solution) -> xr.DataArray:
-    """Separated oxide by country x element x period, from concentrate arrivals and compositions."""
+    """Separated oxide by country x element x period: from concentrate arrivals and compositions, plus
+    the oxide recovered from the country's own magnet scrap."""
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
-    output = (composition * solution.values["Concentrate-flow"]).sum("exporter")
-    return output.rename(importer="country").transpose("country", "element", "period")
+    output = (composition * solution.values["Concentrate-flow"]).sum("exporter").rename(importer="country")
+    return (output + scrap_oxide(chain, solution)).transpose("country", "element", "period")
+
+
+def scrap_oxide(chain: SupplyChain, solution: Solution) -> xr.DataArray:
+    """Oxide recovered from each country's process scrap: scrap_share of the metal it put into magnets."""
+    separated, products = chain.separated_elements, chain.magnet_products
+    made = solution.values["Magnet-production"].sel(element=products).rename(element="product")
+    fixed_recipe = (chain["recipe"].sel(element=products) * (1 - chain["magnet_pool"])).rename(element="product", ingredient="element")
+    metal_in = (fixed_recipe * made).sum("product").sel(element=separated) + solution.values["Magnet-metal-use"].sel(element=separated)
+    return metal_in * chain["scrap_share"] / chain["metal_factor"].sel(element=separated)
 
 
 def goods_used(chain: SupplyChain, solution: Solution) -> xr.DataArray:

@@ -87,6 +87,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "recycling_cost": ("tier",),
     "calibration_supply": ("country", "element"),
     "calibration_cost": ("element",),
+    "scrap_share": ("country",),
 }
 """Every array of a SupplyChain with its dimensions, in order.
 
@@ -109,6 +110,9 @@ Pr, the NdPr pool: their total per tonne of magnet is fixed by the recipe); a me
 Stocks: a stock with ``stock_scheduled`` is released exactly by its ``stock_release_schedule`` (t per period released by a shortfall rule; a floor on release).
 Stocks cost ``stock_holding_cost`` (USD/kg per year, per good) to hold.
 Recycling: ``recycling_available`` (t/yr of metal recoverable per price tier at ``recycling_cost``).
+Process scrap: ``scrap_share`` of the metal a country puts into magnets comes back to it as oxide in
+the same period (machining swarf and rejects of sintered blanks, recycled by the maker): a tonne of
+magnet is output as reported, blank mass, and holds recipe x (1 - scrap_share) of rare earths net.
 """
 
 _DEFAULTS: dict[str, float] = {
@@ -156,6 +160,7 @@ _DEFAULTS: dict[str, float] = {
     "recycling_cost": 0.0,
     "calibration_supply": 0.0,
     "calibration_cost": 0.0,
+    "scrap_share": 0.0,
 }
 
 
