@@ -259,6 +259,7 @@ class ImporterSide:
     own_composition: xr.DataArray  # [element] share of each element in the importer's ore
     partner_composition: xr.DataArray  # [partner, element] in each partner's ore
     metal_factor: xr.DataArray  # [element] t metal per t oxide
+    scrap_share: float  # share of the metal put into magnets that returns as oxide (process scrap)
     fixed_recipe: xr.DataArray  # [product, element] t metal per t magnet outside the NdPr pool
     pool_content: xr.DataArray  # [product] t of pool metal per t magnet
     pool_floor: xr.DataArray  # [product, element] least t of a pool member per t magnet
@@ -299,6 +300,7 @@ def importer_side(run: EngineRun, importer: str, reported: Sequence[float]) -> I
         own_composition=composition.sel(country=importer, drop=True),
         partner_composition=composition.rename(country=PARTNER).drop_sel({PARTNER: importer}),
         metal_factor=chain["metal_factor"].sel(element=separated),
+        scrap_share=float(chain["scrap_share"].sel(country=importer)),
         fixed_recipe=(recipe * (1 - pool)).reindex(element=separated, fill_value=0.0),
         pool_content=(recipe * pool).sum("element"),
         pool_floor=(recipe * chain["pool_floor"].rename(ingredient="element")).reindex(element=separated, fill_value=0.0),

@@ -369,8 +369,11 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
     model.add_constraints(
         _total([terms["Mining-production"], -terms["Concentrate-use"], -terms["Concentrate-export"]]) == 0,
         name="Mining-balance")
+    made = terms["Magnet-production"].sel(element=products).rename(element="product")
+    metal_in = _total([(side.fixed_recipe * made).sum("product"), terms["Magnet-metal-use"].sel(element=separated)])
     separation_output = _total([side.own_composition * terms["Concentrate-use"],
-                                (side.partner_composition * terms["Concentrate-import"]).sum(PARTNER)])
+                                (side.partner_composition * terms["Concentrate-import"]).sum(PARTNER),
+                                metal_in * (side.scrap_share / side.metal_factor)])
     model.add_constraints(_total([
         separation_output,
         imports.sel(stage="separation", element=separated, drop=True),
@@ -380,7 +383,6 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
         -_used(terms, side, separated),
         -terms["Separation-surplus"],
     ]) == 0, name="Separation-balance")
-    made = terms["Magnet-production"].sel(element=products).rename(element="product")
     model.add_constraints(_total([
         terms["Metal-production"].sel(element=separated),
         imports.sel(stage="metal", element=separated, drop=True),

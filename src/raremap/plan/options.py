@@ -29,14 +29,16 @@ def importer_need(chain: SupplyChain, importer: str) -> xr.DataArray:
     """The importer's need of each stage's goods [stage, element, period] in t per year.
 
     Magnets: what its buyers use; metal: the metal those magnets hold (recipes); separation: that
-    metal as oxide, plus the oxides its buyers use directly; mining: the REO its separation needs.
+    metal as oxide net of the process scrap that returns to the maker, plus the oxides its buyers use
+    directly; mining: the REO its separation needs.
     """
     bought = (chain["demand"].sel(country=importer) * chain["bundle"].sel(country=importer)).sum("sector")
     products, separated = chain.magnet_products, chain.separated_elements
     magnets = bought.sel(element=products)
     recipe = chain["recipe"].sel(element=products).rename(element="product", ingredient="element")
     metal = (recipe * magnets.rename(element="product")).sum("product").reindex(element=chain.elements, fill_value=0.0)
-    oxide = (metal.sel(element=separated) / chain["metal_factor"].sel(element=separated)) + bought.sel(element=separated)
+    net_of_scrap = 1 - chain["scrap_share"].sel(country=importer)  # the maker's process scrap returns as oxide
+    oxide = (metal.sel(element=separated) * net_of_scrap / chain["metal_factor"].sel(element=separated)) + bought.sel(element=separated)
     zeros = xr.zeros_like(bought)
     stages = [
         zeros,
