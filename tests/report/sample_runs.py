@@ -148,26 +148,26 @@ def risk_frames(draws: int = 200, seed: int = 7) -> dict[str, pd.DataFrame]:
 
 
 def plan_frames() -> dict[str, pd.DataFrame]:
-    """The tables the planner on staging stores (raremap.plan.planner.PlanRun.tables), in miniature,
+    """The tables the planner stores, in the columns results.csv declares for it, in miniature,
     with a 0.16 t offtake and a technology deal signed to 59 %, neither of them a decision."""
     frontier = pd.DataFrame(
         {
             "lambda": [0.0, 0.25, 1.0, 4.0],
-            "cost": [100.0, 130.0, 170.0, 240.0],
+            "cost_usd_million": [100.0, 130.0, 170.0, 240.0],
             "cvar_shortfall_t": [900.0, 500.0, 300.0, 220.0],
         }
     )
     option_rows: list[dict[str, object]] = [
         {"name": "offtake-AUS-separation", "kind": "offtake", "partner": "AUS", "stage": "separation",
-         "elements": ["Nd", "Pr"], "volume_t": 1500.0, "start": 2027},
+         "goods": "Nd, Pr", "volume_t": 1500.0, "start": 2027},
         {"name": "offtake-VNM-separation", "kind": "offtake", "partner": "VNM", "stage": "separation",
-         "elements": ["Nd"], "volume_t": 0.16, "start": 2027},
-        {"name": "magnet-plant", "kind": "domestic", "partner": None, "stage": "magnet", "elements": [],
+         "goods": "Nd", "volume_t": 0.16, "start": 2027},
+        {"name": "magnet-plant", "kind": "domestic", "partner": None, "stage": "magnet", "goods": "",
          "volume_t": 6000.0, "start": 2026},
-        {"name": "metal-know-how-JPN", "kind": "technology", "partner": "JPN", "stage": None, "elements": [],
+        {"name": "metal-know-how-JPN", "kind": "technology", "partner": "JPN", "stage": None, "goods": "",
          "volume_t": None, "start": 2026, "signed_share": 0.5928},
         {"name": "stockpile-NdPr-separation", "kind": "stockpile", "partner": None, "stage": "separation",
-         "elements": ["NdPr"], "volume_t": 800.0, "start": 2026},
+         "goods": "NdPr", "volume_t": 800.0, "start": 2026},
     ]
     sourcing = pd.DataFrame(
         [
@@ -181,7 +181,7 @@ def plan_frames() -> dict[str, pd.DataFrame]:
     strategies = pd.DataFrame(
         {
             "name": ["status quo", "concentrated (AUS)", "multi-vector", "domestic only"],
-            "cost": [300.0, 220.0, 170.0, 190.0],
+            "cost_usd_million": [300.0, 220.0, 170.0, 190.0],
             "expected_shortfall_t": [600.0, 400.0, 150.0, 250.0],
             "cvar_shortfall_t": [1500.0, 1000.0, 300.0, 700.0],
         }

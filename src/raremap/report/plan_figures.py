@@ -57,32 +57,31 @@ def decisions(run: StoredRun) -> tuple[pd.DataFrame, list[str]]:
         return pd.DataFrame(), []
     notes = []
     rows = frame.copy()
-    if not declares("options"):
-        if "unit" not in rows.columns:
-            kinds = rows["kind"] if "kind" in rows.columns else pd.Series("", index=rows.index)
-            volumes = rows["volume_t"] if "volume_t" in rows.columns else pd.Series(float("nan"), index=rows.index)
-            rows["unit"] = ["t" if kind == "stockpile" else "t/yr" if pd.notna(volume) else ""
-                            for kind, volume in zip(kinds, volumes, strict=True)]
-        if "goods" not in rows.columns and "elements" in rows.columns:
-            rows["goods"] = rows["elements"]
-        partial = rows["signed_share"].fillna(1.0) < SIGNED if "signed_share" in rows.columns else False
-        volume = pd.to_numeric(rows["volume_t"] if "volume_t" in rows.columns
-                               else pd.Series(float("nan"), index=rows.index), errors="coerce")
-        outlay = pd.to_numeric(rows.get("outlay_usd_million", pd.Series(float("nan"), index=rows.index)),
-                               errors="coerce")
-        small = volume.notna() & (volume < MATERIAL_T_PER_YEAR) & ~(outlay >= MATERIAL_USD_MILLION)
-        if bool(small.any()):
-            notes.append(f"{int(small.sum())} commitment(s) below {number(MATERIAL_T_PER_YEAR)} t/yr and "
-                         f"USD {number(MATERIAL_USD_MILLION)} million left out: "
-                         + ", ".join(f"{name} {number(value)} t" for name, value in
-                                     zip(rows.loc[small, "name"], volume[small], strict=True)))
-        if isinstance(partial, pd.Series) and bool(partial.any()):
-            notes.append("Technology deals the planner signs only in part (a relaxation, not a decision) left "
-                         "out: " + ", ".join(f"{name} ({share(part)} signed)" for name, part in
-                                             zip(rows.loc[partial, "name"], rows.loc[partial, "signed_share"],
-                                                 strict=True)))
-            small = small | partial
-        rows = rows[~small]
+    if "unit" not in rows.columns:
+        kinds = rows["kind"] if "kind" in rows.columns else pd.Series("", index=rows.index)
+        volumes = rows["volume_t"] if "volume_t" in rows.columns else pd.Series(float("nan"), index=rows.index)
+        rows["unit"] = ["t" if kind == "stockpile" else "t/yr" if pd.notna(volume) else ""
+                        for kind, volume in zip(kinds, volumes, strict=True)]
+    if "goods" not in rows.columns and "elements" in rows.columns:
+        rows["goods"] = rows["elements"]
+    partial = rows["signed_share"].fillna(1.0) < SIGNED if "signed_share" in rows.columns else False
+    volume = pd.to_numeric(rows["volume_t"] if "volume_t" in rows.columns
+                           else pd.Series(float("nan"), index=rows.index), errors="coerce")
+    outlay = pd.to_numeric(rows.get("outlay_usd_million", pd.Series(float("nan"), index=rows.index)),
+                           errors="coerce")
+    small = volume.notna() & (volume < MATERIAL_T_PER_YEAR) & ~(outlay >= MATERIAL_USD_MILLION)
+    if bool(small.any()):
+        notes.append(f"{int(small.sum())} commitment(s) below {number(MATERIAL_T_PER_YEAR)} t/yr and "
+                     f"USD {number(MATERIAL_USD_MILLION)} million left out: "
+                     + ", ".join(f"{name} {number(value)} t" for name, value in
+                                 zip(rows.loc[small, "name"], volume[small], strict=True)))
+    if isinstance(partial, pd.Series) and bool(partial.any()):
+        notes.append("Technology deals the planner signs only in part (a relaxation, not a decision) left "
+                     "out: " + ", ".join(f"{name} ({share(part)} signed)" for name, part in
+                                         zip(rows.loc[partial, "name"], rows.loc[partial, "signed_share"],
+                                             strict=True)))
+        small = small | partial
+    rows = rows[~small]
     shown = [name for name in ("name", "kind", "partner", "stage", "goods", "start", "online", "volume_t", "unit",
                                "outlay_usd_million") if name in rows.columns]
     result = rows[shown].rename(columns={"volume_t": "volume", "outlay_usd_million": "outlay (USD million)"})
