@@ -129,7 +129,7 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
         "china-2025-controls",
         "india-magnet-scheme",
     ]
-    baseline, controls, scheme = overview["scenarios"]
+    _baseline, controls, scheme = overview["scenarios"]
     assert overview["horizon"] == "2024-2035" and overview["units"]["binding"]["shadow_usd_per_kg"] == "USD per kg"
     assert scheme["against_base"]["changed"] is False and controls["against_base"]["changed"] is True
     magnets = [row for row in controls["shortfall_by_year"] if row["unit"] == "t magnet"]

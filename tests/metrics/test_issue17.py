@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-
 import pytest
 
 import raremap

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Mapping
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -457,7 +457,7 @@ def capacity_project_problems(tables: Mapping[str, pd.DataFrame]) -> list[Proble
     if "capacity" not in tables or "projects" not in tables:
         return []
     capacity, projects = tables["capacity"], tables["projects"]
-    by_name = {str(name): line for line, name in projects["project"].items()}
+    by_name: dict[str, Any] = {str(name): line for line, name in projects["project"].items()}
     problems = []
     is_total = capacity["facility"].astype(str).str.contains(NATIONAL_TOTAL, case=False, regex=False)
     for line, row in capacity[~is_total].iterrows():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -257,9 +258,9 @@ def share_the_squeeze(world: pd.DataFrame, named: pd.DataFrame) -> tuple[pd.Data
     base = total.xs(base_period, level="period")
     base_named = named[named["period"] == base_period].groupby(["sector", "element"])["value_t"].sum()
     base_left = (base - base_named.reindex(base.index, fill_value=0.0)).clip(lower=0.0)
-    pairs = total.index.droplevel("period")
-    world_base = pd.Series(pairs.map(base).to_numpy(), index=total.index)
-    rest = pd.Series(pairs.map(base_left).to_numpy(), index=total.index) * (total / world_base).where(world_base > 0, 1.0)
+    pairs = cast(pd.MultiIndex, total.index).droplevel("period")
+    world_base = pd.Series(base.reindex(pairs).to_numpy(), index=total.index)
+    rest = pd.Series(base_left.reindex(pairs).to_numpy(), index=total.index) * (total / world_base).where(world_base > 0, 1.0)
     wanted = following + rest
     factor = ((total - projected).clip(lower=0.0) / wanted).where(wanted > 0, 1.0)
     scaled = named.join(factor.rename("factor"), on=keys)["factor"].where(follows, 1.0).fillna(1.0)

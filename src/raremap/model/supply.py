@@ -157,7 +157,7 @@ def base_year_as_reported(capacity: xr.DataArray, observed: pd.Series, headroom:
     output at a stage keep their capacity.
     """
     first = capacity.isel(period=0).copy()
-    for (country, stage), value in observed.items():
+    for (country, stage), value in zip(observed.index.tolist(), observed.to_numpy(), strict=True):
         if value > 0 and country in first["country"] and stage in first["stage"]:
             first.loc[{"stage": stage, "country": country}] = min(float(first.sel(stage=stage, country=country)), value * headroom)
     bounded = capacity.copy()
