@@ -248,7 +248,9 @@ def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earth
             # No market price for this family: the NdFeB margin over its metal plus this recipe's metal.
             ndfeb = recipes.loc[[p for p in recipes.index if p.startswith("Nd")]].mean()
             margin = magnet_prices["NdFeB"] - float((ndfeb * metal_value.reindex(recipes.columns).fillna(0.0)).sum())
-            values[product] = margin + content
+            # A magnet is worth at least its metal: a negative margin comes from quotes of different
+            # years (2010's magnet price against Nd's first quote, of 2011's peak).
+            values[product] = max(margin, 0.0) + content
     return pd.Series(values, dtype=float)
 
 
