@@ -99,7 +99,7 @@ _ARRAYS = (
     "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
     "tariff", "flow_upper", "base_flow", "contract", "contract_breach_cost", "route_growth", "reexport_allowed",
     "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_scheduled", "stock_refill",
-    "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost",
+    "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost", "scrap_share",
 )
 
 
@@ -444,6 +444,7 @@ def add_balance_rows(model: PeerModel) -> None:
             for oxide in market.oxides:
                 row = separated[country, oxide, period] + net[SEPARATION, country, oxide, period] + bought[country, oxide, period]
                 row += model.terms("Calibration-supply", (country, oxide, period))
+                row += scrap_oxide(model, country, oxide, period, 1.0)
                 row += model.terms("Metal-production", (country, oxide, period), -1.0 / metal_factor.at(oxide))
                 row += model.terms("Separation-surplus", (country, oxide, period), -1.0)
                 model.add_row(row, "==", 0.0, model.row_name("Separation-balance"))
@@ -508,6 +509,21 @@ def add_route_rows(model: PeerModel) -> None:
                       model.row_name("Route-growth-upper"))
 
 
+def scrap_oxide(model: PeerModel, country: str, oxide: str, period: float, sign: float) -> Terms:
+    """Oxide back from the country's process scrap: scrap_share of the metal it puts into magnets."""
+    arrays = model.market.arrays
+    share = arrays["scrap_share"].at(country) / arrays["metal_factor"].at(oxide) * sign
+    if share == 0:
+        return []
+    recipe, pool = arrays["recipe"], arrays["magnet_pool"]
+    terms = model.terms("Magnet-metal-use", (country, oxide, period), share)
+    for product in model.market.products:
+        content = recipe.at(product, oxide) * (1.0 - pool.at(oxide))
+        if content > 0:
+            terms += model.terms("Magnet-production", (country, product, period), share * content)
+    return terms
+
+
 def add_own_output_rows(model: PeerModel) -> None:
     """A country that could also receive a good (imports or a stock of it) exports at most what it made."""
     market, variables = model.market, model.variables
@@ -529,6 +545,7 @@ def add_own_output_rows(model: PeerModel) -> None:
             continue
         if stage == SEPARATION:
             own = separated[country, good, period] + model.terms("Calibration-supply", (country, good, period), -1.0)
+            own += scrap_oxide(model, country, good, period, -1.0)
         elif stage == METAL:
             own = model.terms("Metal-production", (country, good, period), -1.0)
             own += [term for tier in market.tiers for term in model.terms("Recycling-supply", (country, good, tier, period), -1.0)]

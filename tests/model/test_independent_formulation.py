@@ -166,6 +166,10 @@ TINY_CASES: dict[str, Case] = {
     # Pr is plentiful and Nd scarce: Pr cannot stand in for Nd, so Nd's floor binds.
     "NdPr pool and two grades": Case(two_grade_chain(neodymium=0.1, praseodymium=0.3), families=("magnet-metal-use", "magnet-pool-balance", "magnet-recipe-lower"),
                                      run_out=False),
+    # SEP's magnet making returns 30 % of its metal as oxide, which feeds its own metal plant again.
+    "process scrap with the NdPr pool": Case(
+        two_grade_chain(neodymium=0.1, praseodymium=0.3, scrap_share=array({"SEP": 0.3}, "country")),
+        families=("magnet-metal-use", "magnet-pool-balance"), run_out=False),
     "investment with lead time and rate": Case(
         tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000),
                    investment_cost=at("magnet", "ALT", 1.0), investment_lead_years=at("magnet", "ALT", 2.0, default=INFINITE),
