@@ -113,3 +113,15 @@ def test_scenarios_are_frozen() -> None:
 def test_published_json_schema_is_current() -> None:
     published = json.loads((REPOSITORY / "docs" / "scenario-schema.json").read_text())
     assert published == json.loads(json.dumps(json_schema()))
+
+
+def test_a_shorter_horizon_cuts_the_inherited_quarters_and_a_written_stretch_is_still_checked(dataset: object) -> None:
+    baseline = load_scenario("baseline", dataset)
+    assert baseline.periods.sub_annual is not None and baseline.periods.sub_annual.end == 2026
+    short = override(baseline, {"periods": {"start": 2024, "end": 2025}}, dataset)
+    assert short.periods.sub_annual is not None
+    assert (short.periods.sub_annual.start, short.periods.sub_annual.end) == (2025, 2025)
+    assert override(baseline, {"periods": {"end": 2024}}, dataset).periods.sub_annual is None
+    assert override(baseline, {"periods": {"length": 5}}, dataset).periods.sub_annual is None
+    with pytest.raises(ScenarioError, match=r"sub_annual\.end 2026 is after end 2025"):
+        override(baseline, {"periods": {"end": 2025, "sub_annual": {"start": 2025, "end": 2026, "parts_per_year": 4}}}, dataset)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from raremap.errors import RaremapError
-from raremap.scenario.spec import Scenario
+from raremap.scenario.spec import Periods, Scenario
 from raremap.specfiles import SpecificationError, SpecificationFiles, deep_merge, published_schema
 
 MAXIMUM_BASE_DEPTH = 10
@@ -62,10 +62,29 @@ def resolve_document(reference: str | Path) -> tuple[dict[str, Any], str]:
         current = parent_label
     merged: dict[str, Any] = {}
     for layer in reversed(chain):
-        merged = deep_merge(merged, layer)
+        merged = merge_layer(merged, layer)
     merged["base"] = document.get("base")
     merged["name"] = document.get("name", Path(label).stem)
     return merged, label
+
+
+def merge_layer(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """`layer` deep-merged onto `base`; a layer that moves the horizon without naming its own sub-annual
+    stretch gets the inherited one cut to the new horizon (shortening baseline to 2024-2025 keeps its
+    2025 quarters and drops 2026's), rather than an error about a setting it never wrote."""
+    merged = deep_merge(base, layer)
+    periods, own = merged.get("periods"), layer.get("periods")
+    if not (isinstance(periods, Mapping) and isinstance(own, Mapping)) or "sub_annual" in own:
+        return merged
+    fine = periods.get("sub_annual")
+    start = periods.get("start", Periods.model_fields["start"].default)
+    end = periods.get("end", Periods.model_fields["end"].default)
+    if not (isinstance(fine, Mapping) and all(isinstance(year, int) for year in (start, end, fine.get("start"), fine.get("end")))):
+        return merged
+    first, last = max(fine["start"], start + 1), min(fine["end"], end)
+    kept = first <= last and periods.get("length", 1) == 1
+    merged["periods"] = {**periods, "sub_annual": {**fine, "start": first, "end": last} if kept else None}
+    return merged
 
 
 def _beside(base: str, including: str) -> str | Path:
@@ -100,7 +119,7 @@ def load_scenario(reference: str | Path, dataset: Any = None) -> Scenario:
 
 def override(scenario: Scenario, changes: Mapping[str, Any], dataset: Any = None) -> Scenario:
     """A new validated scenario with `changes` deep-merged onto `scenario` (checked against `dataset` if given)."""
-    document = deep_merge(scenario.model_dump(mode="json"), changes)
+    document = merge_layer(scenario.model_dump(mode="json"), changes)
     return validate_document(document, f"{scenario.name} with overrides", dataset)
 
 

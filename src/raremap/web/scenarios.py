@@ -15,8 +15,7 @@ from typing import Any
 
 from raremap.errors import RaremapError
 from raremap.scenario import Scenario, builtin_names, override, validate_document
-from raremap.scenario.loading import resolve_document
-from raremap.specfiles import deep_merge
+from raremap.scenario.loading import merge_layer, resolve_document
 from raremap.web.storage import Storage
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -66,7 +65,7 @@ def resolved_document(name: str, storage: Storage, depth: int = 0) -> dict[str, 
     document = saved[name]
     base = document.get("base")
     if isinstance(base, str) and base != name:
-        merged = deep_merge(resolved_document(base, storage, depth + 1), document)
+        merged = merge_layer(resolved_document(base, storage, depth + 1), document)
         merged["base"] = base
         return merged
     return dict(document)
@@ -95,7 +94,7 @@ def validate_new(document: Mapping[str, Any], storage: Storage, dataset: Any) ->
     base = document.get("base")
     merged = dict(document)
     if isinstance(base, str) and base != name:
-        merged = deep_merge(resolved_document(base, storage), document)
+        merged = merge_layer(resolved_document(base, storage), document)
         merged["base"] = base
     return validate_document(merged, name, dataset)
 
