@@ -10,6 +10,10 @@ class RaremapError(Exception):
     """An error caused by input a person can fix; the CLI prints it as one red line."""
 
 
+class NotCoveredError(RaremapError):
+    """A valid name the data hold no figure for (an element or importer without rows): the API answers 404."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input: where it is, the bad value, what is wrong and the fix."""

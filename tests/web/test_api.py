@@ -148,6 +148,9 @@ def test_metrics(client: TestClient) -> None:
     assert unknown.status_code == 404 and "no country" in unknown.json()["detail"]
     assert client.get("/api/metrics", params={"importer": "ind"}).json()["importer"] == "IND"
     assert client.get("/api/metrics", params={"importer": "../x"}).status_code == 422
+    # A valid element the data hold no figure for is a resource that does not exist, like a country.
+    scandium = client.get("/api/metrics", params={"importer": "IND", "element": "Sc"})
+    assert scandium.status_code == 404 and "no figure for element 'Sc'" in scandium.json()["detail"]
 
 
 def test_no_client_path_reaches_the_filesystem(client: TestClient, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from raremap.data.dataset import Dataset, load
 from raremap.data.reading import closest
 from raremap.data.schema import vocabularies
-from raremap.errors import RaremapError
+from raremap.errors import NotCoveredError, RaremapError
 from raremap.vocabulary import STAGES, WORLD
 
 TOTAL = "REO"
@@ -793,7 +793,7 @@ def check_arguments(inputs: MetricInputs, importer: str, year: int, stage: str |
         raise _unknown("importer", importer, inputs.countries, "use an ISO3 code from countries.csv, e.g. IND")
     if importer not in covered_importers(inputs):
         covered = covered_importers(inputs)
-        raise RaremapError(
+        raise NotCoveredError(
             f"the data hold no trade, output or demand figure for importer {importer!r}; "
             f"importers covered: {', '.join(covered[:25])}{' ...' if len(covered) > 25 else ''}; "
             "fix: pick one of them, or add trade rows for it (--data)"
@@ -803,7 +803,7 @@ def check_arguments(inputs: MetricInputs, importer: str, year: int, stage: str |
     if element not in valid_elements():
         raise _unknown("element", element, valid_elements(), "use REO, an element such as Dy, or a group such as NdPr")
     if element not in covered_elements(inputs):
-        raise RaremapError(
+        raise NotCoveredError(
             f"the data hold no figure for element {element!r}: no ore composition share, magnet recipe share or "
             f"row of its own; fix: pick one of the elements covered: {', '.join(covered_elements(inputs))}"
         )

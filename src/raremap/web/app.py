@@ -20,7 +20,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from raremap.data.dataset import Dataset
 from raremap.data.store import StoreBusyError, StoreDamagedError
-from raremap.errors import RaremapError
+from raremap.errors import NotCoveredError, RaremapError
 from raremap.report.assets import geo_assets_script, plotly_javascript
 from raremap.report.html import RENDER_SCRIPT
 from raremap.scenario import Scenario
@@ -208,6 +208,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreDamagedError)
     async def store_damaged(request: Request, error: StoreDamagedError) -> JSONResponse:
         return error_body(str(error), 503, headers={"Retry-After": "60"})
+
+    @app.exception_handler(NotCoveredError)
+    async def not_covered(request: Request, error: NotCoveredError) -> JSONResponse:
+        return error_body(str(error), 404)
 
     @app.exception_handler(RaremapError)
     async def raremap_error(request: Request, error: RaremapError) -> JSONResponse:
