@@ -671,6 +671,7 @@ def test_10_bundled_india_has_both_eu_axes_or_names_what_is_missing(dataset: rar
 # --------------------------------------------------------------------------- 11. forward view
 
 
+@pytest.mark.slow
 def test_11_a_year_beyond_the_data_reads_the_projection(dataset: raremap.Dataset) -> None:
     summary = metrics.summary(dataset, importer="IND", year=2030)
     assert summary["basis"] == "projection of scenario baseline" and summary["year"] == 2030

@@ -200,6 +200,7 @@ def test_risk_shows_expected_shortfall_var_and_cvar_with_horizon_and_unit(sample
     assert exceedance.layout["xaxis"]["title"]["text"] == "shortfall summed over 2027 to 2031 (t magnet)"
 
 
+@pytest.mark.slow
 def test_ten_runs_stay_apart(ten_run_store: Path) -> None:
     """Ten runs on one chart: each has its own colour, dash and marker; the detail charts have a menu."""
     runs = [run for run in read_runs(ten_run_store) if run.family == "simulate"]
@@ -309,6 +310,7 @@ def test_unknown_run_is_a_clear_error(tmp_path: Path, dataset: raremap.Dataset, 
         write_report(dataset, tmp_path, db=sample_store)
 
 
+@pytest.mark.slow
 def test_static_figures_are_png_of_a_sensible_shape(tmp_path: Path, ten_run_store: Path,
                                                     dataset: raremap.Dataset) -> None:
     from PIL import Image

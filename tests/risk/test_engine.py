@@ -59,6 +59,7 @@ def test_every_draw_once_after_kill_and_resume(tmp_path: Path, small_risk_file: 
     assert run.computed_draws == 1200 - 20 * written
 
 
+@pytest.mark.slow
 def test_corrupt_chunk_is_reported_and_recomputed(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     folder = tmp_path / "run"
     run_risk(small_risk_file, options(folder, chunk_size=20), dataset=dataset)

@@ -47,6 +47,7 @@ def _worse(pattern: Pattern, generator: np.random.Generator, maximum: int, horiz
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base", ["baseline", "china-2025-controls"])
 def test_an_undisrupted_draw_is_what_simulate_reports_for_the_base(tmp_path: Path, dataset, base: str) -> None:
     """At demand level 1.0 and without disruption, the importer's shortfall per sector x horizon period and
@@ -66,6 +67,7 @@ def test_an_undisrupted_draw_is_what_simulate_reports_for_the_base(tmp_path: Pat
     assert [units[sector] for sector in risk.sectors] == list(risk.sector_units)
 
 
+@pytest.mark.slow
 def test_more_disruption_never_means_more_welfare(evaluator: DrawEvaluator) -> None:
     generator = np.random.default_rng(3)
     maximum = round(1 / evaluator.risk.model.severity_step)

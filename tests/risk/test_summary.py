@@ -67,6 +67,7 @@ def test_run_summary_equals_numpy_over_the_draws(tmp_path: Path, small_risk_file
     assert run.to_json()["draws"] == 100
 
 
+@pytest.mark.slow
 def test_excess_summary_equals_numpy_over_cells_minus_the_base(tmp_path: Path, small_risk_file: Path, dataset) -> None:
     """Excess recomputed from the stored shortfall cells and a fresh base solve per demand level."""
     options = RunOptions(out=tmp_path / "run", store_path=None, progress=False, chunk_size=25)

@@ -32,6 +32,7 @@ def test_a_renamed_result_column_breaks_the_contract(baseline: Result) -> None:
         results.check_tables("simulation", tables)
 
 
+@pytest.mark.slow
 def test_result_tables_hold_no_solver_noise_and_no_negative_zero(dataset: object) -> None:
     # A stock held and then released leaves values like -1e-12 in the solver's solution.
     stocked = override(load_scenario("baseline"), {"name": "stocked", "stockpiles": [
@@ -45,6 +46,7 @@ def test_result_tables_hold_no_solver_noise_and_no_negative_zero(dataset: object
             assert not ((values != 0.0) & (np.abs(values) <= 1e-6)).any(), f"{name}.{column} has solver noise"
 
 
+@pytest.mark.slow
 def test_a_chinese_magnet_ban_on_india_lowers_welfare_and_raises_india_shortfall(dataset: object, baseline: Result) -> None:
     ban = override(load_scenario("baseline"), {"name": "ban", "export_controls": [
         {"exporter": "CHN", "stages": ["magnet"], "elements": ["NdFeB"], "destinations": ["IND"],
@@ -76,6 +78,7 @@ def test_run_is_saved_with_its_dataset_version(baseline: Result, tmp_path: Path,
     assert row["dataset_version"] == dataset.version  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_cli_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     main(["simulate", "baseline", "--json", "--export-mps", str(tmp_path / "model.mps")])
     payload = json.loads(capsys.readouterr().out)
