@@ -143,3 +143,18 @@ def test_chinas_magnet_scrap_returns_the_ndpr_oxide_argus_reports(dataset: rarem
     reported = float(parameters["china_recycled_prnd_oxide_2024"])
     print(f"China's NdPr oxide from magnet scrap in 2024: model {china_2024:,.0f} t, Argus {reported:,.0f} t")
     assert china_2024 == pytest.approx(reported, rel=0.25)
+
+
+def test_no_separator_runs_cheaper_than_chinas_documented_cost(dataset: raremap.Dataset) -> None:
+    """Baotou's 7-10 USD/kg REO all in (Adamas via SCMP) is the cheapest separation documented: a
+    country whose base-year feed is worth less than mining plus the capital charge must not get a
+    free separator, or the LP builds the world's new separation there (the USA, 77 kt/yr by 2035)."""
+    from raremap.simulate import Simulation
+
+    chain = Simulation("baseline", dataset).validate().supply_chain
+    assert chain is not None
+    separation = chain["operating_cost"].sel(stage="separation")
+    china = float(separation.sel(country="CHN"))
+    print("\n" + separation.to_series().round(2).to_string())
+    assert china > 0
+    assert float(separation.min()) >= china - 1e-9
