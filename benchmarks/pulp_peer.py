@@ -91,9 +91,13 @@ class Market:
     def __getitem__(self, name: str) -> Array:
         return self.arrays[name]
 
+    def holds_oxide(self, country: str) -> bool:
+        """A separation plant, or a magnet plant that recovers process scrap as oxide."""
+        return self.plants[SEPARATION, country] or (self.plants[MAGNET, country] and self["scrap_share"].at(country) > 0)
+
 
 _ARRAYS = (
-    "capacity", "operating_cost", "investment_cost", "investment_lead_years", "investment_rate_limit",
+    "capacity", "output_floor", "operating_cost", "investment_cost", "investment_lead_years", "investment_rate_limit",
     "investment_pooled", "investment_pool_limit", "investment_committed", "investment_ceiling", "composition",
     "metal_factor", "is_product", "recipe", "magnet_pool", "pool_floor", "demand", "bundle", "willingness_to_pay",
     "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
@@ -188,7 +192,7 @@ def _decide_what_exists(market: Market) -> None:
 
     def makes(stage: str, country: str, good: str) -> bool:
         if stage == SEPARATION:
-            return good in market.oxides and (market.plants[SEPARATION, country] or (country, good) in calibrated)
+            return good in market.oxides and (market.holds_oxide(country) or (country, good) in calibrated)
         if stage == METAL:
             return good in market.in_recipe and (market.plants[METAL, country] or (country, good) in recycled)
         return good in market.products and (market.plants[MAGNET, country] or (country, good) in calibrated)
@@ -252,7 +256,7 @@ class PeerModel:
                                                 years[period]))
             for miner, separator in market.concentrate_edges for period in periods))
         self.add_family("Separation-surplus", (((country, oxide, period), None) for country in countries
-                                               if plants[SEPARATION, country] for oxide in oxides for period in periods))
+                                               if market.holds_oxide(country) for oxide in oxides for period in periods))
         self.add_family("Flow", (((stage, exporter, importer, good, period),
                                   _bound(flow_upper.at(stage, exporter, importer, good, period), years[period]))
                                  for stage, exporter, importer, good in market.edges for period in periods))
@@ -339,7 +343,7 @@ class PeerModel:
 
 
 def add_production_rows(model: PeerModel) -> None:
-    """Capacity (every period of a plant that exists in any), investment rules, and the NdPr pool."""
+    """Capacity (every period of a plant that exists in any), output floors, investment rules, and the NdPr pool."""
     market, arrays, variables = model.market, model.market.arrays, model.variables
     capacity = arrays["capacity"]
     fed: dict[tuple[str, float], Terms] = defaultdict(list)
@@ -358,6 +362,9 @@ def add_production_rows(model: PeerModel) -> None:
                 else:
                     family = "Metal-production" if stage == METAL else "Magnet-production"
                     output = [term for good in market.goods for term in model.terms(family, (country, good, period))]
+                floor = min(arrays["output_floor"].at(stage, country, period), capacity.at(stage, country, period))
+                if floor > 0:
+                    model.add_row(list(output), ">=", floor * years, model.row_name(f"{stage}-output-lower"))
                 output = output + model.terms("New-capacity", (stage, country, period), -years)
                 model.add_row(output, "<=", capacity.at(stage, country, period) * years, model.row_name(f"{stage}-capacity-upper"))
     add_investment_rows(model)

@@ -37,6 +37,7 @@ BALANCE_CONSTRAINTS = {
     "magnet": "Magnet-balance",
 }
 CAPACITY_CONSTRAINTS = {stage: f"{stage.capitalize()}-capacity-upper" for stage in STAGES}
+OUTPUT_FLOOR_CONSTRAINTS = {stage: f"{stage.capitalize()}-output-lower" for stage in STAGES}
 PRODUCTION_VARIABLES = {"mining": "Mining-production", "metal": "Metal-production", "magnet": "Magnet-production"}
 
 
@@ -72,6 +73,15 @@ def investment_mask(chain: SupplyChain) -> xr.DataArray:
     return (ready | (chain["investment_committed"] > 0)).transpose("stage", "country", "period")
 
 
+def oxide_holders(chain: SupplyChain, plant_anywhere: xr.DataArray) -> xr.DataArray:
+    """Countries that hold separated oxide of their own: separation plants, and magnet plants that
+    recover process scrap as oxide. Both may sell it or leave it as surplus; without that, a magnet
+    maker with no separation plant could make only as many magnets as its home buys scrap oxide
+    (Japan made 4.9 kt of its reported 31 kt)."""
+    recovers = plant_anywhere.sel(stage="magnet", drop=True) & (chain["scrap_share"] > 0)
+    return plant_anywhere.sel(stage="separation", drop=True) | recovers
+
+
 def network(chain: SupplyChain) -> Network:
     """Which entries of each variable exist: edges only from producers to users of a stage's goods."""
     invest = investment_mask(chain)
@@ -91,7 +101,7 @@ def network(chain: SupplyChain) -> Network:
     metals = metal_makers & separated & recipe
     magnets = magnet_makers & product
     producers = {
-        "separation": (plant_anywhere.sel(stage="separation", drop=True) | calibrated) & separated,
+        "separation": (oxide_holders(chain, plant_anywhere) | calibrated) & separated,
         "metal": metals | (recycled & recipe),
         "magnet": magnets | (calibrated & product),
     }
@@ -185,7 +195,7 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         name="Concentrate-flow",
         mask=_over_periods(masks.concentrate_edges, period),
     )
-    separators = masks.plants.sel(stage="separation", drop=True).any("period")
+    separators = oxide_holders(chain, masks.plants.any("period"))
     model.add_variables(
         0, coords=[data["country"], separated, data["period"]], name="Separation-surplus",
         mask=_over_periods(separators.broadcast_like(chain["composition"].sel(element=chain.separated_elements)), period),
@@ -326,12 +336,19 @@ def _add_capacity_constraints(
     # A plant's limit applies wherever its variable exists, in every period: a period in which it has
     # no capacity (yet) must bind at 0, not vanish.
     exists = masks.plants.any("period").broadcast_like(masks.plants).transpose(*masks.plants.dims)
+    # The floor never exceeds the capacity in service, so a scenario that cuts a plant in the base year
+    # lowers its floor with it rather than making the model infeasible.
+    floor = np.minimum(chain["output_floor"], chain["capacity"]) * years
     for stage, output in outputs.items():
         model.add_constraints(
             _total([output, -new.sel(stage=stage, drop=True)]) <= capacity.sel(stage=stage, drop=True),
             name=CAPACITY_CONSTRAINTS[stage],
             mask=exists.sel(stage=stage, drop=True),
         )
+        stage_floor = floor.sel(stage=stage, drop=True)
+        if bool((stage_floor > 0).any()):
+            model.add_constraints(output >= stage_floor, name=OUTPUT_FLOOR_CONSTRAINTS[stage],
+                                  mask=(stage_floor > 0) & exists.sel(stage=stage, drop=True))
 
 
 def _add_investment_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
