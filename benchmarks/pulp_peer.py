@@ -97,7 +97,7 @@ class Market:
 
 
 _ARRAYS = (
-    "capacity", "output_floor", "operating_cost", "investment_cost", "investment_lead_years", "investment_rate_limit",
+    "capacity", "operating_cost", "investment_cost", "investment_lead_years", "investment_rate_limit",
     "investment_pooled", "investment_pool_limit", "investment_committed", "investment_ceiling", "composition",
     "metal_factor", "is_product", "recipe", "magnet_pool", "pool_floor", "demand", "bundle", "willingness_to_pay",
     "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
@@ -343,7 +343,7 @@ class PeerModel:
 
 
 def add_production_rows(model: PeerModel) -> None:
-    """Capacity (every period of a plant that exists in any), output floors, investment rules, and the NdPr pool."""
+    """Capacity (every period of a plant that exists in any), investment rules, and the NdPr pool."""
     market, arrays, variables = model.market, model.market.arrays, model.variables
     capacity = arrays["capacity"]
     fed: dict[tuple[str, float], Terms] = defaultdict(list)
@@ -362,9 +362,6 @@ def add_production_rows(model: PeerModel) -> None:
                 else:
                     family = "Metal-production" if stage == METAL else "Magnet-production"
                     output = [term for good in market.goods for term in model.terms(family, (country, good, period))]
-                floor = min(arrays["output_floor"].at(stage, country, period), capacity.at(stage, country, period))
-                if floor > 0:
-                    model.add_row(list(output), ">=", floor * years, model.row_name(f"{stage}-output-lower"))
                 output = output + model.terms("New-capacity", (stage, country, period), -years)
                 model.add_row(output, "<=", capacity.at(stage, country, period) * years, model.row_name(f"{stage}-capacity-upper"))
     add_investment_rows(model)

@@ -170,13 +170,11 @@ TINY_CASES: dict[str, Case] = {
     "process scrap with the NdPr pool": Case(
         two_grade_chain(neodymium=0.1, praseodymium=0.3, scrap_share=array({"SEP": 0.3}, "country")),
         families=("magnet-metal-use", "magnet-pool-balance"), run_out=False),
-    # ALT has magnet plants and no separation: it sells its process-scrap oxide back to SEP, and must
-    # make at least 6 t of magnets in 2024 (the base year as reported).
-    "base-year floor and a magnet maker's scrap oxide": Case(
-        tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100, magnet_ALT=100),
-                   scrap_share=array({"ALT": 0.3, "SEP": 0.3}, "country"),
-                   output_floor=(at("magnet", "ALT", 6.0) * xr.DataArray([1, 0, 0, 0], coords={"period": PERIODS}, dims="period"))),
-        families=("magnet-output-lower", "separation-surplus"), run_out=False),
+    # ALT makes the magnets and has no separation plant: it sells its process-scrap oxide back to SEP.
+    "a magnet maker's scrap oxide": Case(
+        tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_ALT=100),
+                   scrap_share=array({"ALT": 0.3}, "country")),
+        families=("separation-surplus",), run_out=False),
     "investment with lead time and rate": Case(
         tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000),
                    investment_cost=at("magnet", "ALT", 1.0), investment_lead_years=at("magnet", "ALT", 2.0, default=INFINITE),

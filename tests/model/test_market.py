@@ -8,7 +8,7 @@ import xarray as xr
 from raremap.model.periods import PeriodGrid
 from raremap.scenario.spec import ExportControl, Scenario, Stockpile
 from raremap.simulate.apply import apply_scenario
-from tests.model.tiny import COUNTRIES, PERIODS, capacity, demand, run, shortfall, tiny_chain, value
+from tests.model.tiny import COUNTRIES, capacity, demand, run, shortfall, tiny_chain, value
 
 BASE_MAGNETS = 10.0
 
@@ -168,17 +168,13 @@ def test_periods_of_a_quarter_carry_a_quarter_of_a_year() -> None:
     assert served.loc["2026", "demand_t"] == pytest.approx(10.0)
 
 
-def test_a_magnet_maker_without_separation_sells_its_scrap_oxide_and_keeps_its_base_year_output() -> None:
-    # ALT makes magnets from SEP's metal; both return 30 % of the metal they use as oxide. ALT's path
-    # costs more (metal freight there, scrap oxide freight back), so it makes only its 2024 floor of
-    # 6 t and nothing once the floor ends; its 0.72 t of Nd oxide (6 x 0.2 x 0.3 / 0.5) goes back to SEP.
-    floor = capacity(magnet_ALT=6.0) * xr.DataArray([1.0, 0.0, 0.0, 0.0], coords={"period": PERIODS}, dims="period")
-    chain = tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100, magnet_ALT=100),
-                       scrap_share=xr.DataArray([0.3, 0.3], coords={"country": ["ALT", "SEP"]}, dims="country"),
-                       output_floor=floor.transpose("stage", "country", "period"))
+def test_a_magnet_maker_without_separation_sells_its_scrap_oxide() -> None:
+    # ALT makes the 10 t of magnets from SEP's metal (2 t Nd) and gets 30 % of it back as oxide:
+    # 0.6 t Nd metal = 1.2 t Nd oxide, which only SEP's metal plant uses, so ALT sells it there.
+    chain = tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_ALT=100),
+                       scrap_share=xr.DataArray([0.3], coords={"country": ["ALT"]}, dims="country"))
     result = run(chain)
-    assert value(result, "production", stage="magnet", country="ALT", period="2024") == pytest.approx(6.0, rel=1e-6)
-    assert value(result, "production", stage="magnet", country="ALT", period="2025") == pytest.approx(0.0, abs=1e-6)
-    assert value(result, "flows", stage="separation", exporter="ALT", importer="SEP", element="Nd", period="2024") == pytest.approx(0.72, rel=1e-6)
+    assert value(result, "production", stage="magnet", country="ALT", period="2025") == pytest.approx(10.0, rel=1e-6)
+    assert value(result, "flows", stage="separation", exporter="ALT", importer="SEP", element="Nd", period="2025") == pytest.approx(1.2, rel=1e-6)
     assert shortfall(result) == pytest.approx(0.0, abs=1e-6)
     assert result.mass_balance_max_residual < 1e-6

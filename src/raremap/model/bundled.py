@@ -75,8 +75,6 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
     observed = base_output_with_exports(tables, production, base_year)
     capacity = supply_rules.capacity_array(tables, observed, composition, countries, grid, options.supply)
     capacity = supply_rules.base_year_as_reported(capacity, observed, options.supply.capacity_headroom)
-    banned_ore = [country for country, stages in options.standing_bans if "mining" in stages]
-    output_floor = supply_rules.base_year_floor(capacity, observed, options.supply.capacity_headroom, banned_ore)
     arrays: dict[str, Any] = {
         **magnet_pool(rare_earths, options.ndpr_pool),
         **_buyer_arrays(buyers, prices, countries, grid, products),
@@ -95,7 +93,6 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         periods=grid,
         step_shares=demand_rules.STEP_SHARES,
         capacity=capacity,
-        output_floor=output_floor,
         operating_cost=costs,
         transport_cost=trade_rules.transport_costs(),
         route_cost=trade_rules.route_costs(countries),

@@ -37,7 +37,6 @@ BALANCE_CONSTRAINTS = {
     "magnet": "Magnet-balance",
 }
 CAPACITY_CONSTRAINTS = {stage: f"{stage.capitalize()}-capacity-upper" for stage in STAGES}
-OUTPUT_FLOOR_CONSTRAINTS = {stage: f"{stage.capitalize()}-output-lower" for stage in STAGES}
 PRODUCTION_VARIABLES = {"mining": "Mining-production", "metal": "Metal-production", "magnet": "Magnet-production"}
 
 
@@ -336,19 +335,12 @@ def _add_capacity_constraints(
     # A plant's limit applies wherever its variable exists, in every period: a period in which it has
     # no capacity (yet) must bind at 0, not vanish.
     exists = masks.plants.any("period").broadcast_like(masks.plants).transpose(*masks.plants.dims)
-    # The floor never exceeds the capacity in service, so a scenario that cuts a plant in the base year
-    # lowers its floor with it rather than making the model infeasible.
-    floor = np.minimum(chain["output_floor"], chain["capacity"]) * years
     for stage, output in outputs.items():
         model.add_constraints(
             _total([output, -new.sel(stage=stage, drop=True)]) <= capacity.sel(stage=stage, drop=True),
             name=CAPACITY_CONSTRAINTS[stage],
             mask=exists.sel(stage=stage, drop=True),
         )
-        stage_floor = floor.sel(stage=stage, drop=True)
-        if bool((stage_floor > 0).any()):
-            model.add_constraints(output >= stage_floor, name=OUTPUT_FLOOR_CONSTRAINTS[stage],
-                                  mask=(stage_floor > 0) & exists.sel(stage=stage, drop=True))
 
 
 def _add_investment_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:

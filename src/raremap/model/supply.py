@@ -165,29 +165,6 @@ def base_year_as_reported(capacity: xr.DataArray, observed: pd.Series, headroom:
     return bounded
 
 
-def base_year_floor(capacity: xr.DataArray, observed: pd.Series, headroom: float,
-                    banned_ore_exports: Sequence[str] = ()) -> xr.DataArray:
-    """In the base year a country produces at least what it reported (less the capacity headroom).
-
-    With the ceiling of `base_year_as_reported` this holds each reported producer within the headroom
-    of its figure. Without it the base year splits output among plants of equal cost by a rounding
-    of freight: Japan made 4.9 kt of magnets against the 31 kt reported and China the rest, and
-    Mountain Pass mined 19.5 kt against 45 kt, so trade stuck to flows that never were.
-    Later periods have no floor: output there follows prices. A country that may not export ore mines
-    at least only what its own separation can take (India separated 1.6 kt of the 2.9 kt it mined).
-    """
-    floor = xr.zeros_like(capacity)
-    first = floor.isel(period=0).copy()
-    for (country, stage), value in zip(observed.index.tolist(), observed.to_numpy(), strict=True):
-        if value > 0 and country in first["country"] and stage in first["stage"]:
-            ceiling = float(capacity.sel(stage=stage, country=country).isel(period=0))
-            if stage == "mining" and country in banned_ore_exports:
-                ceiling = min(ceiling, float(capacity.sel(stage="separation", country=country).isel(period=0)))
-            first.loc[{"stage": stage, "country": country}] = min(value / headroom, ceiling)
-    floor[{"period": 0}] = first
-    return floor
-
-
 def _counted(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows that measure a place's capacity: totals where there are any, else element-group rows.
 

@@ -41,7 +41,6 @@ DEFAULT_STEP_SHARES = (0.6, 0.3, 0.1)
 _SCHEMA: dict[str, tuple[str, ...]] = {
     # supply
     "capacity": ("stage", "country", "period"),
-    "output_floor": ("stage", "country", "period"),
     "operating_cost": ("stage", "country"),
     "investment_cost": ("stage", "country"),
     "investment_lead_years": ("stage", "country"),
@@ -93,8 +92,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
 """Every array of a SupplyChain with its dimensions, in order.
 
 Supply: ``capacity`` in service (t/yr; REO fed at separation, all metals at metal, all magnets at
-magnet); ``output_floor`` the least a plant must produce (t/yr; the bundled data's base year, as
-reported, less the headroom; capped by capacity in service); ``investment_*``: new capacity the LP may build at ``investment_cost`` (USD/kg per year
+magnet); ``investment_*``: new capacity the LP may build at ``investment_cost`` (USD/kg per year
 of capacity, the annualised capital cost), available ``investment_lead_years`` after the base year,
 growing by at most ``investment_rate_limit`` t/yr per year per country and, for the ``pooled``
 countries together, ``investment_pool_limit`` per year; ``investment_committed`` is capacity
@@ -119,7 +117,6 @@ magnet is output as reported, blank mass, and holds recipe x (1 - scrap_share) o
 
 _DEFAULTS: dict[str, float] = {
     "capacity": 0.0,
-    "output_floor": 0.0,
     "operating_cost": 0.0,
     "investment_cost": 0.0,
     "investment_lead_years": np.inf,
