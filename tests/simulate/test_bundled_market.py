@@ -14,9 +14,9 @@ from tests.simulate.conftest import by_period
 
 MAGNET_ELEMENTS = ("Nd", "Pr", "Dy")
 PRICED_IN_BAND = ("Nd", "Pr")
-"""Dy and Tb are co-products whose model price swings between surplus (0) and the incentive price of new
-heavy-rare-earth supply (Dy 0.23 x its 2024 price in 2025-Q1, then 0.64-0.77 x; Tb 0, in surplus): printed,
-not pinned (see docs/simulation.md, Known limits)."""
+"""Dy and Tb are co-products whose model price swings with the clays' value: Dy in surplus (0-2.6 USD/kg against
+about 260 observed), Tb 497 in 2024 and 522-992 later (810 observed): printed, not pinned (see docs/simulation.md,
+Known limits)."""
 
 
 def test_the_base_year_serves_every_buyer_and_reproduces_the_data(baseline: Result, dataset: raremap.Dataset) -> None:

@@ -281,11 +281,13 @@ def _second_stage_variables(model: linopy.Model, side: ImporterSide, boundary: B
          boundary.concentrate_upper, ("scenario", PARTNER, "period"))
     _add(model, "Concentrate-import-usual", boundary.concentrate_cost.notnull() & exists["separation"]
          & (boundary.concentrate_imports > 0), boundary.concentrate_imports, ("scenario", PARTNER, "period"))
-    _add(model, "Separation-surplus", (grid & separated & exists["separation"]).sel(element=side.separated),
+    # As in the engine, a magnet plant that recovers process scrap holds oxide of its own to sell or leave.
+    holds_oxide = exists["separation"] or (exists["magnet"] and side.scrap_share > 0)
+    _add(model, "Separation-surplus", (grid & separated & holds_oxide).sel(element=side.separated),
          dims=("scenario", "element", "period"))
     _add(model, "Import", boundary.import_cost.notnull(), boundary.import_upper, edges)
     _add(model, "Import-usual", boundary.import_cost.notnull() & (boundary.imports > 0), boundary.imports, edges)
-    makes = xr.concat([separated & exists["separation"], in_recipe & separated & exists["metal"], products & exists["magnet"]],
+    makes = xr.concat([separated & holds_oxide, in_recipe & separated & exists["metal"], products & exists["magnet"]],
                       dim=xr.DataArray(list(TRADED_STAGES), dims="stage", name="stage"))
     exporting = boundary.export_value.notnull() & ~boundary.exports_banned & makes & ~_kept(side, kept)
     _add(model, "Export", exporting, dims=("scenario", "stage", "element", "period"))
