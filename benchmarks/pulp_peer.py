@@ -102,6 +102,7 @@ _ARRAYS = (
     "metal_factor", "is_product", "recipe", "magnet_pool", "pool_floor", "demand", "bundle", "willingness_to_pay",
     "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
     "tariff", "flow_upper", "base_flow", "contract", "contract_breach_cost", "route_growth", "reexport_allowed",
+    "concentrate_route",
     "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_scheduled", "stock_refill",
     "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost", "scrap_share",
 )
@@ -214,6 +215,7 @@ def _decide_what_exists(market: Market) -> None:
     market.concentrate_edges = [
         (miner, separator) for miner in countries for separator in countries
         if market.plants[MINING, miner] and market.plants[SEPARATION, separator]
+        and market["concentrate_route"].at(miner, separator) > 0
     ]
 
 

@@ -175,6 +175,12 @@ TINY_CASES: dict[str, Case] = {
         tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_ALT=100),
                    scrap_share=array({"ALT": 0.3}, "country")),
         families=("separation-surplus",), run_out=False),
+    # MIN's ore may not go to ALT's separation plant, only to SEP's 10 t.
+    "a closed concentrate route": Case(
+        tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=10, separation_ALT=1000, metal_SEP=1000, magnet_SEP=100),
+                   concentrate_route=xr.DataArray([[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]],
+                                                  coords={"exporter": COUNTRIES, "importer": COUNTRIES}, dims=("exporter", "importer"))),
+        families=("concentrate-flow",), run_out=False),
     "investment with lead time and rate": Case(
         tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000),
                    investment_cost=at("magnet", "ALT", 1.0), investment_lead_years=at("magnet", "ALT", 2.0, default=INFINITE),

@@ -178,3 +178,18 @@ def test_a_magnet_maker_without_separation_sells_its_scrap_oxide() -> None:
     assert value(result, "flows", stage="separation", exporter="ALT", importer="SEP", element="Nd", period="2025") == pytest.approx(1.2, rel=1e-6)
     assert shortfall(result) == pytest.approx(0.0, abs=1e-6)
     assert result.mass_balance_max_residual < 1e-6
+
+
+def test_ore_moves_only_along_open_concentrate_routes() -> None:
+    # SEP can separate only 10 t of REO; ALT has room, but MIN's ore may not go there (as Myanmar's clay
+    # goes only to China): 10 t REO give 2 t Nd oxide, 1 t metal, 5 t magnets of the 10 t wanted.
+    routes = xr.DataArray(1.0, coords={"exporter": COUNTRIES, "importer": COUNTRIES}, dims=("exporter", "importer")).copy()
+    routes.loc["MIN", "ALT"] = 0.0
+    chain = tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=10, separation_ALT=1000, metal_SEP=1000, magnet_SEP=100),
+                       concentrate_route=routes)
+    result = run(chain)
+    assert value(result, "flows", stage="mining", exporter="MIN", importer="ALT") == pytest.approx(0.0, abs=1e-9)
+    assert shortfall(result, period="2025") == pytest.approx(5.0, rel=1e-6)
+    opened = run(tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=10, separation_ALT=1000, metal_SEP=1000,
+                                              magnet_SEP=100)))
+    assert shortfall(opened, period="2025") == pytest.approx(0.0, abs=1e-6)

@@ -71,8 +71,9 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
     products = sorted(set(buyers.bundle["element"]) - set(rare_earths))
     countries = _countries(tables, composition, production, buyers, options)
     prices = reference_prices(tables, base_year, rare_earths, products, recipes, factors)
-    costs = _operating_costs(tables, countries, composition, prices, recipes, factors, base_year)
     observed = base_output_with_exports(tables, production, base_year)
+    mined = observed.xs("mining", level="stage") if "mining" in observed.index.get_level_values("stage") else None
+    costs = _operating_costs(tables, countries, composition, prices, recipes, factors, base_year, mined)
     capacity = supply_rules.capacity_array(tables, observed, composition, countries, grid, options.supply)
     capacity = supply_rules.base_year_as_reported(capacity, observed, options.supply.capacity_headroom)
     arrays: dict[str, Any] = {
@@ -96,6 +97,7 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         operating_cost=costs,
         transport_cost=trade_rules.transport_costs(),
         route_cost=trade_rules.route_costs(countries),
+        concentrate_route=trade_rules.concentrate_routes(tables["trade"], countries, base_year, _separating(observed)),
         handling_cost=trade_rules.value_costs(_on_goods(prices, rare_earths, products)),
         reference_price=_on_goods(prices, rare_earths, products),
         composition=_frame_array(composition.reindex(index=countries).fillna(0.0), "country", "element"),
@@ -254,8 +256,16 @@ def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earth
     return pd.Series(values, dtype=float)
 
 
+def _separating(observed: pd.Series) -> list[str]:
+    """Countries with separation output in the base year."""
+    if "separation" not in observed.index.get_level_values("stage"):
+        return []
+    output = observed.xs("separation", level="stage")
+    return sorted(output[output > 0].index)
+
+
 def _operating_costs(tables: dict[str, pd.DataFrame], countries: Sequence[str], composition: pd.DataFrame, prices: pd.Series,
-                     recipes: pd.DataFrame, factors: pd.Series, base_year: int) -> xr.DataArray:
+                     recipes: pd.DataFrame, factors: pd.Series, base_year: int, mined: pd.Series | None) -> xr.DataArray:
     """Costs calibrated to base-year prices (see `costs`): margins of metal over oxide and magnet over metal."""
     metal = cost_rules.metal_margin(tables["prices"], base_year, factors)
     oxides = prices.reindex(list(composition.columns))
@@ -263,7 +273,7 @@ def _operating_costs(tables: dict[str, pd.DataFrame], countries: Sequence[str], 
     generic = recipes.loc[[p for p in recipes.index if p.startswith("Nd")]].mean()
     magnet_price = float(prices["NdFeB"]) if "NdFeB" in prices.index else None
     margins = {"metal": metal, "magnet": cost_rules.magnet_margin(magnet_price, generic, metal_prices)}
-    return cost_rules.operating_costs(tables, countries, composition, oxides.fillna(0.0), margins, base_year)
+    return cost_rules.operating_costs(tables, countries, composition, oxides.fillna(0.0), margins, base_year, mined)
 
 
 def _on_goods(prices: pd.Series, rare_earths: Sequence[str], products: Sequence[str]) -> xr.DataArray:

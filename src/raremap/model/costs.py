@@ -65,10 +65,15 @@ def operating_costs(
     oxide_prices: pd.Series,
     margins: dict[str, float | None],
     base_year: int,
+    mined: pd.Series | None = None,
 ) -> xr.DataArray:
-    """USD/kg per stage x country (REO mined, REO fed to separation, metal made, magnet made)."""
+    """USD/kg per stage x country (REO mined, REO fed to separation, metal made, magnet made).
+
+    `mined`: t REO each country mined in the base year, which weighs its own ore against its imported
+    concentrate in a separator's feed."""
     costs = tables["costs"]
     concentrate_imports = tables["trade"][(tables["trade"]["stage"] == "mining") & (tables["trade"]["year"] <= base_year)]
+    concentrate_imports = concentrate_imports[concentrate_imports["year"] == concentrate_imports.groupby("importer")["year"].transform("max")]
     sunk = capital_charge(tables, "separation")
     floor = lowest_documented_separation_cost(costs)
     values = np.zeros((len(STAGES), len(countries)))
@@ -78,7 +83,8 @@ def operating_costs(
         if not own.empty:
             separation = float(own["opex_usd_per_t"].iloc[-1]) / 1000.0
         else:
-            feed = feed_of(country, composition, concentrate_imports)
+            feed = feed_of(country, composition, concentrate_imports,
+                           None if mined is None else float(mined.get(country, 0.0)))
             separation = max(basket_value(composition, feed, oxide_prices) - mining - sunk, floor)
         values[:, column] = [
             mining,

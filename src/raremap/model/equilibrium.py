@@ -125,7 +125,7 @@ def network(chain: SupplyChain) -> Network:
     return Network(
         plants=plants.transpose("stage", "country", "period"),
         investment=invest,
-        concentrate_edges=(miners & separators).transpose("exporter", "importer"),
+        concentrate_edges=(miners & separators & (chain["concentrate_route"] > 0)).transpose("exporter", "importer"),
         flow_edges=flow_edges,
         metals=metals.transpose("country", "element"),
         magnets=magnets.transpose("country", "element"),

@@ -80,12 +80,24 @@ def group_share(composition: pd.DataFrame, feed: pd.Series, element: str) -> flo
     return float(mix[members].sum())
 
 
-def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.DataFrame) -> pd.Series:
-    """Where a separator's feed comes from: its own ore, else its base-year concentrate imports, else the world."""
+def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.DataFrame,
+            own_output: float | None = None) -> pd.Series:
+    """Where a separator's feed comes from (weights by origin).
+
+    Without `own_output`: its own ore, else its base-year concentrate imports, else the world. With it
+    (t REO the country mined in the base year): its own ore and its imports by tonnage, so Malaysia's
+    feed is Mount Weld's 31 kt, not its 0.1 kt of tin-tailing monazite.
+    """
+    imports = concentrate_imports[(concentrate_imports["importer"] == country)
+                                  & (concentrate_imports["exporter"] != country)].groupby("exporter")["value_t"].sum()
+    imports = imports[imports.index.isin(composition.index) & (imports > 0)]
+    if own_output is not None:
+        own = pd.Series({country: own_output}) if country in composition.index and own_output > 0 else pd.Series(dtype=float)
+        feed = pd.concat([own, imports])
+        if feed.sum() > 0:
+            return feed
     if country in composition.index:
         return pd.Series({country: 1.0})
-    imports = concentrate_imports[concentrate_imports["importer"] == country].groupby("exporter")["value_t"].sum()
-    imports = imports[imports.index.isin(composition.index)]
     if imports.sum() > 0:
         return imports
     return pd.Series(1.0, index=composition.index)

@@ -74,6 +74,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "contract": EDGE_DIMENSIONS,
     "contract_breach_cost": ("element",),
     "route_growth": ("stage", "importer", "element"),
+    "concentrate_route": ("exporter", "importer"),
     "reexport_allowed": ("stage", "country", "element", "period"),
     # stocks, recycling, calibration
     "stock_initial": ("stage", "country", "element"),
@@ -101,7 +102,8 @@ already decided (t/yr) that the LP must keep and ``investment_ceiling`` the most
 base-year flows), ``contract`` (t/yr under term contracts, soft at ``contract_breach_cost`` USD/kg),
 ``route_growth`` (share points of an importer's imports per year by which its suppliers' shares may
 move away from their base-year shares; inf = not sticky),
-``reexport_allowed`` (1 where a country may export goods it did not make: released stock, imports).
+``reexport_allowed`` (1 where a country may export goods it did not make: released stock, imports);
+``concentrate_route`` (1 where ore may move from a mine to a separator; 0 closes the route).
 Prices: ``reference_price`` (USD/kg) is each good's base-year market price, the point every demand
 curve passes through and the price of calibration supply.
 Magnets: ``magnet_pool`` marks the elements whose metal may replace one another in a magnet (Nd and
@@ -148,6 +150,7 @@ _DEFAULTS: dict[str, float] = {
     "contract": 0.0,
     "contract_breach_cost": 0.0,
     "route_growth": np.inf,
+    "concentrate_route": 1.0,
     "reexport_allowed": 0.0,
     "stock_initial": 0.0,
     "stock_release_cost": 0.0,

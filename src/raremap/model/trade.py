@@ -11,6 +11,13 @@ Stickiness, from the model's own base-year flows (a solve of the base year, see 
 - route growth: a supplier's share of an importer's imports may exceed its base-year share by at most
   ``route_growth_share_per_year`` per year since the base year (Japan's sourcing after 2010).
 Export controls lower contracts on the edges they cover (force majeure; see simulate/apply.py).
+
+Concentrate routes, from the reported trade: a country that reports concentrate exports ships its ore
+only to its own separation and to the destinations it reports (Myanmar's clays cross into Yunnan,
+Mount Weld's concentrate goes to Lynas in Malaysia); a country that separates and reports no
+concentrate exports keeps its ore (China, India); and a country that reports no concentrate
+imports separates only its own ore (India: the DAE states none). Other miners are free. Without this the model sent ore wherever a separator had room: Myanmar's clay to India, Estonia
+and California, Mount Weld's to China.
 """
 
 from __future__ import annotations
@@ -113,3 +120,28 @@ def base_flows_table(trade: pd.DataFrame, base_year: int) -> pd.DataFrame:
     if rows.empty:
         return rows
     return rows[rows["year"] == rows.groupby("stage")["year"].transform("max")]
+
+
+def concentrate_routes(trade: pd.DataFrame, countries: Sequence[str], base_year: int,
+                       separating: Sequence[str] = ()) -> xr.DataArray:
+    """1 where ore may move from a mine (exporter) to a separator (importer), 0 where the reported trade
+    closes the route (see the module's docstring). `separating`: countries with separation output in
+    the base year."""
+    routes = xr.DataArray(np.ones((len(countries), len(countries))), coords={"exporter": list(countries), "importer": list(countries)},
+                          dims=("exporter", "importer"))
+    rows = trade[(trade["stage"] == "mining") & (trade["year"] <= base_year)]
+    latest = rows[rows["year"] == rows.groupby("exporter")["year"].transform("max")]
+    shipped = latest[latest["value_t"] > 0].groupby("exporter")["importer"].apply(set)
+    for country in separating:
+        if country in routes["exporter"] and country not in shipped.index:
+            shipped[country] = set()
+    for exporter, destinations in shipped.items():
+        if exporter in routes["exporter"] and exporter != "ROW":
+            routes.loc[{"exporter": exporter}] = [1.0 if importer in destinations or importer == exporter else 0.0
+                                                  for importer in countries]
+    latest_in = rows[rows["year"] == rows.groupby("importer")["year"].transform("max")]
+    received = latest_in.groupby("importer")["value_t"].sum()
+    for importer, tonnes in received.items():
+        if tonnes <= 0 and importer in routes["importer"]:
+            routes.loc[{"importer": importer}] = [1.0 if exporter == importer else 0.0 for exporter in countries]
+    return routes
