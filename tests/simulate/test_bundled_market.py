@@ -158,3 +158,16 @@ def test_no_separator_runs_cheaper_than_chinas_documented_cost(dataset: raremap.
     print("\n" + separation.to_series().round(2).to_string())
     assert china > 0
     assert float(separation.min()) >= china - 1e-9
+
+
+def test_a_plant_in_both_capacity_tables_and_a_heavy_circuit_add_no_phantom_capacity(dataset: raremap.Dataset) -> None:
+    """Lynas Malaysia is listed in `projects` and `capacity`, and adds a 1,500 t/yr heavy rare-earth circuit
+    in 2025: its separation capacity stays at its 2024 level (it was 170 kt of REO fed from 2025 when the
+    plant counted twice and the circuit was converted to feed by the heavy share of Mount Weld ore)."""
+    from raremap.simulate import Simulation
+
+    chain = Simulation("baseline", dataset).validate().supply_chain
+    assert chain is not None
+    malaysia = chain["capacity"].sel(stage="separation", country="MYS")
+    print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:3]))
+    assert float(malaysia.max()) == pytest.approx(float(malaysia.isel(period=0)), rel=1e-9)

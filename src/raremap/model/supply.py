@@ -37,6 +37,10 @@ from raremap.vocabulary import STAGE_TOTAL, STAGES, WORLD
 
 ELEMENT_GROUPS = {"NdPr": ("Nd", "Pr"), "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y")}
 MAGNET_UNITS = ("NdFeB", "SmCo")
+HEAVY_CIRCUITS = ("HREE", "Dy", "Tb")
+"""Separation rows measured in heavy rare earths: circuits that split the heavy fraction of a feed. Where
+the country also has a light or total separation row, the circuit adds no REO fed (Lynas Malaysia's
+1,500 t/yr heavy circuit, converted by the HREE share of Mount Weld ore, would add 79 kt of feed)."""
 DEFAULT_STATUSES = ("operating", "construction")
 CHINA = "CHN"
 CHINA_GROWTH_PARAMETERS = {
@@ -103,13 +107,17 @@ def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.Dat
     return pd.Series(1.0, index=composition.index)
 
 
-def in_stage_units(row: pd.Series, composition: pd.DataFrame, concentrate_imports: pd.DataFrame) -> float:
-    """A capacity row's t/yr in its stage's total unit (element groups at separation converted to REO)."""
+def in_stage_units(row: pd.Series, composition: pd.DataFrame, concentrate_imports: pd.DataFrame,
+                   mined: pd.Series | None = None) -> float:
+    """A capacity row's t/yr in its stage's total unit (element groups at separation converted to REO by
+    the plant's feed; `mined`, t REO per country in the base year, weighs own ore against imports)."""
     stage, element, value = str(row["stage"]), str(row["element"]), float(row["value_t"])
     if element == STAGE_TOTAL[stage] or (stage == "magnet" and element in MAGNET_UNITS):
         return value
     if stage in ("mining", "separation"):
-        share = group_share(composition, feed_of(str(row["country"]), composition, concentrate_imports), element)
+        country = str(row["country"])
+        own = None if mined is None or stage == "mining" else float(mined.get(country, 0.0))
+        share = group_share(composition, feed_of(country, composition, concentrate_imports, own), element)
         return value / share if share > 0 else 0.0
     return value
 
@@ -143,17 +151,22 @@ def capacity_array(
     values = np.zeros((len(STAGES), len(countries), len(periods)))
     index = {country: position for position, country in enumerate(countries)}
     facilities = _facilities_in_base_year(tables, projects_frame(tables["projects"], options), base_year)
+    mined = base_floor.xs("mining", level="stage") if "mining" in base_floor.index.get_level_values("stage") else None
     for position, stage in enumerate(STAGES):
         for country, column in index.items():
             rows = _counted(facilities[(facilities["stage"] == stage) & (facilities["country"] == country)])
-            in_service = sum(in_stage_units(row, composition, concentrate_imports) for _, row in rows.iterrows())
+            in_service = sum(in_stage_units(row, composition, concentrate_imports, mined) for _, row in rows.iterrows())
             values[position, column, :] = max(in_service, float(base_floor.get((country, stage), 0.0)) * options.capacity_headroom)
     later = projects_frame(tables["projects"], options)
     later = later[later["expected_start"].fillna(base_year) > base_year]
+    separating = set(facilities.loc[facilities["stage"] == "separation", "country"]) | set(
+        later.loc[(later["stage"] == "separation") & ~later["element"].isin(HEAVY_CIRCUITS), "country"])
     for _, row in later.iterrows():
         if row["country"] not in index or row["stage"] not in STAGES:
             continue
-        added = in_stage_units(row, composition, concentrate_imports) * float(row["weight"])
+        if row["stage"] == "separation" and row["element"] in HEAVY_CIRCUITS and row["country"] in separating:
+            continue  # a heavy circuit splits the heavy fraction of a feed the plant's other rows already count
+        added = in_stage_units(row, composition, concentrate_imports, mined) * float(row["weight"])
         share = ramp(periods, float(row["expected_start"]), float(row["ramp_up_years"]))
         values[STAGES.index(row["stage"]), index[row["country"]], :] += added * share
     return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries), "period": list(grid.starts)},
@@ -194,6 +207,10 @@ def _facilities_in_base_year(tables: dict[str, pd.DataFrame], projects: pd.DataF
     capacity = tables["capacity"]
     totals = capacity[(capacity["year"] <= base_year) & capacity["status"].isin(["operating", "construction"])]
     latest = totals.sort_values("year").groupby(["country", "stage", "facility"], as_index=False).last()
+    # A facility listed in both tables (Lynas Kalgoorlie and Kuantan) is counted once, from `capacity`.
+    listed = set(zip(latest["country"], latest["stage"], latest["facility"], strict=True))
+    started = started[[(country, stage, name) not in listed
+                       for country, stage, name in zip(started["country"], started["stage"], started["project"], strict=True)]]
     columns = ["country", "stage", "element", "value_t"]
     frames = [started[columns], latest[columns]]
     # A national total in `capacity` stands for every facility of its country and stage.
