@@ -37,10 +37,6 @@ from raremap.vocabulary import STAGE_TOTAL, STAGES, WORLD
 
 ELEMENT_GROUPS = {"NdPr": ("Nd", "Pr"), "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y")}
 MAGNET_UNITS = ("NdFeB", "SmCo")
-HEAVY_CIRCUITS = ("HREE", "Dy", "Tb")
-"""Separation rows measured in heavy rare earths: circuits that split the heavy fraction of a feed. Where
-the country also has a light or total separation row, the circuit adds no REO fed (Lynas Malaysia's
-1,500 t/yr heavy circuit, converted by the HREE share of Mount Weld ore, would add 79 kt of feed)."""
 DEFAULT_STATUSES = ("operating", "construction")
 CHINA = "CHN"
 CHINA_GROWTH_PARAMETERS = {
@@ -159,13 +155,9 @@ def capacity_array(
             values[position, column, :] = max(in_service, float(base_floor.get((country, stage), 0.0)) * options.capacity_headroom)
     later = projects_frame(tables["projects"], options)
     later = later[later["expected_start"].fillna(base_year) > base_year]
-    separating = set(facilities.loc[facilities["stage"] == "separation", "country"]) | set(
-        later.loc[(later["stage"] == "separation") & ~later["element"].isin(HEAVY_CIRCUITS), "country"])
     for _, row in later.iterrows():
         if row["country"] not in index or row["stage"] not in STAGES:
             continue
-        if row["stage"] == "separation" and row["element"] in HEAVY_CIRCUITS and row["country"] in separating:
-            continue  # a heavy circuit splits the heavy fraction of a feed the plant's other rows already count
         added = in_stage_units(row, composition, concentrate_imports, mined) * float(row["weight"])
         share = ramp(periods, float(row["expected_start"]), float(row["ramp_up_years"]))
         values[STAGES.index(row["stage"]), index[row["country"]], :] += added * share
