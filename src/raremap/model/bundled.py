@@ -72,8 +72,8 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
     countries = _countries(tables, composition, production, buyers, options)
     prices = reference_prices(tables, base_year, rare_earths, products, recipes, factors)
     observed = base_output_with_exports(tables, production, base_year)
-    mined = observed.xs("mining", level="stage") if "mining" in observed.index.get_level_values("stage") else None
-    costs = _operating_costs(tables, countries, composition, prices, recipes, factors, base_year, mined)
+    costs = _operating_costs(tables, countries, composition, prices, recipes, factors, base_year,
+                             supply_rules.output_at(observed, "mining"))
     capacity = supply_rules.capacity_array(tables, observed, composition, countries, grid, options.supply)
     capacity = supply_rules.base_year_as_reported(capacity, observed, options.supply.capacity_headroom)
     arrays: dict[str, Any] = {
@@ -97,7 +97,8 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         operating_cost=costs,
         transport_cost=trade_rules.transport_costs(),
         route_cost=trade_rules.route_costs(countries),
-        concentrate_route=trade_rules.concentrate_routes(tables["trade"], countries, base_year, _separating(observed)),
+        concentrate_route=trade_rules.concentrate_routes(tables["trade"], countries, base_year,
+                                                         _separating(supply_rules.output_at(observed, "separation"))),
         handling_cost=trade_rules.value_costs(_on_goods(prices, rare_earths, products)),
         reference_price=_on_goods(prices, rare_earths, products),
         composition=_frame_array(composition.reindex(index=countries).fillna(0.0), "country", "element"),
@@ -256,16 +257,13 @@ def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earth
     return pd.Series(values, dtype=float)
 
 
-def _separating(observed: pd.Series) -> list[str]:
+def _separating(output: pd.Series) -> list[str]:
     """Countries with separation output in the base year."""
-    if "separation" not in observed.index.get_level_values("stage"):
-        return []
-    output = observed.xs("separation", level="stage")
     return sorted(output[output > 0].index)
 
 
 def _operating_costs(tables: dict[str, pd.DataFrame], countries: Sequence[str], composition: pd.DataFrame, prices: pd.Series,
-                     recipes: pd.DataFrame, factors: pd.Series, base_year: int, mined: pd.Series | None) -> xr.DataArray:
+                     recipes: pd.DataFrame, factors: pd.Series, base_year: int, mined: pd.Series) -> xr.DataArray:
     """Costs calibrated to base-year prices (see `costs`): margins of metal over oxide and magnet over metal."""
     metal = cost_rules.metal_margin(tables["prices"], base_year, factors)
     oxides = prices.reindex(list(composition.columns))

@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from raremap.errors import RaremapError
-from raremap.model.supply import annuity, by_region, feed_of, parameter
+from raremap.model.supply import annuity, by_region, concentrate_imports, feed_of, parameter
 from raremap.vocabulary import STAGES, WORLD
 
 
@@ -72,8 +72,7 @@ def operating_costs(
     `mined`: t REO each country mined in the base year, which weighs its own ore against its imported
     concentrate in a separator's feed."""
     costs = tables["costs"]
-    concentrate_imports = tables["trade"][(tables["trade"]["stage"] == "mining") & (tables["trade"]["year"] <= base_year)]
-    concentrate_imports = concentrate_imports[concentrate_imports["year"] == concentrate_imports.groupby("importer")["year"].transform("max")]
+    imports = concentrate_imports(tables["trade"], base_year)
     sunk = capital_charge(tables, "separation")
     floor = lowest_documented_separation_cost(costs)
     values = np.zeros((len(STAGES), len(countries)))
@@ -83,7 +82,7 @@ def operating_costs(
         if not own.empty:
             separation = float(own["opex_usd_per_t"].iloc[-1]) / 1000.0
         else:
-            feed = feed_of(country, composition, concentrate_imports,
+            feed = feed_of(country, composition, imports,
                            None if mined is None else float(mined.get(country, 0.0)))
             separation = max(basket_value(composition, feed, oxide_prices) - mining - sunk, floor)
         values[:, column] = [

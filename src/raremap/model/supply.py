@@ -80,7 +80,7 @@ def group_share(composition: pd.DataFrame, feed: pd.Series, element: str) -> flo
     return float(mix[members].sum())
 
 
-def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.DataFrame,
+def feed_of(country: str, composition: pd.DataFrame, trade_in: pd.DataFrame,
             own_output: float | None = None) -> pd.Series:
     """Where a separator's feed comes from (weights by origin).
 
@@ -88,8 +88,7 @@ def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.Dat
     (t REO the country mined in the base year): its own ore and its imports by tonnage, so Malaysia's
     feed is Mount Weld's 31 kt, not its 0.1 kt of tin-tailing monazite.
     """
-    imports = concentrate_imports[(concentrate_imports["importer"] == country)
-                                  & (concentrate_imports["exporter"] != country)].groupby("exporter")["value_t"].sum()
+    imports = trade_in[(trade_in["importer"] == country) & (trade_in["exporter"] != country)].groupby("exporter")["value_t"].sum()
     imports = imports[imports.index.isin(composition.index) & (imports > 0)]
     if own_output is not None:
         own = pd.Series({country: own_output}) if country in composition.index and own_output > 0 else pd.Series(dtype=float)
@@ -103,7 +102,7 @@ def feed_of(country: str, composition: pd.DataFrame, concentrate_imports: pd.Dat
     return pd.Series(1.0, index=composition.index)
 
 
-def in_stage_units(row: pd.Series, composition: pd.DataFrame, concentrate_imports: pd.DataFrame,
+def in_stage_units(row: pd.Series, composition: pd.DataFrame, trade_in: pd.DataFrame,
                    mined: pd.Series | None = None) -> float:
     """A capacity row's t/yr in its stage's total unit (element groups at separation converted to REO by
     the plant's feed; `mined`, t REO per country in the base year, weighs own ore against imports)."""
@@ -113,7 +112,7 @@ def in_stage_units(row: pd.Series, composition: pd.DataFrame, concentrate_import
     if stage in ("mining", "separation"):
         country = str(row["country"])
         own = None if mined is None or stage == "mining" else float(mined.get(country, 0.0))
-        share = group_share(composition, feed_of(country, composition, concentrate_imports, own), element)
+        share = group_share(composition, feed_of(country, composition, trade_in, own), element)
         return value / share if share > 0 else 0.0
     return value
 
@@ -143,22 +142,22 @@ def capacity_array(
     """Capacity per stage x country x period: base-year capacity plus the pipeline that starts later."""
     base_year = int(grid.starts[0])
     periods = np.array(grid.starts)
-    concentrate_imports = _concentrate_imports(tables["trade"], base_year)
+    imports = concentrate_imports(tables["trade"], base_year)
     values = np.zeros((len(STAGES), len(countries), len(periods)))
     index = {country: position for position, country in enumerate(countries)}
     facilities = _facilities_in_base_year(tables, projects_frame(tables["projects"], options), base_year)
-    mined = base_floor.xs("mining", level="stage") if "mining" in base_floor.index.get_level_values("stage") else None
+    mined = output_at(base_floor, "mining")
     for position, stage in enumerate(STAGES):
         for country, column in index.items():
             rows = _counted(facilities[(facilities["stage"] == stage) & (facilities["country"] == country)])
-            in_service = sum(in_stage_units(row, composition, concentrate_imports, mined) for _, row in rows.iterrows())
+            in_service = sum(in_stage_units(row, composition, imports, mined) for _, row in rows.iterrows())
             values[position, column, :] = max(in_service, float(base_floor.get((country, stage), 0.0)) * options.capacity_headroom)
     later = projects_frame(tables["projects"], options)
     later = later[later["expected_start"].fillna(base_year) > base_year]
     for _, row in later.iterrows():
         if row["country"] not in index or row["stage"] not in STAGES:
             continue
-        added = in_stage_units(row, composition, concentrate_imports, mined) * float(row["weight"])
+        added = in_stage_units(row, composition, imports, mined) * float(row["weight"])
         share = ramp(periods, float(row["expected_start"]), float(row["ramp_up_years"]))
         values[STAGES.index(row["stage"]), index[row["country"]], :] += added * share
     return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries), "period": list(grid.starts)},
@@ -215,11 +214,17 @@ def _facilities_in_base_year(tables: dict[str, pd.DataFrame], projects: pd.DataF
     return combined[keep]
 
 
-def _concentrate_imports(trade: pd.DataFrame, base_year: int) -> pd.DataFrame:
+def concentrate_imports(trade: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """Reported concentrate trade rows, each importer's latest year up to the base year."""
     rows = trade[(trade["stage"] == "mining") & (trade["year"] <= base_year)]
-    if rows.empty:
-        return rows
-    return rows[rows["year"] == rows["year"].max()]
+    return rows[rows["year"] == rows.groupby("importer")["year"].transform("max")]
+
+
+def output_at(observed: pd.Series, stage: str) -> pd.Series:
+    """Base-year output per country at one stage (t/yr; empty where no country reports it)."""
+    if stage not in observed.index.get_level_values("stage"):
+        return pd.Series(dtype=float)
+    return observed.xs(stage, level="stage")
 
 
 def annuity(discount_rate: float, life_years: float) -> float:

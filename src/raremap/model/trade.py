@@ -16,8 +16,9 @@ Concentrate routes, from the reported trade: a country that reports concentrate 
 only to its own separation and to the destinations it reports (Myanmar's clays cross into Yunnan,
 Mount Weld's concentrate goes to Lynas in Malaysia); a country that separates and reports no
 concentrate exports keeps its ore (China, India); and a country that reports no concentrate
-imports separates only its own ore (India: the DAE states none). Other miners are free. Without this the model sent ore wherever a separator had room: Myanmar's clay to India, Estonia
-and California, Mount Weld's to China.
+imports separates only its own ore (India: the DAE states none). Other miners are free. Without
+this the model sent ore wherever a separator had room: Myanmar's clay to India, Estonia and
+California, Mount Weld's to China.
 """
 
 from __future__ import annotations
