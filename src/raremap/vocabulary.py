@@ -21,6 +21,9 @@ TRADED_STAGES = ("separation", "metal", "magnet")
 STAGE_TOTAL = {"mining": "REO", "separation": "REO", "metal": "REO", "magnet": "NdFeB"}
 """The element code of a stage's total output in the production and capacity tables."""
 
+NATIONAL_TOTAL = "national total"
+"""A capacity row whose facility names this is a national total or quota; every other row is a facility."""
+
 STAGE_NAMES = {
     "mining": "Mining (REO in concentrate)",
     "separation": "Separation (oxides)",

@@ -171,3 +171,18 @@ def test_a_plant_listed_in_both_capacity_tables_counts_once(dataset: raremap.Dat
     malaysia = chain["capacity"].sel(stage="separation", country="MYS")
     print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:3]))
     assert float(malaysia.max()) < 2.2 * float(malaysia.isel(period=0))
+
+
+def test_a_national_total_measured_later_is_a_level_not_an_addition(dataset: raremap.Dataset) -> None:
+    """China's sintered-magnet industry measured in 2025 (SMM: 513 kt/yr) counts every Chinese plant built by
+    then, so from 2025 China's magnet capacity is 513 kt, not the 2024 capacity plus 513 kt (843 kt before)."""
+    from raremap.simulate import Simulation
+
+    chain = Simulation("baseline", dataset).validate().supply_chain
+    assert chain is not None
+    china = chain["capacity"].sel(stage="magnet", country="CHN")
+    measured = dataset["capacity"]
+    total = measured[(measured["country"] == "CHN") & (measured["stage"] == "magnet") & (measured["year"] == 2025)]
+    later = china.where(china["period"] >= 2025, drop=True)
+    print("\nCHN magnet capacity, t/yr: " + ", ".join(f"{float(v):,.0f}" for v in china.values[:3]))
+    assert float(later.max()) == pytest.approx(float(total["value_t"].sum()), rel=1e-9)

@@ -21,6 +21,7 @@ from raremap.data.reading import closest
 from raremap.data.schema import ColumnSchema, TableSchema, table_schemas, vocabularies
 from raremap.errors import Problem, plain_value
 from raremap.reading_guard import partial_date
+from raremap.vocabulary import NATIONAL_TOTAL
 
 SHARE_TOLERANCE = 1e-3
 """Compositions (ore, recipes, country deposit mixes) must sum to 1 within this."""
@@ -438,10 +439,6 @@ CAPACITY_STATUS_IN_PROJECTS = {
     "announced": {"committed", "announced", "speculative"},
 }
 """Which project statuses a capacity row's status may mirror."""
-
-NATIONAL_TOTAL = "national total"
-"""A capacity row whose facility names this is a national total or quota; every other row is a facility."""
-
 
 def capacity_project_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     """`capacity` and `projects` must not contradict each other.

@@ -9,7 +9,9 @@ magnet) is the base-year capacity plus the pipeline:
 - projects that start after the base year are added on top, ramping up linearly over their
   ``ramp_up_years``, if their status is among the chosen ones (operating and construction by
   default; committed, announced and speculative by a setting), weighted by their probability where a
-  source gives one and the setting asks for it.
+  source gives one and the setting asks for it;
+- a national total in ``capacity`` measured after the base year (with a chosen status) lifts the
+  capacity to its level from its year: it counts every plant built by then, so it is not added.
 
 Capacity measured in an element group (NdPr, HREE, Dy, ...) is converted to REO fed by the share of
 that group in the plant's feed: the country's own ore, else the ore it imported in the base year,
@@ -33,7 +35,7 @@ import xarray as xr
 
 from raremap.errors import RaremapError
 from raremap.model.periods import PeriodGrid
-from raremap.vocabulary import STAGE_TOTAL, STAGES, WORLD
+from raremap.vocabulary import NATIONAL_TOTAL, STAGE_TOTAL, STAGES, WORLD
 
 ELEMENT_GROUPS = {"NdPr": ("Nd", "Pr"), "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y")}
 MAGNET_UNITS = ("NdFeB", "SmCo")
@@ -49,7 +51,7 @@ CHINA_GROWTH_PARAMETERS = {
 separation quota's (no metal or magnet figure is published; processing follows separation)."""
 CHINA_QUOTA_LEAD_YEARS = 1.0
 """China raises its quotas by annual decision on capacity that mostly exists: its processing capacity
-runs well above output (sintered magnets 513 kt for 300 kt made, projects table), so new output
+runs well above output (sintered magnets 513 kt for 300 kt made in 2025, capacity table), so new output
 follows a decision within a year."""
 
 
@@ -152,16 +154,36 @@ def capacity_array(
             rows = _counted(facilities[(facilities["stage"] == stage) & (facilities["country"] == country)])
             in_service = sum(in_stage_units(row, composition, imports, mined) for _, row in rows.iterrows())
             values[position, column, :] = max(in_service, float(base_floor.get((country, stage), 0.0)) * options.capacity_headroom)
-    later = projects_frame(tables["projects"], options)
-    later = later[later["expected_start"].fillna(base_year) > base_year]
-    for _, row in later.iterrows():
+    for kind, year, row in _later_events(tables, options, base_year):
         if row["country"] not in index or row["stage"] not in STAGES:
             continue
-        added = in_stage_units(row, composition, imports, mined) * float(row["weight"])
-        share = ramp(periods, float(row["expected_start"]), float(row["ramp_up_years"]))
-        values[STAGES.index(row["stage"]), index[row["country"]], :] += added * share
+        place = (STAGES.index(row["stage"]), index[row["country"]])
+        amount = in_stage_units(row, composition, imports, mined) * float(row["weight"])
+        if kind == "project":
+            values[place] += amount * ramp(periods, year, float(row["ramp_up_years"]))
+        else:  # a later national total is the level of everything built by its year, not an addition
+            from_then = periods >= year
+            values[place][from_then] = np.maximum(values[place][from_then], amount)
     return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries), "period": list(grid.starts)},
                         dims=("stage", "country", "period"))
+
+
+def _later_events(tables: dict[str, pd.DataFrame], options: SupplyOptions,
+                  base_year: int) -> list[tuple[str, float, pd.Series]]:
+    """Projects starting after the base year and national totals measured after it, in time order.
+
+    A national total measured later (China's sintered-magnet industry in 2025) counts every plant
+    built by then, so at its year it lifts capacity to its level; projects of the same year come first
+    so that the total includes them, and projects starting later add on top.
+    """
+    later = projects_frame(tables["projects"], options)
+    later = later[later["expected_start"].fillna(base_year) > base_year]
+    events = [("project", float(row["expected_start"]), row) for _, row in later.iterrows()]
+    capacity = tables["capacity"]
+    totals = capacity[(capacity["year"] > base_year) & capacity["status"].isin(list(options.pipeline_statuses))
+                      & capacity["facility"].astype(str).str.contains(NATIONAL_TOTAL, case=False, regex=False)]
+    events += [("total", float(row["year"]), row) for _, row in totals.assign(weight=1.0).iterrows()]
+    return sorted(events, key=lambda event: (event[1], event[0] == "total"))
 
 
 def base_year_as_reported(capacity: xr.DataArray, observed: pd.Series, headroom: float) -> xr.DataArray:
