@@ -186,3 +186,18 @@ def test_a_national_total_measured_later_is_a_level_not_an_addition(dataset: rar
     later = china.where(china["period"] >= 2025, drop=True)
     print("\nCHN magnet capacity, t/yr: " + ", ".join(f"{float(v):,.0f}" for v in china.values[:3]))
     assert float(later.max()) == pytest.approx(float(total["value_t"].sum()), rel=1e-9)
+
+
+def test_a_separator_without_output_for_the_base_year_keeps_its_ore(dataset: raremap.Dataset) -> None:
+    """India reports no concentrate trade and separates all its monazite at IREL (in service since 2015),
+    but its only separation output row is 2024: with a 2023 base year (the Kachin back-test) it must still
+    keep its ore, not ship it to China."""
+    from raremap.simulate import Simulation
+
+    scenario = override(load_scenario("baseline", dataset), {"name": "base-2023", "periods": {"start": 2023, "end": 2024}})
+    chain = Simulation(scenario, dataset).validate().supply_chain
+    assert chain is not None
+    routes = chain["concentrate_route"].sel(exporter="IND")
+    open_to = [str(country) for country in routes["importer"].values[routes.values > 0]]
+    print(f"\nIND ore may go to: {open_to}")
+    assert open_to == ["IND"]

@@ -98,7 +98,7 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         transport_cost=trade_rules.transport_costs(),
         route_cost=trade_rules.route_costs(countries),
         concentrate_route=trade_rules.concentrate_routes(tables["trade"], countries, base_year,
-                                                         _separating(supply_rules.output_at(observed, "separation"))),
+                                                         _separating(capacity)),
         handling_cost=trade_rules.value_costs(_on_goods(prices, rare_earths, products)),
         reference_price=_on_goods(prices, rare_earths, products),
         composition=_frame_array(composition.reindex(index=countries).fillna(0.0), "country", "element"),
@@ -257,9 +257,11 @@ def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earth
     return pd.Series(values, dtype=float)
 
 
-def _separating(output: pd.Series) -> list[str]:
-    """Countries with separation output in the base year."""
-    return sorted(output[output > 0].index)
+def _separating(capacity: xr.DataArray) -> list[str]:
+    """Countries that can separate in the base year: reported output, or plants in service without a
+    reported figure for that year (India's IREL with a 2023 base year, whose only output row is 2024)."""
+    first = capacity.sel(stage="separation").isel(period=0)
+    return sorted(str(country) for country in first["country"].values[first.values > 0])
 
 
 def _operating_costs(tables: dict[str, pd.DataFrame], countries: Sequence[str], composition: pd.DataFrame, prices: pd.Series,

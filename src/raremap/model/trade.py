@@ -126,7 +126,7 @@ def base_flows_table(trade: pd.DataFrame, base_year: int) -> pd.DataFrame:
 def concentrate_routes(trade: pd.DataFrame, countries: Sequence[str], base_year: int,
                        separating: Sequence[str] = ()) -> xr.DataArray:
     """1 where ore may move from a mine (exporter) to a separator (importer), 0 where the reported trade
-    closes the route (see the module's docstring). `separating`: countries with separation output in
+    closes the route (see the module's docstring). `separating`: countries that can separate in
     the base year."""
     routes = xr.DataArray(np.ones((len(countries), len(countries))), coords={"exporter": list(countries), "importer": list(countries)},
                           dims=("exporter", "importer"))
