@@ -127,6 +127,26 @@ def test_indian_magnet_plants_lower_indias_shortfall_under_the_controls(dataset:
     assert by_period(planted)["2025-Q2"] < by_period(controls)["2025-Q2"] - 100
 
 
+@pytest.mark.slow
+def test_indias_magnet_scheme_never_raises_any_countrys_shortfall_and_lowers_indias(
+    dataset: raremap.Dataset, baseline: Result
+) -> None:
+    """Added capacity never makes anyone shorter (issue 12), on the bundled market: with perfect-foresight
+    investment an added plant could crowd out investment elsewhere and leave the world shorter in some
+    years (seen on 2026-12-06 with the clays' Dy and Tb fitted to China's reported output; docs/simulation.md,
+    Known limits), which would tell an analyst that India's own lever hurts India."""
+    scheme = simulate(dataset, "india-magnet-scheme")
+
+    def per_period(result: Result) -> pd.Series:
+        magnets = result.shortfall[result.shortfall["unit"] == "t magnet"]
+        return magnets.groupby(["country", "period"])["tonnes"].sum()
+
+    change = per_period(scheme).sub(per_period(baseline), fill_value=0.0)
+    print(f"\nlargest rise: {change.max():.3f} t at {change.idxmax()}; IND total change {change.loc['IND'].sum():,.0f} t")
+    assert change.max() <= 1e-3
+    assert change.loc["IND"].sum() < -1.0
+
+
 def test_chinas_magnet_scrap_returns_the_ndpr_oxide_argus_reports(dataset: raremap.Dataset) -> None:
     """Magnets are blank mass and 27.5 % of the metal put into them comes back as oxide: in 2024 that
     is China's recycled PrNd oxide as Argus reports it (26,504 t) within a quarter either way: the
