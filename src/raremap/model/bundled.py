@@ -340,16 +340,22 @@ def mining_composition(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def base_production(tables: dict[str, pd.DataFrame], base_year: int, series: str) -> pd.DataFrame:
-    """Each country x stage total output in the latest year up to the base year on the chosen series."""
+    """Each country x stage total output in the latest year up to the base year on the chosen series.
+
+    Magnets count both families: a plant's magnet capacity is shared by NdFeB and SmCo (China's
+    2,920 t of SmCo beside its 300 kt of NdFeB), each family at its own latest year.
+    """
     production = tables["production"]
+    is_total = (production["element"] == production["stage"].map(STAGE_TOTAL)) | (
+        (production["stage"] == "magnet") & production["element"].isin(supply_rules.MAGNET_UNITS))
     totals = production[
         (production["country"] != WORLD)
         & (production["series"] == series)
         & (production["year"] <= base_year)
-        & (production["element"] == production["stage"].map(STAGE_TOTAL))
+        & is_total
     ]
-    latest = totals.sort_values("year").groupby(["country", "stage"], as_index=False).last()
-    return latest[["country", "stage", "value_t"]]
+    latest = totals.sort_values("year").groupby(["country", "stage", "element"], as_index=False).last()
+    return latest.groupby(["country", "stage"], as_index=False)["value_t"].sum()
 
 
 def base_output_with_exports(tables: dict[str, pd.DataFrame], production: pd.DataFrame, base_year: int) -> pd.Series:
