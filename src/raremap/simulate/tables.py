@@ -162,6 +162,13 @@ def thorium_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     return _tidy(thorium, "tho2_t", ["country", "period"])
 
 
+OXIDE_CALIBRATION = ("documented base-year mining and separation (USGS output, China's quotas) at the ore compositions "
+                     "cannot give this oxide at observed prices; China's output beyond its quotas is not in the data")
+MAGNET_CALIBRATION = ("documented base-year magnet and metal capacity (reported output x headroom; China's metal is the "
+                      "metal its NdFeB and SmCo need, a lower bound, and one pool for every metal) is full at observed prices")
+"""Why calibration supply is needed, for oxides and for magnets (the calibration table's `reason`)."""
+
+
 def calibration_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     """Calibration supply used, with its share of its market (the good's base-year demand)."""
     frame = _tidy(solution.values["Calibration-supply"], "value_t", ["country", "element", "period"])
@@ -171,11 +178,10 @@ def calibration_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     frame["share_of_market"] = [
         value / market.get((element, period), float("nan")) for element, period, value in zip(frame["element"], frame["period"], frame["value_t"], strict=True)
     ]
-    frame["reason"] = (
-        "documented base-year supply cannot serve documented base-year demand of this good; "
-        "USGS's China figures are quotas that exclude undocumented output"
-    )
+    magnets = set(chain.magnet_products)
+    frame["reason"] = [MAGNET_CALIBRATION if element in magnets else OXIDE_CALIBRATION for element in frame["element"]]
     return frame
+
 
 
 def result_tables(chain: SupplyChain, solution: Solution, importer: str) -> dict[str, pd.DataFrame]:
