@@ -164,8 +164,8 @@ def thorium_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
 
 OXIDE_CALIBRATION = ("documented base-year mining and separation (USGS output, China's quotas) at the ore compositions "
                      "cannot give this oxide at observed prices; China's output beyond its quotas is not in the data")
-MAGNET_CALIBRATION = ("documented base-year magnet and metal capacity (reported output x headroom; China's metal is the "
-                      "metal its NdFeB and SmCo need, a lower bound, and one pool for every metal) is full at observed prices")
+MAGNET_CALIBRATION = ("documented base-year magnet and metal capacity (reported output x headroom, one metal pool per "
+                      "country) is full at observed prices")
 """Why calibration supply is needed, for oxides and for magnets (the calibration table's `reason`)."""
 
 
