@@ -355,7 +355,7 @@ def base_production(tables: dict[str, pd.DataFrame], base_year: int, series: str
         & is_total
     ]
     latest = totals.sort_values("year").groupby(["country", "stage", "element"], as_index=False).last()
-    return latest.groupby(["country", "stage"], as_index=False)["value_t"].sum()
+    return latest.groupby(["country", "stage"], as_index=False).agg(value_t=("value_t", "sum"))
 
 
 def base_output_with_exports(tables: dict[str, pd.DataFrame], production: pd.DataFrame, base_year: int) -> pd.Series:
