@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,8 +12,9 @@ from raremap.cli.output import console, print_json, rich_table
 from raremap.data import store
 from raremap.data.dataset import load
 from raremap.files import output_directory, write_csv_atomic
-from raremap.plan.loading import load_plan
-from raremap.plan.planner import PlanRun, run_plan
+
+if TYPE_CHECKING:
+    from raremap.plan.planner import PlanRun
 
 
 @app.command("plan")
@@ -28,6 +30,10 @@ def plan(
     data: Path | None = typer.Option(None, "--data", help="Folder of table CSVs over the bundled ones."),
 ) -> None:
     """Choose partners, plants and stockpiles that minimise expected cost plus lambda x CVaR of the loss."""
+    # The planner (scipy, the risk sampler) is imported only when a plan runs: other commands start faster.
+    from raremap.plan.loading import load_plan
+    from raremap.plan.planner import run_plan
+
     if db is not None:
         store.check_writable(db)
     dataset = load(data) if data is not None else load()

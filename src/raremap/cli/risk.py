@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from raremap.cli import app, error_console
 from raremap.cli.output import console, print_json, rich_table
 from raremap.data import store
-from raremap.risk.engine import RiskRun, RunOptions, run_risk
-from raremap.risk.summary import EXCESS_KEYS
+
+if TYPE_CHECKING:
+    from raremap.risk.engine import RiskRun
 
 
 @app.command("risk")
@@ -28,6 +30,9 @@ def risk(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Draw correlated disruptions, solve the equilibrium per draw, and summarise the importer's shortfall."""
+    # The engine (Dask, scipy) is imported only when a risk run starts: other commands start faster.
+    from raremap.risk.engine import RunOptions, run_risk
+
     options = RunOptions(
         out=out,
         workers=workers,
@@ -47,6 +52,8 @@ def risk(
 
 
 def _print_run(run: RiskRun) -> None:
+    from raremap.risk.summary import EXCESS_KEYS
+
     console.print(
         f"{run.draws:,} draws (seed {run.risk.model.seed}), {run.computed_draws:,} computed now at "
         f"{run.draws_per_second:,.1f} draws/s; evaluations: "
