@@ -282,8 +282,10 @@ def _fixed_default(context: Context) -> Portfolio:
 BUNDLED_TOLERANCE_SHARE = 0.05
 """On the bundled data the reduced second stage may differ from the simulator by at most 5 % of India's magnet
 demand in any horizon year of any draw (docs/plan.md: the portfolio's feedback on the world, which the reduction
-leaves out; measured at most 3.9 %, in the third draw's last controlled year, where the planner buys Malaysian
-oxide for its metal plant that the market keeps for Malaysia's contracted buyers)."""
+leaves out). Measured on 2026-12-06: at most 0.5 % (each draw's largest gap is printed); 3.9 % on an earlier
+dataset, where the planner bought Malaysian oxide for its metal plant that the market kept for Malaysia's
+contracted buyers, and 14.5 % with Lynas Malaysia's heavy circuit not converted to feed (docs/simulation.md,
+Known limits)."""
 
 
 @pytest.mark.slow
@@ -314,6 +316,7 @@ def test_the_default_portfolio_agrees_with_the_simulator_on_the_bundled_data(dat
         simulated = table.groupby("period")["tonnes"].sum().reindex(reported).to_numpy()
         planned = planned_shortfall(outcome, item.name)
         gap = np.abs(planned - simulated) / demand.sel(scenario=item.name).values
+        print(f"\n{item.name}: largest gap {gap.max():.1%} of India's demand, in {reported[int(gap.argmax())]}")
         assert float(gap.max()) <= BUNDLED_TOLERANCE_SHARE, f"{item.name}: {np.round(gap, 3)}"
 
 
