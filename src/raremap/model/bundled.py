@@ -24,7 +24,7 @@ from raremap.model import units
 from raremap.model.calibration import calibrated, solve_base_year
 from raremap.model.periods import PeriodGrid
 from raremap.model.supply_chain import SupplyChain
-from raremap.vocabulary import STAGE_TOTAL, STAGES, WORLD
+from raremap.vocabulary import STAGES, WORLD
 
 NDPR_POOL = ("Nd", "Pr")
 """Elements interchangeable in NdFeB magnets (didymium practice): their total content is fixed by
@@ -346,8 +346,9 @@ def base_production(tables: dict[str, pd.DataFrame], base_year: int, series: str
     2,920 t of SmCo beside its 300 kt of NdFeB), each family at its own latest year.
     """
     production = tables["production"]
-    is_total = (production["element"] == production["stage"].map(STAGE_TOTAL)) | (
-        (production["stage"] == "magnet") & production["element"].isin(supply_rules.MAGNET_UNITS))
+    is_total = pd.Series([supply_rules.is_stage_total(stage, element)
+                          for stage, element in zip(production["stage"], production["element"], strict=True)],
+                         index=production.index, dtype=bool)
     totals = production[
         (production["country"] != WORLD)
         & (production["series"] == series)

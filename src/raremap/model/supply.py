@@ -104,12 +104,17 @@ def feed_of(country: str, composition: pd.DataFrame, trade_in: pd.DataFrame,
     return pd.Series(1.0, index=composition.index)
 
 
+def is_stage_total(stage: str, element: str) -> bool:
+    """Whether a production or capacity row measures its stage's whole output (REO, or magnets of either family)."""
+    return element == STAGE_TOTAL[stage] or (stage == "magnet" and element in MAGNET_UNITS)
+
+
 def in_stage_units(row: pd.Series, composition: pd.DataFrame, trade_in: pd.DataFrame,
                    mined: pd.Series | None = None) -> float:
     """A capacity row's t/yr in its stage's total unit (element groups at separation converted to REO by
     the plant's feed; `mined`, t REO per country in the base year, weighs own ore against imports)."""
     stage, element, value = str(row["stage"]), str(row["element"]), float(row["value_t"])
-    if element == STAGE_TOTAL[stage] or (stage == "magnet" and element in MAGNET_UNITS):
+    if is_stage_total(stage, element):
         return value
     if stage in ("mining", "separation"):
         country = str(row["country"])
@@ -209,8 +214,7 @@ def _counted(rows: pd.DataFrame) -> pd.DataFrame:
     A group row (NdPr, HREE) beside a total is part of that total (China's ionic-clay quota is part of
     its mining quota), and converting it to REO by a feed share would count it again, inflated.
     """
-    is_total = [element == STAGE_TOTAL[stage] or (stage == "magnet" and element in MAGNET_UNITS)
-                for stage, element in zip(rows["stage"], rows["element"], strict=True)]
+    is_total = [is_stage_total(stage, element) for stage, element in zip(rows["stage"], rows["element"], strict=True)]
     return rows[is_total] if any(is_total) else rows
 
 
