@@ -117,6 +117,17 @@ def test_a_busy_store_answers_503_with_retry_after(client: TestClient, tmp_path:
     assert client.get("/api/runs/run-1").status_code == 200
 
 
+def test_a_busy_store_gives_a_person_a_page_that_tries_again(client: TestClient) -> None:
+    path = client.app.state.settings.db_path  # type: ignore[attr-defined]
+    store.save_run(path, run_id="run-1", kind="simulate", name="x", dataset_version="v",
+                   specification={}, summary={}, results={"shortfall": pd.DataFrame({"tonnes": [1.0]})})
+    with held_by_another_process(path, 2.5):
+        busy = client.get("/runs/run-1")
+    assert busy.status_code == 503 and busy.headers["retry-after"]
+    assert busy.headers["content-type"].startswith("text/html")
+    assert '<meta http-equiv="refresh"' in busy.text and "tries again by itself" in busy.text
+
+
 def test_validation_runs_off_the_event_loop(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     started, release = threading.Event(), threading.Event()
     original = api.scenarios.validate_new

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 import raremap
 from raremap.web.app import create_app
+from raremap.web.jobs import JobManager, RunRequest
 from raremap.web.storage import Storage, now
 from tests.web.conftest import AUTHORISED, settings_for, wait_for_job
 
@@ -60,6 +61,27 @@ def test_jobs_cut_off_by_a_stop_are_marked_interrupted(tmp_path: Path, dataset: 
     with TestClient(create_app(settings_for(path), dataset)) as client:
         job = client.get("/api/jobs/cut-off").json()
     assert job["status"] == "interrupted" and "start it again" in job["message"]
+
+
+def test_a_job_is_done_for_clients_only_once_its_status_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client told "done" opens the run's page at once; the job's own write must be over by then,
+    or the page finds the store busy (the dashboard test once timed out on exactly that)."""
+    manager = JobManager(settings_for(tmp_path / "jobs.duckdb"), Storage(tmp_path / "jobs.duckdb"))
+    seen_while_saving: list[tuple[str, str]] = []
+    original = manager.storage.save_job
+
+    def save_job(job: dict[str, object], wait_seconds: float = 0.0) -> None:
+        seen_while_saving.append((str(job["status"]), manager.get(str(job["job_id"]))["status"]))
+        original(job, wait_seconds)
+
+    monkeypatch.setattr(manager.storage, "save_job", save_job)
+    job = manager.submit(RunRequest("simulate", "baseline", {}), lambda progress: "run-1")
+    manager.executor.shutdown(wait=True)
+    stored = {row["job_id"]: row for row in manager.storage.jobs()}
+    assert stored[job["job_id"]]["status"] == "done" and manager.get(job["job_id"])["status"] == "done"
+    assert ("done", "running") in seen_while_saving, seen_while_saving
 
 
 def test_a_failing_run_reports_why(client: TestClient) -> None:

@@ -202,8 +202,14 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_body(str(error), 429, headers={"Retry-After": "5"})
 
     @app.exception_handler(StoreBusyError)
-    async def store_busy(request: Request, error: StoreBusyError) -> JSONResponse:
-        return error_body(str(error), 503, headers={"Retry-After": str(error.retry_after_seconds)})
+    async def store_busy(request: Request, error: StoreBusyError) -> Response:
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+        if request.method == "GET" and not request.url.path.startswith("/api"):
+            # A person on a page gets a page that tries again by itself, not a JSON body.
+            page = render("busy.html", title="The store is busy", detail=str(error),
+                          retry_after=error.retry_after_seconds)
+            return HTMLResponse(page, status_code=503, headers=headers)
+        return error_body(str(error), 503, headers=headers)
 
     @app.exception_handler(StoreDamagedError)
     async def store_damaged(request: Request, error: StoreDamagedError) -> JSONResponse:

@@ -91,20 +91,22 @@ class JobManager:
         return dict(job)
 
     def _update(self, job_id: str, **changes: Any) -> None:
-        """Change a job in memory (what clients read) and record it in the store.
+        """Record a change of a job in the store, then show it to clients (they read memory).
 
-        A progress step is not worth waiting for a store another process is writing: it is skipped
-        there (the next step or the final status records it). A final status waits as a run does;
-        if the store is still locked after that, clients still read it from memory, and only a
-        restarted server would list the job as interrupted.
+        In that order because a client told "done" opens the run's page at once: the store must
+        not still be busy with this job's own write then. A progress step is not worth waiting for
+        a store another process is writing: it is skipped there (the next step or the final status
+        records it). A final status waits as a run does; if the store is still locked after that,
+        clients still read it from memory, and only a restarted server would list the job as
+        interrupted.
         """
         with self.lock:
-            job = self.jobs[job_id]
-            job.update(changes)
-            snapshot = dict(job)
+            snapshot = {**self.jobs[job_id], **changes}
         final = snapshot["status"] not in ("queued", "running")
         with contextlib.suppress(StoreBusyError):
             self.storage.save_job(snapshot, STATUS_WAIT_SECONDS if final else PROGRESS_WAIT_SECONDS)
+        with self.lock:
+            self.jobs[job_id].update(changes)
 
     def _execute(self, job_id: str, execute: Callable[[Progress], str]) -> None:
         self._update(job_id, status="running", message="starting", progress=0.01)
