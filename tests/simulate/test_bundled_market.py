@@ -135,9 +135,10 @@ def test_indias_magnet_scheme_never_raises_indias_shortfall_nor_any_countrys_tot
 ) -> None:
     """Added capacity never raises any country's total shortfall (issue 12), and India's own lever never makes
     India shorter in any year, on the bundled market. Other countries may be shorter in a single year: with
-    perfect-foresight investment, India's plants let China build its metal plants later, and a year before
-    they come can be short (China +964 t in 2030, -2,368 t in 2031-32, on 2026-12-06; docs/simulation.md,
-    Known limits). The rise is printed. With the clays' Dy and Tb fitted to China's reported output (tried on
+    perfect-foresight investment, India's plants can let China build its metal plants later, and a year
+    before they come can be short (China +964 t in 2030 with the magnets' cerium and Lynas Malaysia's heavy
+    circuit converted to feed, 2026-12-06; none on today's data; docs/simulation.md, Known limits). The largest
+    rise in a year is printed. With the clays' Dy and Tb fitted to China's reported output (tried on
     2026-12-06) India itself was shorter in 2032 and 2035, which this test catches."""
     scheme = simulate(dataset, "india-magnet-scheme")
 
@@ -189,8 +190,7 @@ def test_no_separator_runs_cheaper_than_chinas_documented_cost(dataset: raremap.
 
 def test_a_plant_listed_in_both_capacity_tables_counts_once(dataset: raremap.Dataset) -> None:
     """Lynas Malaysia (Kuantan) is listed in `projects` and in `capacity`: counted twice, its 10,500 t/yr of
-    NdPr made 170 kt of REO fed from 2025 (3.7 times 2024). Counted once it is 80 kt, of which 34 kt is
-    the 2025 heavy circuit converted by the heavy share of Mount Weld ore (docs/simulation.md, Known limits)."""
+    NdPr made 170 kt of REO fed from 2025 (3.7 times 2024). Counted once it is its 2024 capacity."""
     from raremap.simulate import Simulation
 
     chain = Simulation("baseline", dataset).validate().supply_chain
@@ -198,6 +198,19 @@ def test_a_plant_listed_in_both_capacity_tables_counts_once(dataset: raremap.Dat
     malaysia = chain["capacity"].sel(stage="separation", country="MYS")
     print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:3]))
     assert float(malaysia.max()) < 2.2 * float(malaysia.isel(period=0))
+
+
+def test_a_heavy_circuit_adds_no_feed_capacity(dataset: raremap.Dataset) -> None:
+    """Lynas Malaysia's 2025 heavy circuit (1,500 t/yr of HREE) splits the heavy fraction of the feed its light
+    circuit already takes: converted by the heavy share of Mount Weld ore it added 34 kt/yr of REO fed to the
+    plant's 46.5 kt (80 kt from 2025), room for feed Lynas cannot get."""
+    from raremap.simulate import Simulation
+
+    chain = Simulation("baseline", dataset).validate().supply_chain
+    assert chain is not None
+    malaysia = chain["capacity"].sel(stage="separation", country="MYS")
+    print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:6]))
+    assert float(malaysia.max()) == pytest.approx(float(malaysia.isel(period=0)))
 
 
 def test_a_national_total_measured_later_is_a_level_not_an_addition(dataset: raremap.Dataset) -> None:

@@ -13,9 +13,10 @@ magnet) is the base-year capacity plus the pipeline:
 - a national total in ``capacity`` measured after the base year (with a chosen status) lifts the
   capacity to its level from its year: it counts every plant built by then, so it is not added.
 
-Capacity measured in an element group (NdPr, HREE, Dy, ...) is converted to REO fed by the share of
-that group in the plant's feed: the country's own ore, else the ore it imported in the base year,
-else the world's average.
+Capacity measured in an element group (NdPr, ...) is converted to REO fed by the share of that group
+in the plant's feed: the country's own ore, else the ore it imported in the base year, else the
+world's average. A separation row in heavy rare earths (HREE, Dy, Tb, ...) is a heavy circuit beside
+a light one that already takes the plant's feed, so it adds none.
 
 Investment: the LP may add capacity at a stage in a country that has, or plans, capacity there,
 paying the world's annualised capital cost of the stage (``costs`` WLD row x the annuity of
@@ -38,6 +39,9 @@ from raremap.model.periods import PeriodGrid
 from raremap.vocabulary import NATIONAL_TOTAL, STAGE_TOTAL, STAGES, WORLD
 
 ELEMENT_GROUPS = {"NdPr": ("Nd", "Pr"), "HREE": ("Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y")}
+HEAVY_CIRCUIT_ELEMENTS = frozenset({"HREE", *ELEMENT_GROUPS["HREE"]})
+"""Separation rows in these units are heavy circuits (Lynas Malaysia, Arafura Nolans, Energy Fuels White Mesa)
+beside a light circuit that already takes the plant's whole feed: they add no REO fed."""
 MAGNET_UNITS = ("NdFeB", "SmCo")
 DEFAULT_STATUSES = ("operating", "construction")
 CHINA = "CHN"
@@ -116,6 +120,8 @@ def in_stage_units(row: pd.Series, composition: pd.DataFrame, trade_in: pd.DataF
     stage, element, value = str(row["stage"]), str(row["element"]), float(row["value_t"])
     if is_stage_total(stage, element):
         return value
+    if stage == "separation" and element in HEAVY_CIRCUIT_ELEMENTS:
+        return 0.0  # a heavy circuit splits the heavy fraction of feed its plant's light circuit already takes
     if stage in ("mining", "separation"):
         country = str(row["country"])
         own = None if mined is None or stage == "mining" else float(mined.get(country, 0.0))
