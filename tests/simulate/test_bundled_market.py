@@ -15,7 +15,7 @@ from tests.simulate.conftest import by_period
 MAGNET_ELEMENTS = ("Nd", "Pr", "Dy")
 PRICED_IN_BAND = ("Nd", "Pr")
 """Dy and Tb are co-products whose model price swings with the clays' value: Dy in surplus (0-2.6 USD/kg against
-about 260 observed), Tb 490 in 2024 and 383-772 later (810 observed): printed, not pinned (see docs/simulation.md,
+about 260 observed), Tb 492 in 2024 and 489-1,040 later (810 observed): printed, not pinned (see docs/simulation.md,
 Known limits)."""
 
 
