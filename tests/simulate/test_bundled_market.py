@@ -173,6 +173,25 @@ def test_chinas_magnet_scrap_returns_the_ndpr_oxide_argus_reports(dataset: rarem
     assert china_2024 == pytest.approx(reported, rel=0.25)
 
 
+ARGUS_CHINA_PRND_METAL_2024_T = 80_000.0
+"""China's PrNd metal consumption in 2024 (Argus, "Viewpoint: China's rare earth sector faces tough 2025",
+`argus_2025_china_viewpoint`): the figure the generic grade's cerium is fitted to (recipes.csv)."""
+
+
+def test_chinas_magnets_use_the_prnd_metal_argus_reports(baseline: Result, dataset: raremap.Dataset) -> None:
+    """China's 2024 magnets hold the PrNd metal Argus reports China used (80 kt), within 3 %: with Nd-Pr at
+    the top of the published range and no cerium-iron-boron, they held 91.2 kt, and the NdPr calibration
+    was 26.7 kt instead of 15.8 kt."""
+    production = baseline.production
+    made = production[(production["stage"] == "magnet") & (production["country"] == "CHN")
+                      & (production["period"] == "2024")].set_index("element")["value_t"]
+    recipes = dataset["recipes"]
+    ndpr = recipes[recipes["element"].isin(["Nd", "Pr"])].groupby("magnet_type")["share"].sum()
+    used = float((made * ndpr.reindex(made.index).fillna(0.0)).sum())
+    print(f"\nChina's 2024 magnets hold {used:,.0f} t of PrNd metal; Argus: {ARGUS_CHINA_PRND_METAL_2024_T:,.0f} t")
+    assert used == pytest.approx(ARGUS_CHINA_PRND_METAL_2024_T, rel=0.03)
+
+
 def test_no_separator_runs_cheaper_than_chinas_documented_cost(dataset: raremap.Dataset) -> None:
     """Baotou's 7-10 USD/kg REO all in (Adamas via SCMP) is the cheapest separation documented: a
     country whose base-year feed is worth less than mining plus the capital charge must not get a
