@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import xarray as xr
 
 import raremap
-from raremap.model.bundled import nearest_prices
+from raremap.model.bundled import NDPR_POOL, nearest_prices
 from raremap.scenario import override
 from raremap.scenario.loading import load_scenario
 from raremap.simulate import Result, simulate
@@ -186,7 +187,7 @@ def test_chinas_magnets_use_the_prnd_metal_argus_reports(baseline: Result, datas
     made = production[(production["stage"] == "magnet") & (production["country"] == "CHN")
                       & (production["period"] == "2024")].set_index("element")["value_t"]
     recipes = dataset["recipes"]
-    ndpr = recipes[recipes["element"].isin(["Nd", "Pr"])].groupby("magnet_type")["share"].sum()
+    ndpr = recipes[recipes["element"].isin(NDPR_POOL)].groupby("magnet_type")["share"].sum()
     used = float((made * ndpr.reindex(made.index).fillna(0.0)).sum())
     print(f"\nChina's 2024 magnets hold {used:,.0f} t of PrNd metal; Argus: {ARGUS_CHINA_PRND_METAL_2024_T:,.0f} t")
     assert used == pytest.approx(ARGUS_CHINA_PRND_METAL_2024_T, rel=0.03)
@@ -207,15 +208,21 @@ def test_no_separator_runs_cheaper_than_chinas_documented_cost(dataset: raremap.
     assert float(separation.min()) >= china - 1e-9
 
 
-def test_a_plant_listed_in_both_capacity_tables_counts_once(dataset: raremap.Dataset) -> None:
-    """Lynas Malaysia (Kuantan) is listed in `projects` and in `capacity`: counted twice, its 10,500 t/yr of
-    NdPr made 170 kt of REO fed from 2025 (3.7 times 2024). Counted once it is its 2024 capacity."""
+def malaysia_separation_capacity(dataset: raremap.Dataset) -> xr.DataArray:
+    """Lynas Malaysia's separation capacity per period in the baseline's supply chain (t REO fed/yr), printed."""
     from raremap.simulate import Simulation
 
     chain = Simulation("baseline", dataset).validate().supply_chain
     assert chain is not None
     malaysia = chain["capacity"].sel(stage="separation", country="MYS")
-    print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:3]))
+    print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:6]))
+    return malaysia
+
+
+def test_a_plant_listed_in_both_capacity_tables_counts_once(dataset: raremap.Dataset) -> None:
+    """Lynas Malaysia (Kuantan) is listed in `projects` and in `capacity`: counted twice, its 10,500 t/yr of
+    NdPr made 170 kt of REO fed from 2025 (3.7 times 2024). Counted once it is its 2024 capacity."""
+    malaysia = malaysia_separation_capacity(dataset)
     assert float(malaysia.max()) < 2.2 * float(malaysia.isel(period=0))
 
 
@@ -223,12 +230,7 @@ def test_a_heavy_circuit_adds_no_feed_capacity(dataset: raremap.Dataset) -> None
     """Lynas Malaysia's 2025 heavy circuit (1,500 t/yr of HREE) splits the heavy fraction of the feed its light
     circuit already takes: converted by the heavy share of Mount Weld ore it added 34 kt/yr of REO fed to the
     plant's 46.5 kt (80 kt from 2025), room for feed Lynas cannot get."""
-    from raremap.simulate import Simulation
-
-    chain = Simulation("baseline", dataset).validate().supply_chain
-    assert chain is not None
-    malaysia = chain["capacity"].sel(stage="separation", country="MYS")
-    print("\nMYS separation capacity, t REO fed/yr: " + ", ".join(f"{float(v):,.0f}" for v in malaysia.values[:6]))
+    malaysia = malaysia_separation_capacity(dataset)
     assert float(malaysia.max()) == pytest.approx(float(malaysia.isel(period=0)))
 
 
