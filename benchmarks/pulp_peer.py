@@ -105,6 +105,7 @@ _ARRAYS = (
     "concentrate_route",
     "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_scheduled", "stock_refill",
     "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost", "scrap_share",
+    "finishing_cost",
 )
 
 
@@ -231,6 +232,7 @@ class PeerModel:
         self.market = market
         self.problem = pulp.LpProblem("raremap_peer", pulp.LpMinimize)
         self.variables: dict[str, Variables] = {}
+        self.finishing: Terms = []  # finishing cost of the co-products sold, gathered with the balances
         self._names = 0
 
     # -- variables ------------------------------------------------------------------------------
@@ -454,6 +456,8 @@ def add_balance_rows(model: PeerModel) -> None:
                 row += model.terms("Metal-production", (country, oxide, period), -1.0 / metal_factor.at(oxide))
                 row += model.terms("Separation-surplus", (country, oxide, period), -1.0)
                 model.add_row(row, "==", 0.0, model.row_name("Separation-balance"))
+                add_finishing(model, separated[country, oxide, period] + scrap_oxide(model, country, oxide, period, 1.0),
+                              model.terms("Separation-surplus", (country, oxide, period)), oxide)
                 row = model.terms("Metal-production", (country, oxide, period)) + net[METAL, country, oxide, period]
                 row += [term for tier in market.tiers for term in model.terms("Recycling-supply", (country, oxide, tier, period))]
                 row += model.terms("Magnet-metal-use", (country, oxide, period), -1.0)
@@ -465,6 +469,18 @@ def add_balance_rows(model: PeerModel) -> None:
                 row = model.terms("Magnet-production", (country, product, period)) + net[MAGNET, country, product, period]
                 row += model.terms("Calibration-supply", (country, product, period)) + bought[country, product, period]
                 model.add_row(row, "==", 0.0, model.row_name("Magnet-balance"))
+
+
+def add_finishing(model: PeerModel, made: Terms, surplus: Terms, oxide: str) -> None:
+    """A co-product with a finishing cost: paid on what is made less what is left unsold, which is at most
+    what was made."""
+    cost = model.market.arrays["finishing_cost"].at(oxide)
+    if cost <= 0:
+        return
+    if surplus:
+        model.add_row(surplus + [(variable, -share) for variable, share in made], "<=", 0.0,
+                      model.row_name("Separation-surplus-upper"))
+    model.finishing += [(variable, cost * share) for variable, share in made] + [(variable, -cost) for variable, _ in surplus]
 
 
 def add_trade_rows(model: PeerModel) -> None:
@@ -606,8 +622,8 @@ def add_stock_rows(model: PeerModel) -> None:
 
 
 def objective(model: PeerModel) -> pulp.LpAffineExpression:
-    """Operating, transport, capital, contract, stock, substitution, recycling and calibration cost,
-    minus what buyers are willing to pay for what they are served."""
+    """Operating, transport, capital, contract, stock, substitution, recycling, calibration and finishing
+    cost, minus what buyers are willing to pay for what they are served."""
     market, arrays, variables = model.market, model.market.arrays, model.variables
     cost, years = arrays["operating_cost"], market.years
     transport, route, handling, tariff = arrays["transport_cost"], arrays["route_cost"], arrays["handling_cost"], arrays["tariff"]
@@ -642,6 +658,7 @@ def objective(model: PeerModel) -> pulp.LpAffineExpression:
     terms += [(variable, recycling.at(tier)) for (_, _, tier, _), variable in variables["Recycling-supply"].items()]
     calibration = arrays["calibration_cost"]
     terms += [(variable, calibration.at(good)) for (_, good, _), variable in variables["Calibration-supply"].items()]
+    terms += model.finishing
     return expression_of(terms)
 
 

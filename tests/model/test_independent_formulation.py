@@ -163,6 +163,12 @@ TINY_CASES: dict[str, Case] = {
     "plain (no run-out period)": Case(tiny_chain(), families=("mining-capacity-upper", "separation-surplus"), run_out=False),
     "recipe and co-products": Case(tiny_chain(demand=demand(ev=10, glass=24)), families=("separation-surplus", "metal-balance"),
                                    run_out=False),
+    # Ce costs 1.5 to finish for sale; ALT's process-scrap oxide (Nd and Ce) may be left unsold only up to what it made.
+    "co-products with a finishing cost": Case(
+        tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_ALT=100),
+                   demand=demand(ev=10, glass=10), scrap_share=array({"ALT": 0.3}, "country"),
+                   finishing_cost=goods_array({"Ce": 1.5, "Nd": 0.5})),
+        families=("separation-surplus", "separation-surplus-upper"), run_out=False),
     # Pr is plentiful and Nd scarce: Pr cannot stand in for Nd, so Nd's floor binds.
     "NdPr pool and two grades": Case(two_grade_chain(neodymium=0.1, praseodymium=0.3), families=("magnet-metal-use", "magnet-pool-balance", "magnet-recipe-lower"),
                                      run_out=False),

@@ -8,7 +8,8 @@ import xarray as xr
 from raremap.model.periods import PeriodGrid
 from raremap.scenario.spec import ExportControl, Scenario, Stockpile
 from raremap.simulate.apply import apply_scenario
-from tests.model.tiny import COUNTRIES, capacity, demand, run, shortfall, tiny_chain, value
+from raremap.simulate.run import Result
+from tests.model.tiny import COUNTRIES, array, capacity, demand, run, shortfall, tiny_chain, value
 
 BASE_MAGNETS = 10.0
 
@@ -59,6 +60,26 @@ def test_a_co_product_with_buyers_is_sold_and_priced_at_what_more_of_it_costs() 
     price = scarce.prices.query("stage == 'separation' and country == 'SEP' and element == 'Ce' and period == '2024'")
     assert float(price["usd_per_kg"].iloc[0]) == pytest.approx(2.1 / 0.8, rel=1e-6)
     assert value(scarce, "surplus", element="Nd", period="2024") == pytest.approx(2.0, rel=1e-6)
+
+
+def test_a_co_product_in_surplus_sells_at_its_finishing_cost() -> None:
+    # Ce costs 1.5 USD/kg to finish for sale. Glass buys 10 t of the 16 t the magnets leave: 6 t stay unsold,
+    # and Ce sells at 1.5 (not 0); nothing else moves.
+    finishing = array({"Ce": 1.5}, "element")
+    cheap = run(tiny_chain(demand=demand(ev=10, glass=10), finishing_cost=finishing))
+    assert separation_price(cheap, "Ce") == pytest.approx(1.5, rel=1e-6)
+    assert value(cheap, "surplus", element="Ce", period="2024") == pytest.approx(6.0, rel=1e-6)
+    assert value(cheap, "production", stage="mining", period="2024") == pytest.approx(20.0, rel=1e-6)
+    assert shortfall(cheap, sector="glass") == pytest.approx(0.0, abs=1e-6)
+    # 24 t of Ce: the ore mined for it (2.1 per kg REO, 0.8 of it Ce) plus finishing.
+    scarce = run(tiny_chain(demand=demand(ev=10, glass=24), finishing_cost=finishing))
+    assert separation_price(scarce, "Ce") == pytest.approx(2.1 / 0.8 + 1.5, rel=1e-6)
+    assert value(scarce, "surplus", element="Ce", period="2024") == pytest.approx(0.0, abs=1e-6)
+
+
+def separation_price(result: Result, element: str) -> float:
+    price = result.prices.query(f"stage == 'separation' and country == 'SEP' and element == '{element}' and period == '2024'")
+    return float(price["usd_per_kg"].iloc[0])
 
 
 def test_investment_waits_for_its_lead_time_and_grows_within_its_rate() -> None:

@@ -1,11 +1,18 @@
-"""Calibration: the undocumented supply that lets the base year of the bundled data clear, and the
-model's own base-year flows.
+"""Calibration: the undocumented supply that lets the base year of the bundled data clear, the
+prices of co-products in surplus, and the model's own base-year flows.
 
 USGS's China mine figures are production quotas that exclude undocumented output, so documented
 supply alone cannot serve documented base-year demand. A solve of the base year finds what the
 calibration country must add, at observed prices, so that every documented buyer is served. The
 tonnage is offered in every period, constant, and reported (with its share of its market) in the
 `calibration` result table.
+
+The same solve shows which separated elements nobody buys in full (Ce, Dy, Sm, Y, ...: separation
+yields every element of its feed). Observed prices of such co-products stay positive (Argus reports
+the 2024 Dy and Tb surplus widening at Dy 260 and Tb 810 USD/kg): a separator sells a co-product
+only at what finishing it to a saleable oxide, or holding it, is worth to it, and leaves the rest
+unsold. So each element the base year leaves unsold gets a finishing cost equal to its base-year
+price, paid on what separation sells, never on what it leaves (`equilibrium`, objective).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ UNLIMITED_T = 1e7
 """Tonnes per year the calibration solve may add of any good: more than the world uses."""
 CALIBRATION_TOLERANCE_T = 1e-3
 """Tonnes per year below which a calibration entry is solver noise."""
+CO_PRODUCT_SURPLUS_T = 1.0
+"""Tonnes per year of an element left unsold in the base year from which it is a co-product in surplus."""
 
 
 def calibration_costs(chain: SupplyChain) -> xr.DataArray:
@@ -48,9 +57,11 @@ def base_year(chain: SupplyChain) -> SupplyChain:
 
 @dataclass(frozen=True)
 class BaseYearSolution:
-    """What the base-year solve gives the rest of the horizon: calibration supply and the flows of trade."""
+    """What the base-year solve gives the rest of the horizon: calibration supply, what separation could
+    not sell, and the flows of trade."""
 
     calibration_supply: xr.DataArray  # t/yr [country, element]
+    surplus: xr.DataArray  # t/yr of separated oxide left unsold [country, element]
     flows: xr.DataArray  # t/yr [stage, exporter, importer, element]
 
 
@@ -73,9 +84,21 @@ def solve_base_year(chain: SupplyChain, calibrate: bool = True) -> BaseYearSolut
     used = used.where(used > CALIBRATION_TOLERANCE_T, 0.0).reindex(country=chain.countries, element=chain.elements, fill_value=0.0)
     flows = model.variables["Flow"].solution.fillna(0.0).isel(period=0, drop=True) / years
     flows = flows.where(flows > CALIBRATION_TOLERANCE_T, 0.0).reindex(stage=list(STAGES), fill_value=0.0)
-    return BaseYearSolution(used.transpose("country", "element"), flows.transpose("stage", "exporter", "importer", "element"))
+    surplus = model.variables["Separation-surplus"].solution.fillna(0.0).isel(period=0, drop=True) / years
+    surplus = surplus.where(surplus > CALIBRATION_TOLERANCE_T, 0.0).reindex(country=chain.countries, element=chain.elements, fill_value=0.0)
+    return BaseYearSolution(used.transpose("country", "element"), surplus.transpose("country", "element"),
+                            flows.transpose("stage", "exporter", "importer", "element"))
+
+
+def finishing_costs(chain: SupplyChain, base: BaseYearSolution) -> xr.DataArray:
+    """USD/kg to finish a separated element for sale: its base-year price where the base year leaves it
+    unsold (a co-product in surplus sells at its cost, and the observed price is that cost), else 0."""
+    in_surplus = base.surplus.sum("country").reindex(element=chain["reference_price"]["element"].values, fill_value=0.0)
+    return chain["reference_price"].where(in_surplus >= CO_PRODUCT_SURPLUS_T, 0.0)
 
 
 def calibrated(chain: SupplyChain, base: BaseYearSolution) -> SupplyChain:
-    """The chain with the base year's calibration supply offered in every period, at observed prices."""
-    return chain.replace(calibration_supply=base.calibration_supply, calibration_cost=calibration_costs(chain))
+    """The chain with the base year's calibration supply offered in every period, at observed prices, and
+    its co-products in surplus priced at their finishing cost."""
+    return chain.replace(calibration_supply=base.calibration_supply, calibration_cost=calibration_costs(chain),
+                         finishing_cost=finishing_costs(chain, base))

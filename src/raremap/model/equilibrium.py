@@ -472,6 +472,7 @@ def _add_balance_constraints(
     if terms.exists("Calibration-supply"):
         separation.append(terms["Calibration-supply"].sel(element=separated))
     model.add_constraints(_total(separation) == 0, name="Separation-balance")
+    _add_surplus_constraints(model, terms, chain, shared)
     metal = [terms["Metal-production"].sel(element=separated), *_market_terms(terms, shared, "metal", separated)]
     metal += [-shared.magnet_metal, -terms["Magnet-metal-use"].sel(element=separated)]
     if terms.exists("Recycling-supply"):
@@ -483,6 +484,24 @@ def _add_balance_constraints(
         magnet.append(terms["Calibration-supply"].sel(element=products))
     model.add_constraints(_total(magnet) == 0, name="Magnet-balance")
     _add_pool_constraints(model, terms, chain, masks)
+
+
+def _finishing(chain: SupplyChain) -> xr.DataArray:
+    return chain["finishing_cost"].sel(element=chain.separated_elements)
+
+
+def _sold(terms: Terms, shared: SharedTerms) -> linopy.LinearExpression:
+    """Oxide a country separated (or recovered from its scrap) and did not leave unsold."""
+    return _total([shared.separation_output, shared.scrap_oxide, -terms["Separation-surplus"]])
+
+
+def _add_surplus_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, shared: SharedTerms) -> None:
+    """A country leaves unsold only oxide it made: imported oxide left unsold would earn back a finishing
+    cost it never paid (a buyer at that price, which does not exist)."""
+    priced = (model.variables["Separation-surplus"].labels >= 0) & (_finishing(chain) > 0)
+    if bool(priced.any()):
+        made = _total([shared.separation_output, shared.scrap_oxide])
+        model.add_constraints(_total([terms["Separation-surplus"], -made]) <= 0, name="Separation-surplus-upper", mask=priced)
 
 
 def _add_pool_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
@@ -558,8 +577,8 @@ def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
 
 
 def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
-    """Cost of production, investment, transport, tariffs, holding, contracts, substitution and
-    recycling, minus the value of demand served."""
+    """Cost of production, investment, transport, tariffs, holding, contracts, substitution,
+    recycling and finishing co-products for sale, minus the value of demand served."""
     cost = chain["operating_cost"]
     years = chain.years
     transport = chain["transport_cost"] + chain["route_cost"] + chain["handling_cost"] + chain["tariff"]
@@ -590,4 +609,6 @@ def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.
         costs.append((chain["recycling_cost"] * terms["Recycling-supply"]).sum())
     if terms.exists("Calibration-supply"):
         costs.append((chain["calibration_cost"] * terms["Calibration-supply"]).sum())
+    if bool((_finishing(chain) > 0).any()):
+        costs.append((_finishing(chain) * _sold(terms, shared)).sum())
     return _total(costs)

@@ -88,6 +88,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "recycling_cost": ("tier",),
     "calibration_supply": ("country", "element"),
     "calibration_cost": ("element",),
+    "finishing_cost": ("element",),
     "scrap_share": ("country",),
 }
 """Every array of a SupplyChain with its dimensions, in order.
@@ -106,6 +107,9 @@ move away from their base-year shares; inf = not sticky),
 ``concentrate_route`` (1 where ore may move from a mine to a separator; 0 closes the route).
 Prices: ``reference_price`` (USD/kg) is each good's base-year market price, the point every demand
 curve passes through and the price of calibration supply.
+Co-products: ``finishing_cost`` (USD/kg) is paid on each tonne of a separated element a country sells
+(what it separated or recovered, less what it leaves unsold); a co-product in surplus then sells at
+this cost rather than at 0.
 Magnets: ``magnet_pool`` marks the elements whose metal may replace one another in a magnet (Nd and
 Pr, the NdPr pool: their total per tonne of magnet is fixed by the recipe); a member with
 ``pool_floor`` keeps at least its own recipe share (Nd may replace Pr, not the reverse).
@@ -163,6 +167,7 @@ _DEFAULTS: dict[str, float] = {
     "recycling_cost": 0.0,
     "calibration_supply": 0.0,
     "calibration_cost": 0.0,
+    "finishing_cost": 0.0,
     "scrap_share": 0.0,
 }
 

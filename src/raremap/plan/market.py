@@ -274,6 +274,7 @@ class ImporterSide:
     route_sticky: xr.DataArray  # [stage, element] where the importer's sourcing is sticky
     reexport_allowed: xr.DataArray  # [stage, element, period] where the importer may export what it did not make
     reference_price: xr.DataArray  # [element] base-year price, USD per kg
+    finishing_cost: xr.DataArray  # [element] USD per kg of separated oxide sold (co-products in surplus)
     thorium_per_reo: float
 
 
@@ -315,5 +316,6 @@ def importer_side(run: EngineRun, importer: str, reported: Sequence[float]) -> I
         route_sticky=xr.apply_ufunc(np.isfinite, growth) & (total > 0),
         reexport_allowed=chain["reexport_allowed"].sel(country=importer, stage=list(TRADED_STAGES), period=periods, drop=True) > 0,
         reference_price=chain["reference_price"],
+        finishing_cost=chain["finishing_cost"].sel(element=separated),
         thorium_per_reo=float(chain["thorium_per_reo"].sel(country=importer)),
     )

@@ -363,6 +363,16 @@ def _used(terms: Terms, side: ImporterSide, goods: list[str]) -> linopy.LinearEx
     return (side.bundle.sel(element=goods) * terms["Served"].sum("step")).sum("sector")
 
 
+def _separation_output(terms: Terms, side: ImporterSide) -> linopy.LinearExpression:
+    """Oxide the importer separates from its own and imported concentrate, and recovers from its magnet scrap."""
+    separated = side.separated
+    made = terms["Magnet-production"].sel(element=side.products).rename(element="product")
+    metal_in = _total([(side.fixed_recipe * made).sum("product"), terms["Magnet-metal-use"].sel(element=separated)])
+    return _total([side.own_composition * terms["Concentrate-use"],
+                   (side.partner_composition * terms["Concentrate-import"]).sum(PARTNER),
+                   metal_in * (side.scrap_share / side.metal_factor)])
+
+
 def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, boundary: Boundary,
                          exists: dict[str, xr.DataArray], outputs: dict[str, linopy.LinearExpression]) -> None:
     """Every good's balance at the importer, and the NdPr pool of its magnet plants (as in the equilibrium)."""
@@ -372,10 +382,7 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
         _total([terms["Mining-production"], -terms["Concentrate-use"], -terms["Concentrate-export"]]) == 0,
         name="Mining-balance")
     made = terms["Magnet-production"].sel(element=products).rename(element="product")
-    metal_in = _total([(side.fixed_recipe * made).sum("product"), terms["Magnet-metal-use"].sel(element=separated)])
-    separation_output = _total([side.own_composition * terms["Concentrate-use"],
-                                (side.partner_composition * terms["Concentrate-import"]).sum(PARTNER),
-                                metal_in * (side.scrap_share / side.metal_factor)])
+    separation_output = _separation_output(terms, side)
     model.add_constraints(_total([
         separation_output,
         imports.sel(stage="separation", element=separated, drop=True),
@@ -385,6 +392,10 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
         -_used(terms, side, separated),
         -terms["Separation-surplus"],
     ]) == 0, name="Separation-balance")
+    priced = (model.variables["Separation-surplus"].labels >= 0) & (side.finishing_cost > 0)
+    if bool(priced.any()):  # as in the equilibrium: only oxide it made may be left unsold
+        model.add_constraints(_total([terms["Separation-surplus"], -separation_output]) <= 0,
+                              name="Separation-surplus-upper", mask=priced)
     model.add_constraints(_total([
         terms["Metal-production"].sel(element=separated),
         imports.sel(stage="metal", element=separated, drop=True),
@@ -558,7 +569,7 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary,
     """Per scenario (USD million): the importer's net spending on supply, and the value its buyers lose.
 
     Spending: its plants' operating costs, imports at the terms of trade, exports (a credit),
-    contracts broken, stock holding and release, substitutes. Lost value: each demand slice not
+    contracts broken, stock holding and release, substitutes, finishing the co-products it sells. Lost value: each demand slice not
     served at its willingness to pay (substituted demand earns the lowest slice's value), written as
     a constant (all demand) minus what is served.
     """
@@ -580,6 +591,7 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary,
         (side.holding_cost * side.years * terms["Stock-level"]).sum(["stage", "element"]),
         (stage.stock_release_cost * terms["Stock-release"]).sum(["stage", "element"]),
         (side.substitution_cost * boundary.demand * terms["Substitution-share"]).sum("sector"),
+        (side.finishing_cost * _total([_separation_output(terms, side), -terms["Separation-surplus"]])).sum("element"),
     ]) / THOUSAND
     lowest = boundary.willingness_to_pay.min("step")
     lost = _total([
