@@ -225,7 +225,7 @@ def production(result: Any, select: Selection, periods: Sequence[ModelPeriod]) -
 def price(result: Any, select: Selection, periods: Sequence[ModelPeriod]) -> MeasureValues:
     """USD per kg at the stage and good selected in `country` (the mean over countries if none).
 
-    A price of 0 is the engine's word for a co-product in surplus (results.csv).
+    A price of 0 is the engine's word for a co-product in surplus with no finishing cost (results.csv).
     """
     frame = _goods(_filter(_table(result, "prices"), "stage", select.stages), select.elements)
     frame = _filter(frame, "country", select.country)

@@ -146,7 +146,7 @@ def _model_figure(outcome: Outcome, values: MeasureValues, periods: tuple[ModelP
             raise NotExpressibleError(f"the reference {reference.label()} cannot be read: {why}") from None
         base = values.rate(base_periods)
         if math.isnan(base) or base == 0:
-            zero = " (the engine prices a co-product in surplus at 0)" if values.kind == "price" and base == 0 else ""
+            zero = " (the engine prices a co-product in surplus without a finishing cost at 0)" if values.kind == "price" and base == 0 else ""
             raise NotExpressibleError(
                 f"the model's value in {reference.label()} is {'zero' if base == 0 else 'undefined'}{zero}, so no ratio"
             )

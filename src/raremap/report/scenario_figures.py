@@ -250,7 +250,8 @@ def price_selector(runs: Sequence[StoredRun]) -> Figure | None:
         },
         "The market's price of a good in the importer's country, per period (quarters where the run has "
         "them), one line per run; choose the good in the menu. A price is the dual of the good's balance: "
-        "0 means a co-product in surplus; where the importer receives almost nothing (a licence halt) it is "
+        "a co-product in surplus sells at its finishing cost (its 2024 price, or 0 if it has none); where the "
+        "importer receives almost nothing (a licence halt) it is "
         "the top buyer's value, an upper bound.",
         tuple(run_evidence(run, "prices", run.results["prices"]) for run in runs),
     )
