@@ -110,7 +110,7 @@ def test_import_baci_with_wrong_columns_fails_cleanly(tmp_path: Path) -> None:
 def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     result = run_raremap("demo", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for expected in ("mining", "magnet", "baseline", "china-2025-controls", "india-magnet-scheme"):
+    for expected in ("mining", "magnet", "baseline", "china-2025-controls", "china-halt-2030", "india-magnet-scheme-under-halt"):
         assert expected in result.stdout
     text = result.stdout
     # It opens with what the numbers mean and their caveats, before any table.
@@ -118,8 +118,8 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     for caveat in ("Calibration supply", "Nd ", "Why:", "Perfect foresight", "estimates"):
         assert caveat in text.split("world and IND by stage")[0]
     assert "IND shortfall per year, 2024-2035, all magnet sectors (t magnet per year" in text
-    # India's own lever, read against the baseline: its plants lower India's shortfall once they run (2031-32).
-    assert "india-magnet-scheme (" in text and "against baseline: lowers IND's shortfall" in text
+    # India's own lever, read against the 2030 repeat of China's licensing: its plants lower India's shortfall.
+    assert "india-magnet-scheme-under-halt (" in text and "against china-halt-2030: lowers IND's shortfall" in text
     assert "what binds for IND" in text and "welfare" not in text, "no unexplained columns"
     assert "['" not in text
     out = tmp_path / "out"
@@ -128,9 +128,10 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     assert [row["scenario"] for row in overview["scenarios"]] == [
         "baseline",
         "china-2025-controls",
-        "india-magnet-scheme",
+        "china-halt-2030",
+        "india-magnet-scheme-under-halt",
     ]
-    _baseline, controls, scheme = overview["scenarios"]
+    _baseline, controls, _halt, scheme = overview["scenarios"]
     assert overview["horizon"] == "2024-2035" and overview["units"]["binding"]["shadow_usd_per_kg"] == "USD per kg"
     assert scheme["against_base"]["changed"] is True and controls["against_base"]["changed"] is True
     magnets = [row for row in controls["shortfall_by_year"] if row["unit"] == "t magnet"]
@@ -141,4 +142,4 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
         "result files are readable by others, like any output"
     )
     runs = store.list_runs(out / "raremap.duckdb")
-    assert sorted(runs["name"]) == ["baseline", "china-2025-controls", "india-magnet-scheme"]
+    assert sorted(runs["name"]) == ["baseline", "china-2025-controls", "china-halt-2030", "india-magnet-scheme-under-halt"]
