@@ -80,12 +80,16 @@ def solve_base_year(chain: SupplyChain, calibrate: bool = True) -> BaseYearSolut
     with quiet_stdout():
         solve_model(model)
     years = float(first.years.values[0])
-    used = model.variables["Calibration-supply"].solution.fillna(0.0).isel(period=0, drop=True) / years
-    used = used.where(used > CALIBRATION_TOLERANCE_T, 0.0).reindex(country=chain.countries, element=chain.elements, fill_value=0.0)
-    flows = model.variables["Flow"].solution.fillna(0.0).isel(period=0, drop=True) / years
-    flows = flows.where(flows > CALIBRATION_TOLERANCE_T, 0.0).reindex(stage=list(STAGES), fill_value=0.0)
-    surplus = model.variables["Separation-surplus"].solution.fillna(0.0).isel(period=0, drop=True) / years
-    surplus = surplus.where(surplus > CALIBRATION_TOLERANCE_T, 0.0).reindex(country=chain.countries, element=chain.elements, fill_value=0.0)
+
+    def per_year(name: str) -> xr.DataArray:
+        """A variable's base-year solution in t/yr, solver noise set to 0."""
+        values = model.variables[name].solution.fillna(0.0).isel(period=0, drop=True) / years
+        return values.where(values > CALIBRATION_TOLERANCE_T, 0.0)
+
+    goods = {"country": chain.countries, "element": chain.elements}
+    used = per_year("Calibration-supply").reindex(goods, fill_value=0.0)
+    surplus = per_year("Separation-surplus").reindex(goods, fill_value=0.0)
+    flows = per_year("Flow").reindex(stage=list(STAGES), fill_value=0.0)
     return BaseYearSolution(used.transpose("country", "element"), surplus.transpose("country", "element"),
                             flows.transpose("stage", "exporter", "importer", "element"))
 

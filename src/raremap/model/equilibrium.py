@@ -490,9 +490,14 @@ def _finishing(chain: SupplyChain) -> xr.DataArray:
     return chain["finishing_cost"].sel(element=chain.separated_elements)
 
 
+def _made(shared: SharedTerms) -> linopy.LinearExpression:
+    """Oxide a country separated or recovered from its own scrap."""
+    return _total([shared.separation_output, shared.scrap_oxide])
+
+
 def _sold(terms: Terms, shared: SharedTerms) -> linopy.LinearExpression:
-    """Oxide a country separated (or recovered from its scrap) and did not leave unsold."""
-    return _total([shared.separation_output, shared.scrap_oxide, -terms["Separation-surplus"]])
+    """Oxide a country made and did not leave unsold."""
+    return _total([_made(shared), -terms["Separation-surplus"]])
 
 
 def _add_surplus_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, shared: SharedTerms) -> None:
@@ -500,8 +505,8 @@ def _add_surplus_constraints(model: linopy.Model, terms: Terms, chain: SupplyCha
     cost it never paid (a buyer at that price, which does not exist)."""
     priced = (model.variables["Separation-surplus"].labels >= 0) & (_finishing(chain) > 0)
     if bool(priced.any()):
-        made = _total([shared.separation_output, shared.scrap_oxide])
-        model.add_constraints(_total([terms["Separation-surplus"], -made]) <= 0, name="Separation-surplus-upper", mask=priced)
+        model.add_constraints(_total([terms["Separation-surplus"], -_made(shared)]) <= 0, name="Separation-surplus-upper",
+                              mask=priced)
 
 
 def _add_pool_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:

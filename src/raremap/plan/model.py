@@ -228,12 +228,13 @@ def build_plan_model(side: ImporterSide, boundary: Boundary, stage: FirstStage, 
     _first_stage_variables(model, stage)
     exists = _second_stage_variables(model, side, boundary, stage, kept)
     capacity = _capacity_constraints(model, terms, side, boundary, stage, exists)
-    _balance_constraints(model, terms, side, boundary, exists, capacity)
+    separation_output = _separation_output(terms, side)  # in the balance and, for finishing costs, the loss
+    _balance_constraints(model, terms, side, boundary, exists, capacity, separation_output)
     _demand_constraints(model, terms, side, boundary)
     _trade_constraints(model, terms, side, boundary, stage)
     _stock_constraints(model, terms, side, stage)
     _first_stage_constraints(model, stage, side, budget, caps, need, blocs, fixed)
-    money, lost, constant = _loss(terms, side, boundary, stage)
+    money, lost, constant = _loss(terms, side, boundary, stage, separation_output)
     commitments, outlay = _commitments(model, stage)
     loss = (money + lost).sum("period")
     threshold = model.add_variables(name="Threshold")
@@ -374,7 +375,8 @@ def _separation_output(terms: Terms, side: ImporterSide) -> linopy.LinearExpress
 
 
 def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, boundary: Boundary,
-                         exists: dict[str, xr.DataArray], outputs: dict[str, linopy.LinearExpression]) -> None:
+                         exists: dict[str, xr.DataArray], outputs: dict[str, linopy.LinearExpression],
+                         separation_output: linopy.LinearExpression) -> None:
     """Every good's balance at the importer, and the NdPr pool of its magnet plants (as in the equilibrium)."""
     separated, products = side.separated, side.products
     imports, exports, release = terms["Import"].sum(PARTNER), terms["Export"], terms["Stock-release"]
@@ -382,7 +384,6 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
         _total([terms["Mining-production"], -terms["Concentrate-use"], -terms["Concentrate-export"]]) == 0,
         name="Mining-balance")
     made = terms["Magnet-production"].sel(element=products).rename(element="product")
-    separation_output = _separation_output(terms, side)
     model.add_constraints(_total([
         separation_output,
         imports.sel(stage="separation", element=separated, drop=True),
@@ -564,13 +565,13 @@ def _commitments(model: linopy.Model, stage: FirstStage) -> tuple[linopy.LinearE
     return commitments, _outlay(terms, stage)
 
 
-def _loss(terms: Terms, side: ImporterSide, boundary: Boundary,
-          stage: FirstStage) -> tuple[linopy.LinearExpression, linopy.LinearExpression, xr.DataArray]:
+def _loss(terms: Terms, side: ImporterSide, boundary: Boundary, stage: FirstStage,
+          separation_output: linopy.LinearExpression) -> tuple[linopy.LinearExpression, linopy.LinearExpression, xr.DataArray]:
     """Per scenario (USD million): the importer's net spending on supply, and the value its buyers lose.
 
     Spending: its plants' operating costs, imports at the terms of trade, exports (a credit),
-    contracts broken, stock holding and release, substitutes, finishing the co-products it sells. Lost value: each demand slice not
-    served at its willingness to pay (substituted demand earns the lowest slice's value), written as
+    contracts broken, stock holding and release, substitutes, finishing the co-products it sells. Lost
+    value: each demand slice not served at its willingness to pay (substituted demand earns the lowest slice's value), written as
     a constant (all demand) minus what is served.
     """
     cost = side.operating_cost
@@ -591,7 +592,7 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary,
         (side.holding_cost * side.years * terms["Stock-level"]).sum(["stage", "element"]),
         (stage.stock_release_cost * terms["Stock-release"]).sum(["stage", "element"]),
         (side.substitution_cost * boundary.demand * terms["Substitution-share"]).sum("sector"),
-        (side.finishing_cost * _total([_separation_output(terms, side), -terms["Separation-surplus"]])).sum("element"),
+        (side.finishing_cost * _total([separation_output, -terms["Separation-surplus"]])).sum("element"),
     ]) / THOUSAND
     lowest = boundary.willingness_to_pay.min("step")
     lost = _total([
