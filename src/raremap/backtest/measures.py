@@ -29,6 +29,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from raremap.backtest.spec import Selection
+from raremap.model.demand import application
 
 Kind = Literal["flow", "price", "share"]
 MAGNET_UNIT = "t magnet"
@@ -157,6 +158,8 @@ def _filter(frame: pd.DataFrame, column: str, values: tuple[str, ...] | str | No
     if values is None or values == ():
         return frame
     wanted = (values,) if isinstance(values, str) else values
+    if column == "sector":  # a sector's name selects all its buyers (catalysts: catalysts/La, ...)
+        return frame[frame[column].map(application).isin(list(wanted)) | frame[column].isin(list(wanted))]
     return frame[frame[column].isin(list(wanted))]
 
 

@@ -180,7 +180,7 @@ def _buyer_arrays(buyers: demand_rules.Buyers, prices: pd.Series, countries: Seq
     steps = np.array([demand_rules.curve(1.0, float(row["value_multiple"]), float(row["elasticity"])) for _, row in table.iterrows()])
     multiples = xr.DataArray(steps, coords={"sector": sectors, "step": list(range(steps.shape[1]))}, dims=("sector", "step"))
     value = reference * multiples
-    value = lift_priorities(value, table["priority"])
+    value = lift_priorities(value, table["priority"], table["kind"])
     rate = xr.DataArray(table["substitution_rate"].to_numpy(float), coords={"sector": sectors}, dims="sector")
     cost_multiple = xr.DataArray(table["substitution_cost_multiple"].to_numpy(float), coords={"sector": sectors}, dims="sector")
     return {
@@ -192,13 +192,16 @@ def _buyer_arrays(buyers: demand_rules.Buyers, prices: pd.Series, countries: Seq
     }
 
 
-def lift_priorities(value: xr.DataArray, priority: pd.Series) -> xr.DataArray:
-    """Sectors of priority 1 (defence) are served first: their curve sits above every other sector's."""
-    first = xr.DataArray((priority.to_numpy(float) == 1), coords={"sector": list(priority.index)}, dims="sector")
-    if not bool(first.any()) or bool(first.all()):
-        return value
-    others = float(value.where(~first).max())
-    return value + xr.where(first, others, 0.0)
+def lift_priorities(value: xr.DataArray, priority: pd.Series, kind: pd.Series) -> xr.DataArray:
+    """Sectors of priority 1 (defence) are served first: their curve sits above every other curve of
+    their kind (a kg of magnet is compared with magnets, not with a kg of terbium oxide)."""
+    sectors = list(priority.index)
+    first = xr.DataArray((priority.to_numpy(float) == 1), coords={"sector": sectors}, dims="sector")
+    for name in sorted(set(kind[priority == 1])):
+        same = xr.DataArray(kind.to_numpy() == name, coords={"sector": sectors}, dims="sector")
+        if bool((same & ~first).any()):
+            value = value + xr.where(first & same, float(value.where(same & ~first).max()), 0.0)
+    return value
 
 
 PREMIUM_MARKETS = ("europe", "us ")

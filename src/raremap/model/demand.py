@@ -3,7 +3,9 @@
 A magnet sector (``sectors.kind = magnet``) buys tonnes of magnet, split into magnet products by its
 grade mix (``magnet_grades``); its demand rows are magnet mass (t magnet) or the REO content of its
 magnets, converted to magnet mass through the NdPr content (see `units`). An application sector
-(``kind = oxide``) buys tonnes of REO, as a bundle of separated oxides in the shares of its rows.
+(``kind = oxide``) buys tonnes of REO of each separated oxide in its rows, one buyer per element
+(``catalysts/La``, ``catalysts/Ce``): a glass polisher's cerium is worth what cerium is worth to it,
+whatever neodymium costs. Magnet sectors keep one buyer each: a motor needs its grade mix whole.
 
 Projections: each country x sector x element follows the scenario's path (else the first other
 path alphabetically), linear between years. Outside the years its rows cover, a named country keeps
@@ -17,7 +19,7 @@ from the rest of the world alone (which would shrink it by half or more by 2035)
 
 Demand curves: slices of each buyer's demand (1 % slices for the last tenth) valued on a constant-elasticity curve through
 the reference point (the sector's reference price at its full demand), capped at the sector's value
-multiple; priority sectors (defence) are lifted above every other sector's curve (see bundled.py).
+multiple; priority sectors (defence) are lifted above every other curve of their kind (see bundled.py).
 """
 
 from __future__ import annotations
@@ -33,12 +35,18 @@ from raremap.errors import RaremapError
 from raremap.model import units
 from raremap.vocabulary import WORLD
 
-STEP_SHARES = (0.4, 0.3, 0.1, 0.05, 0.05, *([0.01] * 10))
-"""Slices of each buyer's demand, most valued first: coarse where shortages rarely reach, 1 % slices
-for the last tenth of demand (where the price forms in all but the deepest shortages)."""
+STEP_SHARES = (0.85, 0.05, *([0.01] * 10))
+"""Slices of each buyer's demand, most valued first: 1 % slices for the last tenth of demand (where
+the price forms in all but the deepest shortages). The first 85 % is one slice: on the bundled
+sectors every slice there sits at the choke value (the most elastic, -0.3, is capped at 1.5x from
+a midpoint of 0.825 down), so finer slices (40, 30, 10, 5 %, before 2026-12-06) add variables, not
+information. A sector with elasticity below about -0.6 would want them back."""
 
 NDPR_BASIS = ("Nd", "Pr")
 """The elements that measure NdFeB magnet mass: every grade contains them in a known total share."""
+
+BUYER_SEPARATOR = "/"
+"""An oxide application's buyer of one element is named application/element (``catalysts/La``)."""
 
 MAGNET_PRODUCTS = ("NdFeB", "SmCo")
 """Element codes of magnet mass in the demand, production and trade tables."""
@@ -269,9 +277,40 @@ def share_the_squeeze(world: pd.DataFrame, named: pd.DataFrame) -> tuple[pd.Data
     return named, left
 
 
+def application(buyer: str) -> str:
+    """The sector a buyer belongs to: ``catalysts`` for ``catalysts/La``, ``ev`` for ``ev``."""
+    return buyer.split(BUYER_SEPARATOR, 1)[0]
+
+
+def one_buyer_per_element(goods: pd.DataFrame, sectors: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Oxide applications split into one buyer per element, each with its application's curve and
+    substitution (the `sectors` row copied under the buyer's name).
+
+    With one bundle per application, a rise in NdPr priced the cerium and lanthanum users of that
+    application out with it (64 % of China's other applications in 2030 on the bundled data).
+    """
+    named = [str(sector) for sector in sectors["sector"] if BUYER_SEPARATOR in str(sector)]
+    if named:
+        raise RaremapError(f"sectors.csv, column sector: {', '.join(named)} contains '{BUYER_SEPARATOR}', which names an "
+                           f"oxide application's buyer of one element; rename the sector without '{BUYER_SEPARATOR}'")
+    kinds = sectors.set_index("sector")["kind"]
+    oxide = goods["sector"].map(kinds).fillna("oxide").eq("oxide").to_numpy()
+    if not oxide.any():
+        return goods, sectors
+    goods = goods.copy()
+    goods.loc[oxide, "sector"] = goods.loc[oxide, "sector"] + BUYER_SEPARATOR + goods.loc[oxide, "element"]
+    rows = sectors.set_index("sector")
+    buyers = sorted(set(goods.loc[oxide, "sector"]))
+    known = [buyer for buyer in buyers if application(buyer) in rows.index]
+    split = rows.loc[[application(buyer) for buyer in known]].set_axis(known)
+    applications = sorted({application(buyer) for buyer in known})
+    return goods, pd.concat([rows.drop(index=applications), split]).rename_axis("sector").reset_index()
+
+
 def buyers(demand: pd.DataFrame, sectors: pd.DataFrame) -> Buyers:
-    """Per country x sector: quantity per period and the bundle of goods (shares in the base period)."""
+    """Per country x buyer: quantity per period and the bundle of goods (shares in the base period)."""
     goods = pd.DataFrame(demand.groupby(["country", "sector", "element", "period"], as_index=False)["value_t"].sum())
+    goods, sectors = one_buyer_per_element(goods, sectors)
     quantity = pd.DataFrame(goods.groupby(["country", "sector", "period"], as_index=False)["value_t"].sum())
     first = goods["period"].min()
     base = goods[goods["period"] == first]

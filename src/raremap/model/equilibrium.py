@@ -291,8 +291,7 @@ def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
     flow = terms["Flow"]
 
-    served = terms["Served"].sum("step")
-    used = (chain["bundle"] * served).sum("sector")
+    used = bought(chain["bundle"], terms["Served"].sum("step"))
     fixed_recipe = (chain["recipe"].sel(element=chain.magnet_products) * (1 - chain["magnet_pool"])).rename(
         element="product", ingredient="element"
     )
@@ -307,6 +306,25 @@ def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
         magnet_metal=magnet_metal,
         scrap_oxide=_scrap_oxide(terms, chain, magnet_metal),
     )
+
+
+def bought(bundle: xr.DataArray, served: linopy.LinearExpression) -> linopy.LinearExpression:
+    """Goods bought [country, element, period]: bundle x served, summed over the buyers of each good.
+
+    Summed over the (buyer, good) pairs that exist rather than over every buyer: an oxide buyer buys
+    one element, so the dense sum would carry every buyer's terms (mostly zero) into every balance row.
+    """
+    exists = (bundle > 0).any("country").to_series()
+    pairs = exists[exists].index
+    sector_at = {name: index for index, name in enumerate(bundle["sector"].to_index())}
+    element_at = {name: index for index, name in enumerate(bundle["element"].to_index())}
+    purchase = {"purchase": np.arange(len(pairs))}
+    sectors = xr.DataArray([sector_at[name] for name in pairs.get_level_values("sector")], coords=purchase, dims="purchase")
+    elements = xr.DataArray([element_at[name] for name in pairs.get_level_values("element")], coords=purchase, dims="purchase")
+    shares = bundle.isel(sector=sectors, element=elements).drop_vars(["sector", "element"])
+    per_purchase = (shares * served.isel(sector=sectors).drop_vars("sector")).assign_coords(purchase)
+    good = xr.DataArray(list(pairs.get_level_values("element")), coords=purchase, dims="purchase", name="element")
+    return per_purchase.groupby(good).sum().reindex(element=bundle["element"].to_index()).fillna(0)
 
 
 def _scrap_oxide(terms: Terms, chain: SupplyChain, magnet_metal: linopy.LinearExpression) -> linopy.LinearExpression:

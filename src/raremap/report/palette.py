@@ -14,6 +14,8 @@ import re
 import zlib
 from typing import Any
 
+from raremap.model.demand import application
+
 IMPORTER = "#c62828"
 OTHER = "#94a3b8"
 COUNTRIES = {
@@ -71,7 +73,8 @@ def country_colour(code: str) -> str | None:
 
 
 def sector_colour(sector: str) -> str:
-    return SECTORS.get(sector, OTHER)
+    """A buyer of one element takes its application's colour (catalysts/La: catalysts)."""
+    return SECTORS.get(sector, SECTORS.get(application(sector), OTHER))
 
 
 def run_style(position: int) -> dict[str, Any]:

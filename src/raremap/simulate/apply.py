@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from raremap.model.demand import application
 from raremap.model.periods import share_in_force
 from raremap.model.supply_chain import SupplyChain
 from raremap.scenario.spec import ALL, ExportControl, Scenario
@@ -61,12 +62,18 @@ def goods_named(chain: SupplyChain, names: Sequence[str]) -> list[str]:
 
 
 def pick(chain: SupplyChain, dimension: str, names: Sequence[str], excluded: Sequence[str] = ()) -> xr.DataArray:
-    """A boolean selector over `dimension`: the named entries (or all), minus the excluded ones."""
+    """A boolean selector over `dimension`: the named entries (or all), minus the excluded ones.
+
+    A sector's name selects all its buyers (``catalysts`` selects ``catalysts/La`` and ``catalysts/Ce``).
+    """
     values = [str(value) for value in chain.data[dimension].values]
     if dimension == "element":
         chosen = set(goods_named(chain, names))
     else:
         chosen = set(values) if ALL in names else set(names)
+    if dimension == "sector":
+        chosen |= {value for value in values if application(value) in chosen}
+        excluded = [value for value in values if application(value) in set(excluded) or value in set(excluded)]
     mask = [value in chosen and value not in set(excluded) for value in values]
     return xr.DataArray(mask, coords={dimension: values}, dims=dimension)
 
