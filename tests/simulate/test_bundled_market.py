@@ -205,7 +205,8 @@ def test_indias_magnet_scheme_never_raises_indias_shortfall_nor_the_worlds(
 def test_indias_magnet_scheme_lowers_indias_shortfall_when_china_halts_exports(dataset: raremap.Dataset) -> None:
     """India's own lever moves India where India is short of magnets: in the 2030 halt. In the baseline India is
     short only of demand slices priced out at the import price (about 1 % of its demand from 2027), which plants
-    selling at that price do not serve, so there the scheme changes nothing (docs/simulation.md, results)."""
+    selling at that price do not serve, so there the scheme moves only 2030, the year NdPr peaks (164 to 128 t;
+    docs/simulation.md, results)."""
     def per_year(shortfall: pd.Series) -> pd.Series:
         return shortfall.groupby(shortfall.index.str[:4]).sum()
 
