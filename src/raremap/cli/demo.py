@@ -27,8 +27,8 @@ from raremap.report import explain
 
 DEMO_SCENARIOS = ("baseline", "china-2025-controls", "china-halt-2030", "india-magnet-scheme-under-halt")
 """What China's controls do to India, and what India's own lever is worth when they return: the magnet
-scheme is read against the 2030 halt, where India is short of magnets (in the baseline it changes nothing:
-India is short there only of demand priced out at the import price)."""
+scheme is read against the 2030 halt, where India is short of magnets (in the baseline India is short only
+of demand priced out at the import price, and the scheme moves only 2030, the year NdPr peaks)."""
 
 
 def _metrics_table(dataset: Dataset, importer: str) -> pd.DataFrame:

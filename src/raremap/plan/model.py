@@ -570,9 +570,9 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary, stage: FirstStag
     """Per scenario (USD million): the importer's net spending on supply, and the value its buyers lose.
 
     Spending: its plants' operating costs, imports at the terms of trade, exports (a credit),
-    contracts broken, stock holding and release, substitutes, finishing the co-products it sells. Lost
-    value: each demand slice not served at its willingness to pay (substituted demand earns the lowest slice's value), written as
-    a constant (all demand) minus what is served.
+    contracts broken, stock holding and release, substitutes, finishing the co-products it sells.
+    Lost value: each demand slice not served at its willingness to pay (substituted demand earns the
+    lowest slice's value), written as a constant (all demand) minus what is served.
     """
     cost = side.operating_cost
     money = _total([
