@@ -124,19 +124,21 @@ def _range_fix(column: ColumnSchema) -> str:
 
 def _date_problems(table: str, text: pd.Series, present: pd.Series, column: ColumnSchema) -> list[Problem]:
     """Dates that are not YYYY, YYYY-MM or YYYY-MM-DD, or that do not exist (2024-13-45)."""
-    problems = []
-    for line in text.index[present]:
+    errors = {}
+    for value in text[present].unique():  # dates repeat: each distinct one is parsed once
         try:
-            partial_date(text[line])
+            partial_date(value)
         except ValueError as error:
-            problems.append(
-                Problem(file_name(table), str(error).split(";")[0], "write YYYY, YYYY-MM or YYYY-MM-DD", line, column.name, text[line])
-            )
-    return problems
+            errors[value] = str(error).split(";")[0]
+    return [
+        Problem(file_name(table), errors[value], "write YYYY, YYYY-MM or YYYY-MM-DD", line_number(line), column.name, value)
+        for line, value in text[present].items()
+        if value in errors
+    ]
 
 
 def _convert_column(table: str, values: pd.Series, column: ColumnSchema) -> tuple[pd.Series, list[Problem]]:
-    text = values.astype("object").where(values.notna(), "").map(lambda item: str(item).strip())
+    text = pd.Series([str(item).strip() for item in values.astype("object").where(values.notna(), "")], index=values.index, dtype="object")
     present = text != ""
     if column.dtype in ("integer", "number"):
         numbers, _, problems = _number_problems(table, text, present, column)

@@ -27,15 +27,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pandas as pd
 
 from raremap.data.dataset import Dataset
 from raremap.data.schema import table_schemas
 from raremap.errors import RaremapError
 from raremap.files import write_text_atomic
+
+if TYPE_CHECKING:  # DuckDB is imported where a store is opened: `raremap simulate` without --db never pays for it
+    import duckdb
 
 DEFAULT_PATH = Path("raremap.duckdb")
 WRITE_WAIT_SECONDS = 120.0
@@ -97,6 +99,8 @@ def _lock_conflict(error: duckdb.Error) -> bool:
 
 def _open(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
     """A connection, waiting (with growing, jittered pauses) while another process holds the lock."""
+    import duckdb
+
     deadline = time.monotonic() + wait_seconds
     pause = 0.02
     while True:
@@ -135,6 +139,8 @@ def check_integrity(path: str | Path, wait_seconds: float = READ_WAIT_SECONDS) -
     signature = _signature(path)
     if _PASSED.get(str(path.resolve())) == signature:
         return
+    import duckdb
+
     try:
         connection = _open(path, read_only=True, wait_seconds=wait_seconds)
     except duckdb.Error as error:
@@ -209,6 +215,8 @@ def connect(
         raise RaremapError(f"store path {path} is a directory; give a file name such as raremap.duckdb")
     wait = wait_seconds if wait_seconds is not None else (READ_WAIT_SECONDS if read_only else WRITE_WAIT_SECONDS)
     check_integrity(path, wait)
+    import duckdb
+
     created = not path.exists()
     try:
         connection = _open(path, read_only, wait)

@@ -130,19 +130,27 @@ def product_mass(rows: pd.DataFrame, product: str, mix: pd.Series, recipes: pd.D
     return metal / share
 
 
-def grade_mixes(grades: pd.DataFrame, country: str, sector: str) -> dict[str, pd.Series]:
-    """Per magnet product, the shares of its grades (magnet types) in a sector: the country's, else the world's."""
-    mixes = {}
-    for product in MAGNET_PRODUCTS:
-        rows = grades[(grades["sector"] == sector) & (grades["product"] == product)]
-        own = rows[rows["country"] == country]
-        chosen = own if not own.empty else rows[rows["country"] == WORLD]
-        if not chosen.empty:
-            mixes[product] = chosen.groupby("magnet_type")["share"].sum()
+def grade_shares(grades: pd.DataFrame) -> dict[tuple[str, str, str], pd.Series]:
+    """The `magnet_grades` table as (country, sector, product) -> share per magnet type, grouped once."""
+    shares = grades.groupby(["country", "sector", "product", "magnet_type"])["share"].sum()
+    mixes: dict[tuple[str, str, str], pd.Series] = {}
+    for key, group in shares.groupby(level=["country", "sector", "product"]):
+        country, sector, product = cast(tuple[str, str, str], key)
+        mixes[(str(country), str(sector), str(product))] = group.droplevel(["country", "sector", "product"])
     return mixes
 
 
-def sector_goods(rows: pd.DataFrame, kind: str, country: str, sector: str, grades: pd.DataFrame,
+def grade_mixes(shares: dict[tuple[str, str, str], pd.Series], country: str, sector: str) -> dict[str, pd.Series]:
+    """Per magnet product, the shares of its grades (magnet types) in a sector: the country's, else the world's."""
+    mixes = {}
+    for product in MAGNET_PRODUCTS:
+        chosen = shares.get((country, sector, product), shares.get((WORLD, sector, product)))
+        if chosen is not None:
+            mixes[product] = chosen
+    return mixes
+
+
+def sector_goods(rows: pd.DataFrame, kind: str, country: str, sector: str, grades: dict[tuple[str, str, str], pd.Series],
                  recipes: pd.DataFrame, factors: pd.Series, years: Sequence[float]) -> pd.DataFrame:
     """One country x sector's demand per good and year: magnet types for magnet sectors, oxides otherwise."""
     frames = []
@@ -167,8 +175,9 @@ def goods_demand(tables: dict[str, pd.DataFrame], path: str, years: Sequence[flo
     """Demand per country x sector x good x period (t/yr): named countries and the world, before allocation."""
     rows = demand_rows(tables["demand"], path)
     kinds = tables["sectors"].set_index("sector")["kind"]
+    grades = grade_shares(tables["magnet_grades"])
     frames = [
-        sector_goods(group, str(kinds.get(sector, "oxide")), str(country), str(sector), tables["magnet_grades"], recipes, factors, years)
+        sector_goods(group, str(kinds.get(sector, "oxide")), str(country), str(sector), grades, recipes, factors, years)
         for (country, sector), group in rows.groupby(["country", "sector"])
     ]
     return follow_world(pd.concat(frames, ignore_index=True), rows, years)
@@ -185,22 +194,25 @@ def follow_world(goods: pd.DataFrame, rows: pd.DataFrame, starts: Sequence[float
     if world_rows.empty:
         return goods
     middles = _middles(starts)
+    years = np.asarray(starts, dtype=float).astype(int)
     world = {sector: interpolate(group, starts).to_numpy() for sector, group in world_rows.groupby("sector")}
     spans = rows[rows["country"] != WORLD].groupby(["country", "sector"])["year"].agg(["min", "max"])
-    position = {start: index for index, start in enumerate(starts)}
-    scale, follows = [], []
-    for country, sector, period in goods[["country", "sector", "period"]].itertuples(index=False, name=None):
-        if country == WORLD or (country, sector) not in spans.index or sector not in world:
-            scale.append(1.0)
-            follows.append(False)
+    per_buyer = []
+    for (country, sector), first, last in spans.itertuples(name=None):
+        if sector not in world:
             continue
-        first, last = spans.loc[(country, sector)]
         series = world[sector]
-        anchor = min(max(middles[position[period]], float(first) + 0.5), float(last) + 0.5)
-        at_anchor = np.interp(anchor, middles, series)
-        scale.append(float(series[position[period]] / at_anchor) if at_anchor > 0 else 1.0)
-        follows.append(not first <= int(starts[position[period]]) <= last)
-    return goods.assign(value_t=goods["value_t"] * np.array(scale), follows=follows)
+        at_anchor = np.interp(np.clip(middles, float(first) + 0.5, float(last) + 0.5), middles, series)
+        scale = np.divide(series, at_anchor, out=np.ones_like(series), where=at_anchor > 0)
+        outside = (years < int(first)) | (years > int(last))
+        per_buyer.append(pd.DataFrame({"country": country, "sector": sector, "period": list(starts), "scale": scale, "follows": outside}))
+    if not per_buyer:
+        return goods.assign(follows=False)
+    factors = pd.concat(per_buyer, ignore_index=True)
+    matched = goods[["country", "sector", "period"]].merge(factors, on=["country", "sector", "period"], how="left")
+    scale = matched["scale"].fillna(1.0).to_numpy()
+    follows = matched["follows"].astype("boolean").fillna(False).to_numpy(bool)
+    return goods.assign(value_t=goods["value_t"] * scale, follows=follows)
 
 
 def _middles(starts: Sequence[float]) -> np.ndarray:

@@ -8,6 +8,7 @@ Magnet products are magnet types (``NdFeB GBD EV-grade (Dy+Tb)``...); element co
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -113,10 +114,8 @@ def shortfall_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     frame["unmet_t"] = (frame["tonnes"] - frame["substituted_t"]).clip(lower=0.0)
     frame["share"] = frame["tonnes"] / frame["demand_t"]
     magnet_sector = (chain["bundle"].sel(element=chain.magnet_products).sum("element") > 0).to_series()
-    frame["unit"] = [
-        "t magnet" if magnet_sector.get((country, sector), False) else "t REO"
-        for country, sector in zip(frame["country"], frame["sector"], strict=True)
-    ]
+    is_magnet = pd.MultiIndex.from_frame(frame[["country", "sector"]]).map(magnet_sector.to_dict()).fillna(False).astype(bool)
+    frame["unit"] = np.where(is_magnet, "t magnet", "t REO")
     return frame[["country", "sector", "period", "unit", "demand_t", "served_t", "tonnes", "share", "substituted_t", "unmet_t"]].reset_index(drop=True)
 
 
@@ -212,9 +211,11 @@ def with_period_labels(frame: pd.DataFrame, chain: SupplyChain) -> pd.DataFrame:
     starts = frame["period"].astype(float)
     position = list(frame.columns).index("period")
     labelled = frame.drop(columns="period")
+    dates = {start: start_date(start).isoformat() for start in lengths}  # once per period, not per row
+    labels = {start: label(start, length) for start, length in lengths.items()}
     labelled.insert(position, "period_years", [lengths[start] for start in starts])
-    labelled.insert(position, "period_start", [start_date(start).isoformat() for start in starts])
-    labelled.insert(position, "period", [label(start, lengths[start]) for start in starts])
+    labelled.insert(position, "period_start", [dates[start] for start in starts])
+    labelled.insert(position, "period", [labels[start] for start in starts])
     return labelled
 
 
