@@ -16,9 +16,9 @@ link), timed in the same run:
 
 Each round runs every contender once, interleaved, and the medians of ``--rounds`` rounds are
 reported (these machines are shared and noisy). ``--cli`` also times ``raremap simulate SCENARIO
---json`` end to end as a user runs it, twice: with an empty chain cache (the first run builds the
-supply chain from the tables) and with the cache it left (every later run); issue 12's guard rail is
-8 s for the baseline.
+--json`` end to end as a user runs it, twice a round: with an empty chain cache (the first run builds
+the supply chain from the tables) and with the cache it left (every later run); the medians over the
+rounds are checked against issue 12's guard rail, 8 s for the baseline.
 
 Run: python benchmarks/simulate.py [SCENARIO] [--rounds N] [--cli]
 """
@@ -163,8 +163,9 @@ def main() -> None:
         "objectives_agree": all(agree(objectives[0], other) for other in [*objectives, solvers["highs_objective"]]),
     }
     if arguments.cli:
-        cli = cli_seconds(arguments.scenario)
-        report["cli_end_to_end"] = {**cli, "guard_rail_seconds": CLI_GUARD_RAIL_SECONDS,
+        runs = [cli_seconds(arguments.scenario) for _ in range(arguments.rounds)]
+        cli = medians(runs)
+        report["cli_end_to_end"] = {**cli, "rounds": runs, "guard_rail_seconds": CLI_GUARD_RAIL_SECONDS,
                                     "within_guard_rail": max(cli.values()) <= CLI_GUARD_RAIL_SECONDS}
     print(json.dumps(report, indent=2))
 
