@@ -114,7 +114,7 @@ def shortfall_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     frame["unmet_t"] = (frame["tonnes"] - frame["substituted_t"]).clip(lower=0.0)
     frame["share"] = frame["tonnes"] / frame["demand_t"]
     magnet_sector = (chain["bundle"].sel(element=chain.magnet_products).sum("element") > 0).to_series()
-    is_magnet = pd.MultiIndex.from_frame(frame[["country", "sector"]]).map(magnet_sector.to_dict()).fillna(False).astype(bool)
+    is_magnet = pd.MultiIndex.from_frame(frame[["country", "sector"]]).isin(magnet_sector[magnet_sector].index)
     frame["unit"] = np.where(is_magnet, "t magnet", "t REO")
     return frame[["country", "sector", "period", "unit", "demand_t", "served_t", "tonnes", "share", "substituted_t", "unmet_t"]].reset_index(drop=True)
 
