@@ -12,7 +12,7 @@ import raremap
 from raremap.web.app import create_app
 from raremap.web.jobs import JobManager, RunRequest
 from raremap.web.storage import Storage, now
-from tests.web.conftest import AUTHORISED, settings_for, wait_for_job
+from tests.web.conftest import AUTHORISED, HANG_SECONDS, settings_for, wait_for_job
 
 SHORT = {"periods": {"start": 2024, "end": 2027}}
 
@@ -102,7 +102,7 @@ def test_a_risk_run_from_the_server(client: TestClient) -> None:
         "/api/runs", json={"kind": "risk", "scenario": "default", "draws": 40, "seed": 1}, headers=AUTHORISED
     )
     assert started.status_code == 202
-    job = wait_for_job(client, started.json()["job_id"], 200)
+    job = wait_for_job(client, started.json()["job_id"], HANG_SECONDS)
     assert job["status"] == "done", job
     page = client.get(f"/runs/{job['run_id']}")
     assert page.status_code == 200 and "risk-exceedance" in page.text
@@ -119,7 +119,7 @@ def test_a_plan_run_from_the_server(tmp_path: Path, dataset: raremap.Dataset) ->
         )
         assert started.status_code == 202, started.text
         assert started.json()["request"]["scenarios"] == 5
-        job = wait_for_job(client, started.json()["job_id"], 120)
+        job = wait_for_job(client, started.json()["job_id"], HANG_SECONDS)
         assert job["status"] == "done", job
         run_id = str(job["run_id"])
         run = client.get(f"/api/runs/{run_id}").json()
