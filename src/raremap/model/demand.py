@@ -210,9 +210,9 @@ def follow_world(goods: pd.DataFrame, rows: pd.DataFrame, starts: Sequence[float
         return goods.assign(follows=False)
     factors = pd.concat(per_buyer, ignore_index=True)
     matched = goods[["country", "sector", "period"]].merge(factors, on=["country", "sector", "period"], how="left")
-    scale = matched["scale"].fillna(1.0).to_numpy()
-    follows = matched["follows"].astype("boolean").fillna(False).to_numpy(bool)
-    return goods.assign(value_t=goods["value_t"] * scale, follows=follows)
+    # Rows of the world and of buyers without a span of their own match nothing: unscaled, not following.
+    return goods.assign(value_t=goods["value_t"] * matched["scale"].fillna(1.0).to_numpy(),
+                        follows=matched["follows"].eq(True).to_numpy())
 
 
 def _middles(starts: Sequence[float]) -> np.ndarray:
