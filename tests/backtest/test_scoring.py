@@ -185,6 +185,16 @@ def test_a_missing_result_table_is_not_expressible_with_the_table_named():
     assert "recycling" in score.reason
 
 
+def test_recycling_share_is_recycled_oxide_over_separated_output_plus_it():
+    recycled = FakeResult(periods=("2024",), tables={
+        "recycling": pd.DataFrame([("USA", "Nd", "2024", 8.57, 10.0)], columns=["country", "element", "period", "value_t", "reo_t"]),
+        "production": pd.DataFrame([("CHN", "separation", "Nd", "2024", 190.0), ("CHN", "metal", "Nd", "2024", 500.0)],
+                                   columns=["country", "stage", "element", "period", "value_t"]),
+    })
+    periods = run_periods(recycled)
+    assert measure(recycled, "recycling_share", Selection(), periods).over(periods) == pytest.approx(10.0 / 200.0)
+
+
 def test_import_share_and_price_measures():
     periods = run_periods(RESULT)
     share = measure(RESULT, "import_share", Selection(importer="IND", partner="CHN", stages=("magnet",)), periods)

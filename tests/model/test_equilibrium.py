@@ -75,6 +75,22 @@ def test_recycled_metal_makes_magnets_without_mining() -> None:
     recycling = Recycling(country="USR", sector="ev", collection_rate=0.5, recovery_rate=0.8, lifetime_years=3)
     result = run(chain.replace(**{}), recycling=(recycling,))
     assert shortfall(result, "2027") == pytest.approx(10.0 - 0.8 / 0.2, rel=1e-6)
+    recycled = result.recycling.set_index(["country", "element", "period"])
+    assert recycled.loc[("USR", "Nd", "2027"), "value_t"] == pytest.approx(0.8, rel=1e-6)
+    assert recycled.loc[("USR", "Nd", "2027"), "reo_t"] == pytest.approx(0.8 / 0.5, rel=1e-6)  # metal_factor 0.5
+
+
+def test_each_recycling_item_is_a_tier_at_its_own_cost() -> None:
+    # Nd metal is worth about 490 USD/kg to USR (magnets at 100 USD/kg hold 0.2 kg): the 0.8 t/yr
+    # offered at 20 USD/kg is recycled, the 0.4 t/yr offered at 1,000 USD/kg is not.
+    chain = tiny_chain(capacity=capacity(mining_MIN=0, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100))
+    cheap = Recycling(country="USR", sector="ev", collection_rate=0.5, recovery_rate=0.8, lifetime_years=3, cost_usd_per_kg=20)
+    dear = Recycling(country="USR", sector="ev", collection_rate=0.25, recovery_rate=0.8, lifetime_years=3, cost_usd_per_kg=1000)
+    for items in ((cheap, dear), (dear, cheap)):
+        result = run(chain, recycling=items)
+        recycled = result.recycling.set_index(["country", "element", "period"])["value_t"]
+        assert recycled.loc[("USR", "Nd", "2027")] == pytest.approx(0.8, rel=1e-6)
+        assert shortfall(result, "2027") == pytest.approx(10.0 - 0.8 / 0.2, rel=1e-6)
 
 
 def test_a_prioritised_sector_is_served_first() -> None:

@@ -268,14 +268,8 @@ def shortfall_share(result: Any, select: Selection, periods: Sequence[ModelPerio
 
 
 def recycling_share(result: Any, select: Selection, periods: Sequence[ModelPeriod]) -> MeasureValues:
-    """Recycled share of supply: needs a recycling result table."""
-    tables = getattr(result, "tables", {})
-    if "recycling" not in tables:
-        raise NotExpressibleError(
-            "the run's result tables have no recycling table (Recycling-supply is solved in the LP but "
-            "is not a result table in results.csv); the engine needs a `recycling` table per country, element and period"
-        )
-    recycled = _by_period(_goods(tables["recycling"], select.elements), "value_t", periods)
+    """End-of-life recycled share of supply: recycled oxide equivalent over separated output plus it."""
+    recycled = _by_period(_goods(_table(result, "recycling"), select.elements), "reo_t", periods)
     made = _by_period(_filter(_table(result, "production"), "stage", select.stages or ("separation",)), "value_t", periods)
     return MeasureValues("share", recycled, made + recycled)
 

@@ -281,6 +281,14 @@ class SupplyChain:
             data[name] = array.transpose(*dimensions).astype(float)
         return SupplyChain(data)
 
+    def with_recycling_tiers(self, available: xr.DataArray, cost: xr.DataArray) -> SupplyChain:
+        """A new SupplyChain whose recycling price tiers are these (`replace` keeps the tier coordinate,
+        so it cannot add tiers)."""
+        data = self.data.drop_vars(["recycling_available", "recycling_cost", "tier"])
+        data["recycling_available"] = available.transpose(*_SCHEMA["recycling_available"]).fillna(0.0).astype(float)
+        data["recycling_cost"] = cost.transpose(*_SCHEMA["recycling_cost"]).astype(float)
+        return SupplyChain(data)
+
     @classmethod
     def from_arrays(
         cls,

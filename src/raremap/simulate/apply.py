@@ -268,24 +268,21 @@ def _with_substitution(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
 def _with_recycling(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
     """Metal recovered from magnets retired `lifetime` years after they were bought (demand then).
 
-    Recovered metal enters the metal market of the recycling country (tier 0 of the recycling supply).
+    Recovered metal enters the metal market of the recycling country. Each item is a price tier of its
+    own at its cost, after the chain's tiers, so items with different costs never share one.
     """
     if not scenario.recycling:
         return chain
-    available = chain["recycling_available"].copy()
-    cost = chain["recycling_cost"].copy()
     first = chain.periods[0]
     recipe = chain["recipe"].rename(element="product", ingredient="element")
-    for item in scenario.recycling:
+    available, cost = [chain["recycling_available"]], [chain["recycling_cost"]]
+    for tier, item in enumerate(scenario.recycling, start=chain.data.sizes["tier"]):
         bought = [max(period - item.lifetime_years, first) for period in chain.periods]
         where = pick(chain, "country", [item.country]) & pick(chain, "sector", [item.sector])
         magnets = (chain["demand"] * chain["bundle"] * where).sel(element=chain.magnet_products).rename(element="product")
         retired = magnets.sel(period=bought, method="ffill").assign_coords(period=chain.periods).sum("sector")
         metal = (retired * recipe).sum("product") * item.collection_rate * item.recovery_rate
-        tier = xr.DataArray([1.0 if index == 0 else 0.0 for index in range(chain.data.sizes["tier"])], dims="tier",
-                            coords={"tier": chain.data["tier"]})
-        available = available + (metal * tier).reindex(element=chain.elements, fill_value=0.0)
-        cost = xr.where(tier > 0, item.cost_usd_per_kg, cost)
-    return chain.replace(recycling_available=available.transpose("country", "element", "tier", "period").fillna(0.0),
-                         recycling_cost=cost)
-
+        available.append(metal.reindex(element=chain.elements, fill_value=0.0).expand_dims(tier=[tier]))
+        cost.append(xr.DataArray([item.cost_usd_per_kg], coords={"tier": [tier]}, dims="tier"))
+    return chain.with_recycling_tiers(xr.concat(available, dim="tier", join="outer", fill_value=0.0),
+                                      xr.concat(cost, dim="tier"))

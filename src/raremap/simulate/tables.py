@@ -154,6 +154,17 @@ def surplus_table(solution: Solution) -> pd.DataFrame:
     return _tidy(solution.values["Separation-surplus"], "value_t", ["country", "element", "period"])
 
 
+def recycling_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
+    """End-of-life metal recovered per country x element x period (all price tiers), in t metal and in
+    t REO (the oxide it stands for), so that it adds to separated output. Process scrap is not in it:
+    its oxide is part of separation."""
+    metal = solution.values["Recycling-supply"].sum("tier")
+    frame = _tidy(metal, "value_t", ["country", "element", "period"])
+    factors = chain["metal_factor"].to_series()
+    frame["reo_t"] = frame["value_t"] / frame["element"].map(factors).to_numpy()
+    return frame
+
+
 def thorium_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
     """ThO2 arising where concentrate is processed: REO processed x ThO2 per REO of the mining country."""
     per_origin = chain["thorium_per_reo"].rename(country="exporter")
@@ -196,6 +207,7 @@ def result_tables(chain: SupplyChain, solution: Solution, importer: str) -> dict
         "stocks": stocks_table(solution),
         "substitution": substitution_table(chain, solution),
         "surplus": surplus_table(solution),
+        "recycling": recycling_table(chain, solution),
         "thorium": thorium_table(chain, solution),
         "calibration": calibration_table(chain, solution),
         "binding": binding_table(chain, solution, importer),
