@@ -8,6 +8,7 @@ import xarray as xr
 
 import raremap
 from raremap.model.bundled import NDPR_POOL, nearest_prices
+from raremap.model.supply import CHINA, SupplyOptions, mine_pipeline
 from raremap.scenario import override
 from raremap.scenario.loading import load_scenario
 from raremap.simulate import Result, simulate
@@ -178,12 +179,13 @@ def test_indias_magnet_scheme_never_raises_indias_shortfall_nor_the_worlds(
     dataset: raremap.Dataset, baseline: Result
 ) -> None:
     """Added capacity never raises India's shortfall in any year nor the world's total (issue 12), and moves
-    another country's total by at most 0.1 % of its demand over the horizon. Not zero: with perfect-foresight
-    investment, India's plants let China build its metal plants later (2,000 t/yr less from 2030), and with
-    sticky trade China's buyers are 386 t shorter in 2030 (152 t less short in 2029) while every other
-    country is less short (docs/simulation.md, Known limits). The largest rise in a year is printed. With the
-    clays' Dy and Tb fitted to China's reported output (tried on 2026-12-06) India itself was shorter in 2032
-    and 2035, which this test catches."""
+    another country's total by at most 0.1 % of its demand over the horizon. With perfect-foresight
+    investment India's plants let China build 2,000 t/yr less metal from 2030; since new mines outside China
+    are the listed pipeline (2026-12-07) China's buyers are 874 t less short over the horizon and no
+    country's total rises. The largest rise in a year is printed. This test caught two tries that did not
+    land: the clays' Dy and Tb fitted to China's reported output (2026-12-06: India shorter in 2032 and
+    2035), and new mines wherever there are reserves (2026-12-07: the world 711 t shorter, through India's
+    mines taking the pooled growth allowance in 2030)."""
     scheme = simulate(dataset, "india-magnet-scheme")
 
     def per_period(result: Result, column: str = "tonnes") -> pd.Series:
@@ -205,8 +207,7 @@ def test_indias_magnet_scheme_never_raises_indias_shortfall_nor_the_worlds(
 def test_indias_magnet_scheme_lowers_indias_shortfall_when_china_halts_exports(dataset: raremap.Dataset) -> None:
     """India's own lever moves India where India is short of magnets: in the 2030 halt. In the baseline India is
     short only of demand slices priced out at the import price (about 1 % of its demand from 2027), which plants
-    selling at that price do not serve, so there the scheme moves only 2030, the year NdPr peaks (164 to 128 t;
-    docs/simulation.md, results)."""
+    selling at that price do not serve, so there the scheme does not move India (docs/simulation.md, results)."""
     def per_year(shortfall: pd.Series) -> pd.Series:
         return shortfall.groupby(shortfall.index.str[:4]).sum()
 
@@ -323,3 +324,32 @@ def test_a_separator_without_output_for_the_base_year_keeps_its_ore(dataset: rar
     open_to = [str(country) for country in routes["importer"].values[routes.values > 0]]
     print(f"\nIND ore may go to: {open_to}")
     assert open_to == ["IND"]
+
+
+def test_new_mines_outside_china_are_the_listed_projects(baseline: Result, dataset: raremap.Dataset) -> None:
+    """Outside China the LP builds mines only as listed projects not yet in capacity, up to their capacity:
+    a mine takes six years, so what can produce by 2035 is in the pipeline. When any country that mined in
+    2024 could build without limit, every new mine outside China went to Madagascar (68 kt/yr by 2035)."""
+    investment = baseline.investment
+    mines = investment[(investment["stage"] == "mining") & (investment["country"] != CHINA)]
+    built = mines.groupby("country")["capacity_t_per_year"].max()
+    pipeline = mine_pipeline(dataset["projects"], SupplyOptions(), sorted(set(built.index) | {"MDG"}))
+    print("\nnew mines outside China by 2035 (t REO/yr):", built.round(0).to_dict(), "listed:", pipeline[pipeline > 0].to_dict())
+    assert (built <= pipeline.reindex(built.index) + 1e-6).all()
+    assert "MDG" not in built.index or pipeline["MDG"] > 0
+
+
+def test_the_mine_pipeline_counts_listed_mines_not_yet_in_capacity() -> None:
+    """A listed mine with a plan (committed, announced) that is not capacity yet is an investment option;
+    operating and construction mines are capacity, speculative ones have no plan, China's grow by quota."""
+    projects = pd.DataFrame({
+        "country": ["AUS", "AUS", "AUS", "CHN", "USA", "USA"],
+        "stage": ["mining", "mining", "separation", "mining", "mining", "mining"],
+        "element": ["REO"] * 6,
+        "status": ["announced", "operating", "announced", "announced", "speculative", "committed"],
+        "capacity_t": [10_000.0, 20_000.0, 5_000.0, 50_000.0, 1_000.0, 2_000.0],
+    })
+    default = mine_pipeline(projects, SupplyOptions(), ["AUS", "CHN", "IND", "USA"])
+    assert default.to_dict() == {"AUS": 10_000.0, "CHN": 0.0, "IND": 0.0, "USA": 2_000.0}
+    announced_in_capacity = SupplyOptions(pipeline_statuses=("operating", "construction", "committed", "announced"))
+    assert mine_pipeline(projects, announced_in_capacity, ["AUS", "USA"]).to_dict() == {"AUS": 0.0, "USA": 0.0}

@@ -293,17 +293,28 @@ def _holding_costs(tables: dict[str, pd.DataFrame], prices: pd.Series) -> dict[s
 
 def _investment(tables: dict[str, pd.DataFrame], countries: Sequence[str], capacity: xr.DataArray, production: pd.DataFrame,
                 options: BuildOptions) -> dict[str, xr.DataArray]:
-    """Where capacity may be built: where it exists or is planned at that stage, and mines where there
-    are reserves. The importer's own plans are scenario levers (capacity_changes), not chosen here."""
+    """Where capacity may be built: plants where they exist or are planned at that stage; mines in
+    China (at its quota growth) and elsewhere only as listed mine projects not yet in capacity, up to
+    their capacity (`investment_ceiling`). The importer's own plans are scenario levers
+    (capacity_changes), not chosen here.
+
+    Outside China a new mine is a known project: mines take six years, so what can produce by 2035 is
+    in the pipeline. Letting any country that mined in 2024 build without limit put every new mine
+    outside China in Madagascar (68 kt/yr by 2035; every new mine costs the world capex).
+    """
     planned = pd.concat([tables["capacity"][["country", "stage"]], tables["projects"][["country", "stage"]]])
     candidates = {stage: set(planned.loc[planned["stage"] == stage, "country"]) for stage in STAGES}
     existing = capacity.isel(period=0) > 0
     for stage in STAGES:
         candidates[stage] |= {country for country in countries if bool(existing.sel(stage=stage, country=country))}
-    reserves = tables["reserves"]
-    candidates["mining"] |= set(reserves.loc[reserves["value_t"] > 0, "country"]) & set(countries)
+    pipeline = supply_rules.mine_pipeline(tables["projects"], options.supply, countries)
+    candidates["mining"] = ({supply_rules.CHINA} & set(countries)) | set(pipeline[pipeline > 0].index)
     world = production.groupby("stage")["value_t"].sum()
-    return supply_rules.investment_arrays(tables, countries, candidates, capacity, world, options.grid)
+    arrays = supply_rules.investment_arrays(tables, countries, candidates, capacity, world, options.grid)
+    listed = pipeline[pipeline > 0]
+    ceiling = xr.full_like(capacity, np.inf)
+    ceiling.loc[{"stage": "mining", "country": list(listed.index)}] = listed.to_numpy()[:, np.newaxis]
+    return {**arrays, "investment_ceiling": ceiling}
 
 
 def magnet_pool(elements: Sequence[str], enabled: bool) -> dict[str, xr.DataArray]:

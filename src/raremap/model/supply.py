@@ -44,6 +44,9 @@ HEAVY_CIRCUIT_ELEMENTS = frozenset({"HREE", *ELEMENT_GROUPS["HREE"]})
 beside a light circuit that already takes the plant's whole feed: they add no REO fed."""
 MAGNET_UNITS = ("NdFeB", "SmCo")
 DEFAULT_STATUSES = ("operating", "construction")
+PLANNED_STATUSES = ("committed", "announced")
+"""Project statuses with a plan behind them: a listed mine the LP may choose to build (a speculative
+one has no firm plan)."""
 CHINA = "CHN"
 CHINA_GROWTH_PARAMETERS = {
     "mining": "china_capacity_growth_per_year",
@@ -131,9 +134,12 @@ def in_stage_units(row: pd.Series, composition: pd.DataFrame, trade_in: pd.DataF
 
 
 def ramp(periods: np.ndarray, start: float, ramp_years: float) -> np.ndarray:
-    """Share of full capacity in each period: linear from the start year over the ramp-up, full after."""
-    middle = periods + 0.5  # the period's middle, for quarters; a year counts from its start year
-    return np.clip((np.floor(middle) - start + 1) / (ramp_years + 1), 0.0, 1.0)
+    """Share of full capacity in each period: linear from the start year over the ramp-up, full after.
+
+    A period counts in the calendar year it starts in, as a scenario's capacity changes do
+    (`simulate.apply`): counting from the period's middle put 2025's third and fourth quarters in 2026."""
+    year = np.floor(periods + 1e-9)
+    return np.clip((year - start + 1) / (ramp_years + 1), 0.0, 1.0)
 
 
 def projects_frame(projects: pd.DataFrame, options: SupplyOptions) -> pd.DataFrame:
@@ -142,6 +148,16 @@ def projects_frame(projects: pd.DataFrame, options: SupplyOptions) -> pd.DataFra
     chosen["weight"] = chosen["probability"].fillna(1.0) if options.probability_weighted else 1.0
     chosen["ramp_up_years"] = chosen["ramp_up_years"].fillna(0.0)
     return chosen.rename(columns={"capacity_t": "value_t"})
+
+
+def mine_pipeline(projects: pd.DataFrame, options: SupplyOptions, countries: Sequence[str]) -> pd.Series:
+    """t REO/yr per country of the listed mine projects outside China with a plan (committed or
+    announced) that are not already capacity under the pipeline setting: the most new mining the LP may
+    build there (0 where none is listed)."""
+    investable = set(PLANNED_STATUSES) - set(options.pipeline_statuses)
+    rows = projects[(projects["stage"] == "mining") & (projects["element"] == STAGE_TOTAL["mining"])
+                    & projects["status"].isin(investable) & (projects["country"] != CHINA)]
+    return rows.groupby("country")["capacity_t"].sum().reindex(list(countries), fill_value=0.0).astype(float)
 
 
 def capacity_array(

@@ -76,7 +76,7 @@ def with_planned_investment(chain: SupplyChain, scenario: Scenario) -> SupplyCha
     ceiling = planned.copy()
     if scenario.settings.investment_response:
         opens = min(_shock_starts(scenario)) + chain["investment_lead_years"]
-        ceiling = xr.where(chain.data["period"] >= opens - 1e-9, np.inf, planned)
+        ceiling = xr.where(chain.data["period"] >= opens - 1e-9, chain["investment_ceiling"], planned)
     return chain.replace(investment_committed=planned, investment_ceiling=ceiling.transpose("stage", "country", "period"))
 
 
