@@ -31,7 +31,7 @@ NDPR_POOL = ("Nd", "Pr")
 the recipe; Nd may replace Pr, Pr may not replace Nd."""
 
 TABLES = ("production", "capacity", "projects", "country_deposits", "ore_composition", "deposits", "trade", "demand",
-          "sectors", "magnet_grades", "recipes", "conversions", "costs", "lead_times", "prices", "parameters", "reserves")
+          "sectors", "magnet_grades", "recipes", "conversions", "costs", "lead_times", "prices", "parameters")
 
 
 @dataclass(frozen=True)
