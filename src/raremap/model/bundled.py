@@ -308,10 +308,10 @@ def _investment(tables: dict[str, pd.DataFrame], countries: Sequence[str], capac
     for stage in STAGES:
         candidates[stage] |= {country for country in countries if bool(existing.sel(stage=stage, country=country))}
     pipeline = supply_rules.mine_pipeline(tables["projects"], options.supply, countries)
-    candidates["mining"] = ({supply_rules.CHINA} & set(countries)) | set(pipeline[pipeline > 0].index)
+    listed = pipeline[pipeline > 0]
+    candidates["mining"] = ({supply_rules.CHINA} & set(countries)) | set(listed.index)
     world = production.groupby("stage")["value_t"].sum()
     arrays = supply_rules.investment_arrays(tables, countries, candidates, capacity, world, options.grid)
-    listed = pipeline[pipeline > 0]
     ceiling = xr.full_like(capacity, np.inf)
     ceiling.loc[{"stage": "mining", "country": list(listed.index)}] = listed.to_numpy()[:, np.newaxis]
     return {**arrays, "investment_ceiling": ceiling}
