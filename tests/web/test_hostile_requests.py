@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from raremap.data import store
 from raremap.web import api
+from raremap.web.storage import Storage
 from tests.data.test_store_safety import held_by_another_process
 from tests.web.conftest import AUTHORISED, LiveServer
 
@@ -126,6 +127,25 @@ def test_a_busy_store_gives_a_person_a_page_that_tries_again(client: TestClient)
     assert busy.status_code == 503 and busy.headers["retry-after"]
     assert busy.headers["content-type"].startswith("text/html")
     assert '<meta http-equiv="refresh"' in busy.text and "tries again by itself" in busy.text
+
+
+def test_a_first_read_queues_behind_the_servers_own_requests(tmp_path: Path) -> None:
+    """Fifty first-time readers at once on a busy machine once got 503 after a second in the queue:
+    the server's own requests each hold the store briefly, so a read waits its turn."""
+    storage = Storage(tmp_path / "queue.duckdb")
+    held, release = threading.Event(), threading.Event()
+
+    def slow_read() -> None:
+        with storage.connection():
+            held.set()
+            release.wait(30)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(slow_read)
+        assert held.wait(30)
+        threading.Timer(store.SERVER_READ_WAIT_SECONDS + 0.5, release.set).start()
+        assert storage.scenarios() == {}  # waited for the slow read instead of raising StoreBusyError
+        holder.result()
 
 
 def test_validation_runs_off_the_event_loop(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,8 @@ is then a `stat()`, not a DuckDB open; while another process writes, it is the s
 write.
 
 Within the process, DuckDB allows one configuration per file at a time, so every open happens
-under one lock. A request waits for that lock (and for another process's write lock) at most
-`SERVER_READ_WAIT_SECONDS`, then gets StoreBusyError, which the API answers with 503 and
+under one lock. A read queues for that lock behind the server's other requests (`QUEUE_WAIT_SECONDS`) and waits
+for another process's write lock at most `SERVER_READ_WAIT_SECONDS`, then gets StoreBusyError, which the API answers with 503 and
 Retry-After. Runs are saved with the store's own bounded wait and pending-file fallback.
 """
 
@@ -63,6 +63,11 @@ JOB_COLUMNS = (
 )
 SERVER_WRITE_WAIT_SECONDS = 10.0
 """A request that writes (saving a scenario) waits this long for the store, then gets 503."""
+QUEUE_WAIT_SECONDS = 10.0
+"""How long a read waits for this server's requests ahead of it. Each holds the store for one short
+read (or for its own bounded wait on another process), so the queue empties; a queue wait of
+`SERVER_READ_WAIT_SECONDS` turned a burst of fifty first-time readers on a busy two-core machine into
+503s. Another process's write lock is still waited for `SERVER_READ_WAIT_SECONDS` only."""
 REFRESH_WAIT_SECONDS = 0.0
 """How long a read that has an older result waits to refresh it: not at all. If the store is in
 use (by another request refreshing it, or by another process writing), it answers with what it
@@ -109,9 +114,13 @@ class Storage:
 
     @contextmanager
     def connection(self, wait_seconds: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An open store under the server's lock; StoreBusyError if either is not free within the wait."""
+        """An open store under the server's lock; StoreBusyError if either is not free within the wait.
+
+        A read (no `wait_seconds`) queues behind this server's other requests for `QUEUE_WAIT_SECONDS`
+        and waits for another process `read_wait_seconds`; otherwise both waits are `wait_seconds`.
+        """
         wait = self.read_wait_seconds if wait_seconds is None else wait_seconds
-        if not self.lock.acquire(timeout=wait):
+        if not self.lock.acquire(timeout=QUEUE_WAIT_SECONDS if wait_seconds is None else wait):
             raise store.StoreBusyError(f"store {self.path} is busy with another request; retry shortly")
         try:
             with store.connect(self.path, wait_seconds=wait) as connection:
