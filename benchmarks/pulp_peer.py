@@ -279,6 +279,9 @@ class PeerModel:
         self.add_family("Recycling-supply", (((country, good, tier, period), available.at(country, good, tier, period) * years[period])
                                              for country in countries for good in market.goods for tier in market.tiers
                                              for period in periods if available.at(country, good, tier, period) > 0))
+        self.add_family("Recycling-share", (((country, tier, period), 1.0) for country in countries for tier in market.tiers
+                                            for period in periods
+                                            if any(available.at(country, good, tier, period) > 0 for good in market.goods)))
         calibration = arrays["calibration_supply"]
         self.add_family("Calibration-supply", (((country, good, period), calibration.at(country, good) * years[period])
                                                for country in countries for good in market.goods
@@ -621,6 +624,16 @@ def add_stock_rows(model: PeerModel) -> None:
                 model.add_row(model.terms("Stock-level", key), "<=", initial.at(stage, country, good), model.row_name("Stock-level-upper"))
 
 
+def add_recycling_rows(model: PeerModel) -> None:
+    """A recycling tier takes the same share of every element it offers (retired magnets give up all
+    their rare earths at once)."""
+    market, available = model.market, model.market.arrays["recycling_available"]
+    for (country, good, tier, period), variable in model.variables["Recycling-supply"].items():
+        offered = available.at(country, good, tier, period) * market.years[period]
+        model.add_row([(variable, 1.0), *model.terms("Recycling-share", (country, tier, period), -offered)], "==", 0.0,
+                      model.row_name("Recycling-joint-equal"))
+
+
 def objective(model: PeerModel) -> pulp.LpAffineExpression:
     """Operating, transport, capital, contract, stock, substitution, recycling, calibration and finishing
     cost, minus what buyers are willing to pay for what they are served."""
@@ -682,6 +695,7 @@ def build_pulp(chain: SupplyChain, run_out: bool | None = None) -> tuple[pulp.Lp
     add_trade_rows(model)
     add_demand_rows(model)
     add_stock_rows(model)
+    add_recycling_rows(model)
     model.problem += objective(model)
     return model.problem, model.variables
 

@@ -93,6 +93,19 @@ def test_each_recycling_item_is_a_tier_at_its_own_cost() -> None:
         assert shortfall(result, "2027") == pytest.approx(10.0 - 0.8 / 0.2, rel=1e-6)
 
 
+def test_a_recycler_takes_every_rare_earth_of_the_magnets_it_takes() -> None:
+    # The magnets hold 0.2 t Nd and 0.05 t Ce metal per t. 10 t of ore give 1 t of Nd metal (5 t of the
+    # 10 t of magnets wanted) and 8 t of Ce oxide, a co-product in surplus worth far less than the 20
+    # USD/kg recycling costs; Nd is worth far more. Retired magnets give up both at once, 4:1.
+    recipe = xr.DataArray([[0.05, 0.2]], coords={"element": ["NdFeB"], "ingredient": ["Ce", "Nd"]}, dims=("element", "ingredient"))
+    chain = tiny_chain(recipe=recipe, capacity=capacity(mining_MIN=10, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100))
+    recycling = Recycling(country="USR", sector="ev", collection_rate=0.5, recovery_rate=0.8, lifetime_years=3)
+    recycled = run(chain, recycling=(recycling,)).recycling.pivot_table(index="period", columns="element", values="value_t")
+    recycled = recycled.reindex(columns=["Ce", "Nd"], fill_value=0.0)
+    assert recycled.loc["2027", "Nd"] == pytest.approx(0.8, rel=1e-6)
+    assert (recycled["Ce"] / recycled["Nd"]).to_numpy() == pytest.approx(0.25, rel=1e-6)
+
+
 def test_a_prioritised_sector_is_served_first() -> None:
     two = xr.DataArray(0.0, coords={"country": COUNTRIES, "sector": ["ev", "glass"]}, dims=("country", "sector")).copy()
     two.loc["USR"] = [5.0, 5.0]

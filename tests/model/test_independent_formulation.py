@@ -270,7 +270,7 @@ TINY_CASES: dict[str, Case] = {
         families=("substitution-share", "substitution-rate-upper", "substitution-irreversible-lower")),
     "recycling": Case(
         tiny_chain(capacity=capacity(mining_MIN=5, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100)),
-        {"recycling": (RECYCLING,)}, families=("recycling-supply",), run_out=False),
+        {"recycling": (RECYCLING,)}, families=("recycling-supply", "recycling-share", "recycling-joint-equal"), run_out=False),
     "calibration supply": Case(
         tiny_chain(capacity=capacity(mining_MIN=10, separation_SEP=1000, metal_SEP=1000, magnet_SEP=6),
                    demand=demand(ev=12, glass=12),
@@ -330,7 +330,7 @@ def test_the_every_family_scenario_exercises_every_family(validated: dict[str, t
     families = validated[EVERY_FAMILY][1].families
     wanted = {
         "mining-production", "concentrate-flow", "separation-surplus", "flow", "metal-production", "magnet-production",
-        "magnet-metal-use", "served", "substitution-share", "new-capacity", "recycling-supply", "calibration-supply",
+        "magnet-metal-use", "served", "substitution-share", "new-capacity", "recycling-supply", "recycling-share", "calibration-supply",
         "route-new", "route-imports", "contract-breach", "stock-level", "stock-release", "stock-purchase",
         "mining-capacity-upper", "separation-capacity-upper", "metal-capacity-upper", "magnet-capacity-upper",
         "investment-irreversible-lower", "investment-rate-upper", "investment-pool-upper", "investment-committed-lower",
@@ -338,6 +338,6 @@ def test_the_every_family_scenario_exercises_every_family(validated: dict[str, t
         "separation-export-own-output-upper", "metal-export-own-output-upper", "magnet-export-own-output-upper",
         "mining-balance", "separation-balance", "metal-balance", "magnet-balance", "magnet-pool-balance", "magnet-recipe-lower",
         "demand-total-upper", "substitution-rate-upper", "substitution-irreversible-lower", "stock-balance",
-        "stock-release-upper", "stock-schedule-equal", "stock-level-upper",
+        "stock-release-upper", "stock-schedule-equal", "stock-level-upper", "recycling-joint-equal",
     }
     assert sorted(family for family in wanted if not families[family]) == []

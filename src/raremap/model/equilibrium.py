@@ -161,6 +161,7 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     _add_balance_constraints(model, terms, chain, masks, shared)
     _add_demand_constraints(model, terms, chain, masks)
     _add_stock_constraints(model, terms, chain, masks)
+    _add_recycling_constraints(model, terms, chain)
     model.add_objective(_objective(terms, chain, shared))
     # Drop zero coefficients and rows with an infinite bound now, as the solve would: the model
     # then has the same rows whether it is solved, exported (--export-mps) or read as matrices.
@@ -226,6 +227,8 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         name="Recycling-supply",
         mask=chain["recycling_available"] > 0,
     )
+    offered = (chain["recycling_available"] > 0).any("element").transpose("country", "tier", "period")
+    model.add_variables(0, 1, coords=[data["country"], data["tier"], data["period"]], name="Recycling-share", mask=offered)
     calibration = _over_periods(chain["calibration_supply"], period) * years
     model.add_variables(0, calibration, name="Calibration-supply", mask=calibration > 0)
     edge_coordinates = [traded, data["exporter"], data["importer"], data["element"], data["period"]]
@@ -597,6 +600,19 @@ def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
     model.add_constraints(terms["Stock-release"] == schedule, name="Stock-schedule-equal", mask=scheduled)
     refill = present & (traded_stocks(chain["stock_refill"]) > 0)
     model.add_constraints(level <= initial, name="Stock-level-upper", mask=refill)
+
+
+def _add_recycling_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain) -> None:
+    """A recycling tier takes the same share of every element it offers: retired magnets give up all
+    their rare earths at once, so a recycler cannot take a magnet's Dy and leave its Nd."""
+    if not terms.exists("Recycling-supply"):
+        return
+    offered = chain["recycling_available"] * chain.years
+    model.add_constraints(
+        _total([terms["Recycling-supply"], -offered * terms["Recycling-share"]]) == 0,
+        name="Recycling-joint-equal",
+        mask=(chain["recycling_available"] > 0).transpose("country", "element", "tier", "period"),
+    )
 
 
 def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
