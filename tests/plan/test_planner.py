@@ -25,8 +25,18 @@ from raremap.plan.planner import (
 from raremap.plan.portfolio import Portfolio, empty_portfolio, simulate_portfolio
 from raremap.plan.results import contributions, options_table, out_of_sample
 from raremap.results import check_tables
-from raremap.scenario.spec import ExportControl
-from tests.plan.tiny import HORIZON, INDIA_DEMAND, cut, draw, lost, tiny_context, tiny_plan
+from raremap.scenario.spec import ExportControl, Recycling
+from tests.plan.tiny import (
+    HORIZON,
+    INDIA_DEMAND,
+    capacity,
+    cut,
+    draw,
+    lost,
+    tiny_context,
+    tiny_plan,
+    tiny_world,
+)
 
 REPORTED = [str(year) for year in range(HORIZON["start"], HORIZON["end"] + 1)]
 WORLD_BAN = ExportControl(exporter="CHN", stages=("magnet",), destinations=("all",), start=datetime.date(2026, 1, 1),
@@ -78,6 +88,31 @@ def test_the_status_quo_is_the_simulators_answer_in_every_draw(stages: Context) 
     engine = stages.views.boundary.shortfall.sum("sector").sel(period=stages.views.side.reported)
     np.testing.assert_allclose(outcome.shortfall.sum("sector").values, engine.values, atol=1e-6)
     assert float(engine.sum()) > 10  # the draws do bite: the check is not of zeros
+
+
+INDIA_RECYCLING = Recycling(country="IND", sector="ev", collection_rate=0.5, recovery_rate=0.8, lifetime_years=1,
+                            cost_usd_per_kg=5.0)
+"""India recovers the Nd metal of the magnets it bought a year earlier (1.6 t a year) for its own magnet plant."""
+
+
+def recycling_context(dataset: raremap.Dataset, recycling: tuple[Recycling, ...]) -> Context:
+    """India with a magnet plant and no metal plant (and Japan without magnet plants), in a calm year and under
+    a cut of China's metal and magnets."""
+    controls = (cut(0.1, 2026, 2027, stages=("metal", "magnet")),)
+    draws = [draw("calm", recycling=recycling), draw("cut", controls=controls, recycling=recycling)]
+    return tiny_context(tiny_plan(), draws, dataset, chain=tiny_world(capacity=capacity(magnet_IND=20.0, magnet_JPN=0.0)))
+
+
+@pytest.mark.slow
+def test_the_importers_own_recycling_is_in_the_planners_market(dataset: raremap.Dataset) -> None:
+    # The planner once refused an importer with recycling of its own; its status quo is now the engine's answer,
+    # and the recycled metal is what keeps India's magnet plant going under the cut.
+    with_recycling = recycling_context(dataset, (INDIA_RECYCLING,))
+    outcome = solve_outcome(with_recycling, STATUS_QUO, "status quo")
+    engine = with_recycling.views.boundary.shortfall.sum("sector").sel(period=with_recycling.views.side.reported)
+    np.testing.assert_allclose(outcome.shortfall.sum("sector").values, engine.values, atol=1e-6)
+    without = recycling_context(dataset, ()).views.boundary.shortfall.sum("sector").sel(period=with_recycling.views.side.reported)
+    assert float((without - engine).sel(scenario="cut").sum()) > 1.0
 
 
 DIFFERENTIAL_TOLERANCE_T = 0.01 * INDIA_DEMAND

@@ -22,7 +22,7 @@ from raremap.plan.options import resolve_options
 from raremap.plan.planner import Context, MarketViews, market_views, with_plan_routes
 from raremap.plan.scenarios import Draw
 from raremap.plan.spec import Plan
-from raremap.scenario.spec import Disruption, ExportControl, Scenario
+from raremap.scenario.spec import Disruption, ExportControl, Recycling, Scenario
 from raremap.vocabulary import STAGES
 
 COUNTRIES = ["AUS", "CHN", "IND", "JPN", "USA"]
@@ -84,9 +84,9 @@ def tiny_plan(**fields: Any) -> Plan:
 
 
 def draw(name: str, *, disruptions: tuple[Disruption, ...] = (), controls: tuple[ExportControl, ...] = (),
-         slips: dict[str, int] | None = None) -> Draw:
+         slips: dict[str, int] | None = None, recycling: tuple[Recycling, ...] = ()) -> Draw:
     scenario = Scenario(name="tiny", importer="IND", periods={"start": PERIODS[0], "end": PERIODS[-1]},  # type: ignore[arg-type]
-                        disruptions=disruptions, export_controls=controls)
+                        disruptions=disruptions, export_controls=controls, recycling=recycling)
     return Draw(name, scenario, 1.0, slips or {})
 
 

@@ -131,6 +131,8 @@ class Boundary:
     exports: xr.DataArray  # [stage, element, period] the engine's flows out of the importer
     concentrate_imports: xr.DataArray  # [partner, period] the engine's concentrate into the importer
     concentrate_exports: xr.DataArray  # [period] the engine's concentrate out of the importer
+    recycling_available: xr.DataArray  # [element, tier, period] t of metal per period the importer's recycling offers
+    recycling_cost: xr.DataArray  # [tier] USD per kg of recycled metal
 
 
 def boundary(run: EngineRun, importer: str, periods: Sequence[float], scenario: Scenario,
@@ -182,14 +184,15 @@ def boundary(run: EngineRun, importer: str, periods: Sequence[float], scenario: 
             {PARTNER: importer}).sel(chosen),
         concentrate_exports=values["Concentrate-flow"].sel(exporter=importer, drop=True).drop_sel(importer=importer).sum(
             "importer").sel(chosen),
+        recycling_available=(chain["recycling_available"].sel(country=importer, drop=True) * chain.years).sel(chosen),
+        recycling_cost=chain["recycling_cost"],
     )
 
 
 def _refuse_unsupported(chain: SupplyChain, importer: str) -> None:
-    """The importer's side the planner does not model yet: stocks, recycling or calibration supply of its own."""
+    """The importer's side the planner does not model yet: stocks or calibration supply of its own."""
     present = {
         "stocks": float(chain["stock_initial"].sel(country=importer).sum() + chain["stock_refill"].sel(country=importer).sum()),
-        "recycling": float(chain["recycling_available"].sel(country=importer).sum()),
         "calibration supply": float(chain["calibration_supply"].sel(country=importer).sum()),
     }
     found = [name for name, value in present.items() if value > 0]

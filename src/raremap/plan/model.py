@@ -233,6 +233,7 @@ def build_plan_model(side: ImporterSide, boundary: Boundary, stage: FirstStage, 
     _demand_constraints(model, terms, side, boundary)
     _trade_constraints(model, terms, side, boundary, stage)
     _stock_constraints(model, terms, side, stage)
+    _recycling_constraints(model, terms, boundary)
     _first_stage_constraints(model, stage, side, budget, caps, need, blocs, fixed)
     money, lost, constant = _loss(terms, side, boundary, stage, separation_output)
     commitments, outlay = _commitments(model, stage)
@@ -306,6 +307,9 @@ def _second_stage_variables(model: linopy.Model, side: ImporterSide, boundary: B
     _add(model, "Route-new", sticky, dims=edges)
     contracted_edges = (boundary.contract > 0) | _offtake_edges(stage, boundary)
     _add(model, "Contract-breach", contracted_edges & boundary.import_cost.notnull(), dims=edges)
+    offered = boundary.recycling_available > 0
+    _add(model, "Recycling-supply", offered, boundary.recycling_available, ("scenario", "element", "tier", "period"))
+    _add(model, "Recycling-share", offered.any("element"), 1.0, ("scenario", "tier", "period"))
     stocked = (stage.stock_mix > 0).any("stockpile")
     _add(model, "Stock-level", grid & stocked, dims=("scenario", "stage", "element", "period"))
     _add(model, "Stock-release", grid & stocked, dims=("scenario", "stage", "element", "period"))
@@ -397,8 +401,10 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
     if bool(priced.any()):  # as in the equilibrium: only oxide it made may be left unsold
         model.add_constraints(_total([terms["Separation-surplus"], -separation_output]) <= 0,
                               name="Separation-surplus-upper", mask=priced)
+    recycled = _recycled(terms, side)
     model.add_constraints(_total([
         terms["Metal-production"].sel(element=separated),
+        recycled,
         imports.sel(stage="metal", element=separated, drop=True),
         -exports.sel(stage="metal", element=separated, drop=True),
         release.sel(stage="metal", element=separated, drop=True),
@@ -420,13 +426,28 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
         floor = side.pool_floor.sel(element=members)
         model.add_constraints(terms["Magnet-metal-use"].sel(element=members) - (floor * made).sum("product") >= 0,
                               name="Magnet-recipe-lower", mask=(floor > 0).any("product"))
-    own = {"separation": separation_output, "metal": terms["Metal-production"].sel(element=separated),
+    own = {"separation": separation_output, "metal": _total([terms["Metal-production"].sel(element=separated), recycled]),
            "magnet": terms["Magnet-production"].sel(element=products)}
     for name, output in own.items():
         goods = products if name == "magnet" else separated
         restricted = ~side.reexport_allowed.sel(stage=name, element=goods, drop=True)
         model.add_constraints(exports.sel(stage=name, element=goods, drop=True) - output <= 0,
                               name=f"{name.capitalize()}-export-own-output-upper", mask=restricted)
+
+
+def _recycled(terms: Terms, side: ImporterSide) -> linopy.LinearExpression:
+    """Metal the importer's recycling recovers [scenario, element, period] (separated elements)."""
+    return terms["Recycling-supply"].sum("tier").sel(element=side.separated)
+
+
+def _recycling_constraints(model: linopy.Model, terms: Terms, boundary: Boundary) -> None:
+    """As in the equilibrium: a tier recovers every element of the retired magnets at the same share."""
+    offered = boundary.recycling_available
+    if not bool((offered > 0).any()):
+        return
+    model.add_constraints(_total([terms["Recycling-supply"], -offered * terms["Recycling-share"]]) == 0,
+                          name="Recycling-joint-equal",
+                          mask=(offered > 0).transpose("scenario", "element", "tier", "period"))
 
 
 def _demand_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, boundary: Boundary) -> None:
@@ -570,7 +591,8 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary, stage: FirstStag
     """Per scenario (USD million): the importer's net spending on supply, and the value its buyers lose.
 
     Spending: its plants' operating costs, imports at the terms of trade, exports (a credit),
-    contracts broken, stock holding and release, substitutes, finishing the co-products it sells.
+    contracts broken, stock holding and release, substitutes, finishing the co-products it sells,
+    recycling.
     Lost value: each demand slice not served at its willingness to pay (substituted demand earns the
     lowest slice's value), written as a constant (all demand) minus what is served.
     """
@@ -593,6 +615,7 @@ def _loss(terms: Terms, side: ImporterSide, boundary: Boundary, stage: FirstStag
         (stage.stock_release_cost * terms["Stock-release"]).sum(["stage", "element"]),
         (side.substitution_cost * boundary.demand * terms["Substitution-share"]).sum("sector"),
         (side.finishing_cost * _total([separation_output, -terms["Separation-surplus"]])).sum("element"),
+        (boundary.recycling_cost * terms["Recycling-supply"]).sum(["element", "tier"]),
     ]) / THOUSAND
     lowest = boundary.willingness_to_pay.min("step")
     lost = _total([
