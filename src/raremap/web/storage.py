@@ -8,8 +8,9 @@ is then a `stat()`, not a DuckDB open; while another process writes, it is the s
 write.
 
 Within the process, DuckDB allows one configuration per file at a time, so every open happens
-under one lock. A read queues for that lock behind the server's other requests (`QUEUE_WAIT_SECONDS`) and waits
-for another process's write lock at most `SERVER_READ_WAIT_SECONDS`, then gets StoreBusyError, which the API answers with 503 and
+under one lock. A read queues for that lock behind the server's other requests
+(`QUEUE_WAIT_SECONDS`) and waits for another process's write lock at most
+`SERVER_READ_WAIT_SECONDS`, then gets StoreBusyError, which the API answers with 503 and
 Retry-After. Runs are saved with the store's own bounded wait and pending-file fallback.
 """
 
