@@ -18,10 +18,11 @@ in the plant's feed: the country's own ore, else the ore it imported in the base
 world's average. A separation row in heavy rare earths (HREE, Dy, Tb, ...) is a heavy circuit beside
 a light one that already takes the plant's feed, so it adds none.
 
-Investment: the LP may add capacity at a stage in a country that has, or plans, capacity there,
-paying the world's annualised capital cost of the stage (``costs`` WLD row x the annuity of
-``discount_rate`` over ``asset_life_years``) from ``lead_times`` after the base year on. China's
-additions per year are bounded by its quota growth; everybody else's together by
+Investment: the LP may add capacity at a stage in a country that has, or plans, capacity there
+(mines: China, and elsewhere only the listed mine projects not yet in capacity, up to their capacity;
+`mine_pipeline`), paying the world's annualised capital cost of the stage (``costs`` WLD row x the
+annuity of ``discount_rate`` over ``asset_life_years``) from ``lead_times`` after the base year on.
+China's additions per year are bounded by its quota growth; everybody else's together by
 ``non_china_rampup_rate`` x the stage's world output per year (Sprecher et al. 2017).
 """
 
