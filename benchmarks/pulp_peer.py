@@ -101,7 +101,7 @@ _ARRAYS = (
     "investment_pooled", "investment_pool_limit", "investment_committed", "investment_ceiling", "composition",
     "metal_factor", "is_product", "recipe", "magnet_pool", "pool_floor", "demand", "bundle", "willingness_to_pay",
     "step_share", "substitution_rate", "substitution_cost", "transport_cost", "route_cost", "handling_cost",
-    "tariff", "flow_upper", "base_flow", "contract", "contract_breach_cost", "route_growth", "reexport_allowed",
+    "tariff", "flow_upper", "route_withheld", "base_flow", "contract", "contract_breach_cost", "route_growth", "reexport_allowed",
     "concentrate_route",
     "stock_initial", "stock_release_cost", "stock_release_limit", "stock_release_schedule", "stock_scheduled", "stock_refill",
     "stock_holding_cost", "recycling_available", "recycling_cost", "calibration_supply", "calibration_cost", "scrap_share",
@@ -518,17 +518,20 @@ def add_route_rows(model: PeerModel) -> None:
     first = market.periods[0]
     arriving: dict[Key, Terms] = defaultdict(list)
     moved: dict[Key, Terms] = defaultdict(list)
+    withheld: dict[Key, float] = defaultdict(float)
     for (stage, exporter, importer, good, period), new in variables["Route-new"].items():
         flow = variables["Flow"][stage, exporter, importer, good, period]
         imports = variables["Route-imports"][stage, importer, good, period]
         arriving[stage, importer, good, period].append((flow, -1.0))
+        # What an export restriction keeps off the edge still counts in the importer's imports.
+        withheld[stage, importer, good, period] += arrays["route_withheld"].at(stage, exporter, importer, good, period) * market.years[period]
         moved[stage, importer, good, period].append((new, 1.0))
         share = base.at(stage, exporter, importer, good) / model.base_imports[stage, importer, good]
         model.add_row([(flow, 1.0), (imports, -share), (new, -1.0)], "<=", 0.0, model.row_name("Route-share-upper"))
     for key, imports in variables["Route-imports"].items():
         stage, importer, good, period = key
         # Flows on every edge into the importer (all are sticky edges: stickiness is per importer and good).
-        model.add_row([(imports, 1.0), *arriving[key]], "==", 0.0, model.row_name("Route-imports-balance"))
+        model.add_row([(imports, 1.0), *arriving[key]], "==", withheld[key], model.row_name("Route-imports-balance"))
         since = period + market.years[period] - first  # years from the base year's start to this period's end
         model.add_row([*moved[key], (imports, -growth.at(stage, importer, good) * since)], "<=", 0.0,
                       model.row_name("Route-growth-upper"))

@@ -115,7 +115,8 @@ def test_demo_runs_the_main_job_and_writes_its_files(tmp_path: Path) -> None:
     text = result.stdout
     # It opens with what the numbers mean and their caveats, before any table.
     assert text.index("What the numbers mean") < text.index("┏")
-    for caveat in ("Calibration supply", "Nd ", "Why:", "Perfect foresight", "estimates"):
+    # The calibration caveat names each good with its tonnage and share, and says why.
+    for caveat in ("Calibration supply", "of world use)", "Why:", "Perfect foresight", "estimates"):
         assert caveat in text.split("world and IND by stage")[0]
     assert "IND shortfall per year, 2024-2035, all magnet sectors (t magnet per year" in text
     # India's own lever, read against the 2030 repeat of China's licensing: its plants lower India's shortfall.

@@ -226,6 +226,11 @@ TINY_CASES: dict[str, Case] = {
         tiny_chain(capacity=shared_capacity(), base_flow=SEP_BASE, route_growth=0.1),
         {"export_controls": (control(form="quota", quota_share_of_base=0.5),)},
         families=("route-new", "route-imports", "route-share-upper", "route-growth-upper", "route-imports-balance")),
+    # SEP's 8 t of USR's 10 t are banned from 2025: they still count in USR's imports, so ALT keeps its share.
+    "route growth with a banned incumbent": Case(
+        tiny_chain(capacity=shared_capacity(), base_flow=base_flow(SEP_USR=8.0, ALT_USR=2.0), route_growth=0.1),
+        {"export_controls": (control(form="ban"),)},
+        families=("route-share-upper", "route-imports-balance")),
     # SEP makes 10 t; USR values magnets at 100 USD/kg, ALT at 20 and holds a 4 t/yr contract whose breach costs 3 USD/kg.
     "contracts": Case(
         tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_SEP=10),

@@ -153,12 +153,24 @@ def test_a_cut_aimed_at_one_importer_is_re_sourced_only_as_fast_as_its_routes_ca
     chain = tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100, magnet_ALT=100),
                        base_flow=base_flow(SEP_USR=BASE_MAGNETS), route_growth=0.1)
     cut = run(chain, export_controls=[control(form="quota", quota_share_of_base=0.5)])
-    # 2025: 2 years since the base year's start, so ALT may hold 20 % of USR's imports: with SEP at
-    # 5 t, ALT adds 5 x 0.2 / 0.8 = 1.25 t, and USR is short 10 - 6.25 t.
-    assert shortfall(cut, "2025") == pytest.approx(BASE_MAGNETS - 5.0 / 0.8, rel=1e-6)
+    # 2025: 2 years since the base year's start, so ALT may hold 20 % of USR's imports, which count
+    # the 5 t the quota withholds: ALT <= 0.2 x (5 + 5 + ALT), 2.5 t, and USR is short 10 - 7.5 t.
+    assert shortfall(cut, "2025") == pytest.approx(BASE_MAGNETS - 5.0 - 2.5, rel=1e-6)
     free = run(chain.replace(route_growth=xr.full_like(chain["route_growth"], float("inf"))),
                export_controls=[control(form="quota", quota_share_of_base=0.5)])
     assert shortfall(free, "2025") == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cutting_one_supplier_leaves_the_importers_other_suppliers_their_share() -> None:
+    # USR buys 8 t of magnets from SEP and 2 t from ALT in the base year; SEP's magnets to USR are
+    # banned from 2025. The 8 t withheld still count in USR's imports, so ALT keeps its 20 % share and
+    # adds the 20 share points USR may have moved by 2025: ALT <= 0.4 x (ALT + 8), 16/3 t. Counted
+    # without them, USR's imports were only ALT's, ALT <= 0.4 x ALT, and USR got no magnets at all.
+    chain = tiny_chain(capacity=capacity(mining_MIN=100, separation_SEP=1000, metal_SEP=1000, magnet_SEP=100, magnet_ALT=100),
+                       base_flow=base_flow(SEP_USR=8.0, ALT_USR=2.0), route_growth=0.1)
+    banned = run(chain, export_controls=[control(form="ban")])
+    assert value(banned, "flows", stage="magnet", exporter="ALT", importer="USR", period="2025") == pytest.approx(16 / 3, rel=1e-6)
+    assert shortfall(banned, "2025") == pytest.approx(BASE_MAGNETS - 16 / 3, rel=1e-6)
 
 
 def test_nobody_re_exports_what_it_did_not_make() -> None:

@@ -55,9 +55,11 @@ def test_the_base_year_production_per_stage_against_the_data(baseline: Result, d
 
 
 def test_calibration_supply_is_listed_with_its_share_and_reason(baseline: Result) -> None:
+    """Whatever calibration supply is left is at most 5 % of its market (issue 12), with its reason."""
     calibration = baseline.calibration
     assert set(calibration.columns) >= {"share_of_market", "reason"}
     print("\n" + calibration[calibration["period"] == "2024"][["element", "value_t", "share_of_market"]].to_string(index=False))
+    assert calibration["share_of_market"].max() <= 0.05
     magnets = calibration["element"].str.startswith(("NdFeB", "Sm2Co", "SmCo"))
     assert calibration.loc[magnets, "reason"].str.contains("capacity").all()
     assert calibration.loc[~magnets, "reason"].str.contains("quotas").all()

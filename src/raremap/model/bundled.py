@@ -208,8 +208,12 @@ PREMIUM_MARKETS = ("europe", "us ")
 """Markets quoted at a premium over China's (delivered Europe, a US price floor): a base-year price
 is China's market, so these are used only for a good no other market quotes."""
 
-PRICE_PROXIES = {"Pr": "NdPr"}
-"""A good with no quote up to the base year takes its proxy's (China quotes Pr oxide near NdPr's) before a later quote."""
+PRICE_PROXIES = {"Pr": "Nd"}
+"""A good with no quote up to the base year takes its proxy's price times the ratio of the two in the
+earliest market that quotes both (Argus Europe, September 2025: Pr oxide 93.25, Nd oxide 92.5 USD/kg).
+The proxy is Nd, not NdPr: magnet makers choose between Nd and Pr (the NdPr pool) by their price ratio,
+so the two must be priced on one basis; NdPr's China ex-VAT quote put Pr 11 % below Nd's FOB price and
+magnets then took all the Pr, leaving its other buyers to the calibration supply."""
 
 
 def nearest_prices(prices: pd.DataFrame, form: str, base_year: int) -> pd.Series:
@@ -228,9 +232,19 @@ def nearest_prices(prices: pd.DataFrame, form: str, base_year: int) -> pd.Series
     values = chosen.groupby("element")["usd_per_kg"].mean()
     quoted_by_then = set(before["element"])
     for good, proxy in PRICE_PROXIES.items():
-        if good not in quoted_by_then and proxy in quoted_by_then:
-            values[good] = values[proxy]
+        ratio = _price_ratio(rows, good, proxy)
+        if good not in quoted_by_then and proxy in quoted_by_then and ratio is not None:
+            values[good] = values[proxy] * ratio
     return values
+
+
+def _price_ratio(rows: pd.DataFrame, good: str, proxy: str) -> float | None:
+    """`good`'s price over `proxy`'s in the earliest year and market quoting both, else None."""
+    paired = rows[rows["element"].isin([good, proxy])].pivot_table(index=["year", "market"], columns="element", values="usd_per_kg")
+    if good not in paired.columns or proxy not in paired.columns:
+        return None
+    both = paired.dropna().sort_index()
+    return None if both.empty else float(both[good].iloc[0] / both[proxy].iloc[0])
 
 
 def reference_prices(tables: dict[str, pd.DataFrame], base_year: int, rare_earths: Sequence[str], products: Sequence[str],

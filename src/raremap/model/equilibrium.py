@@ -424,7 +424,10 @@ def _add_trade_constraints(
 
 def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
     """Sticky sourcing: a supplier's share of an importer's imports exceeds its base-year share by at
-    most what the importer has been able to move since the base year (share points per year).
+    most what the importer has been able to move since the base year (share points per year). The
+    imports count what an export restriction withholds (`route_withheld`): with the endogenous total
+    alone, cutting a supplier whose share exceeds what may move forced the importer's imports from
+    everyone to zero (India's oxide ban emptied China's oxide imports from Malaysia too).
 
     Built only over the goods and importers that are sticky (linopy's arrays are dense, so the
     full edge space would cost time for nothing). `Route-imports` is the importer's total shipped to
@@ -445,7 +448,10 @@ def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
     model.add_variables(0, coords=[stage, _index(chain, "exporter"), _index(chain, "importer", importers), _index(chain, "element", goods),
                                    _index(chain, "period")], name="Route-new", mask=_over_periods(routes, periods))
     imports, new = terms["Route-imports"], terms["Route-new"]
-    model.add_constraints(_total([imports, -(flow * routes).sum("exporter")]) == 0, name="Route-imports-balance", mask=importing)
+    # What an export restriction keeps off a route still counts as imported: the cut supplier's share is
+    # re-sourced only as fast as routes move, and the other suppliers keep their shares of the whole.
+    withheld = (traded_stocks(chain["route_withheld"]).sel(element=goods, importer=importers) * routes * chain.years).sum("exporter")
+    model.add_constraints(_total([imports, -(flow * routes).sum("exporter")]) == withheld, name="Route-imports-balance", mask=importing)
     model.add_constraints(_total([flow, -share * imports, -new]) <= 0, name="Route-share-upper", mask=_over_periods(routes, periods))
     movable = traded_stocks(chain["route_growth"]).sel(element=goods, importer=importers) * (periods + chain.years - chain.periods[0])
     model.add_constraints(

@@ -70,6 +70,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "handling_cost": ("element",),
     "tariff": EDGE_DIMENSIONS,
     "flow_upper": EDGE_DIMENSIONS,
+    "route_withheld": EDGE_DIMENSIONS,
     "base_flow": ("stage", "exporter", "importer", "element"),
     "contract": EDGE_DIMENSIONS,
     "contract_breach_cost": ("element",),
@@ -102,7 +103,10 @@ already decided (t/yr) that the LP must keep and ``investment_ceiling`` the most
 ``base_flow`` (t/yr, the model's own
 base-year flows), ``contract`` (t/yr under term contracts, soft at ``contract_breach_cost`` USD/kg),
 ``route_growth`` (share points of an importer's imports per year by which its suppliers' shares may
-move away from their base-year shares; inf = not sticky),
+move away from their base-year shares; inf = not sticky), ``route_withheld`` (t/yr an export
+restriction keeps off an edge that the edge would carry without it: still counted in the importer's
+imports when its suppliers' shares are taken, so a cut supplier's share is re-sourced only as fast as
+routes move and its other suppliers keep theirs),
 ``reexport_allowed`` (1 where a country may export goods it did not make: released stock, imports);
 ``concentrate_route`` (1 where ore may move from a mine to a separator; 0 closes the route).
 Prices: ``reference_price`` (USD/kg) is each good's base-year market price, the point every demand
@@ -150,6 +154,7 @@ _DEFAULTS: dict[str, float] = {
     "handling_cost": 0.0,
     "tariff": 0.0,
     "flow_upper": np.inf,
+    "route_withheld": 0.0,
     "base_flow": 0.0,
     "contract": 0.0,
     "contract_breach_cost": 0.0,

@@ -121,6 +121,7 @@ class Boundary:
     import_cost: xr.DataArray  # [stage, partner, element, period] USD per kg delivered; NaN: no route
     import_upper: xr.DataArray  # [stage, partner, element, period] t per period (export controls)
     contract: xr.DataArray  # [stage, partner, element, period] t per period under term contracts
+    route_withheld: xr.DataArray  # [stage, partner, element, period] t per period export restrictions keep off the importer's routes
     concentrate_cost: xr.DataArray  # [partner, period] USD per kg REO delivered; NaN: no route
     concentrate_upper: xr.DataArray  # [partner, period] t per period
     export_value: xr.DataArray  # [stage, element, period] USD per kg the best buyer abroad nets; NaN: none
@@ -166,6 +167,8 @@ def boundary(run: EngineRun, importer: str, periods: Sequence[float], scenario: 
         import_cost=into,
         import_upper=upper.sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel({PARTNER: importer}),
         contract=(chain["contract"] * chain.years).sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel(
+            {PARTNER: importer}).sel(stage=list(TRADED_STAGES), period=list(periods)),
+        route_withheld=(chain["route_withheld"] * chain.years).sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel(
             {PARTNER: importer}).sel(stage=list(TRADED_STAGES), period=list(periods)),
         concentrate_cost=concentrate.sel(importer=importer, drop=True).rename(exporter=PARTNER).drop_sel(
             {PARTNER: importer}).sel(chosen),

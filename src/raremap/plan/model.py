@@ -489,7 +489,8 @@ def _trade_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, bo
                               mask=available & (stage.offtake_mix > 0))
     if terms.exists("Route-imports"):
         sticky = side.route_sticky & boundary.import_cost.notnull()
-        model.add_constraints(terms["Route-imports"] - (imports * sticky).sum(PARTNER) == 0,
+        withheld = (boundary.route_withheld * sticky).sum(PARTNER)
+        model.add_constraints(terms["Route-imports"] - (imports * sticky).sum(PARTNER) == withheld,
                               name="Route-imports-balance", mask=sticky.any(PARTNER))
         model.add_constraints(imports - side.route_share * terms["Route-imports"] - terms["Route-new"] <= 0,
                               name="Route-share-upper", mask=sticky)

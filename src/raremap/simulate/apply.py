@@ -174,7 +174,9 @@ def _with_export_controls(chain: SupplyChain, scenario: Scenario) -> SupplyChain
         upper = xr.where(covered, 0.0, upper)
         contract = xr.where(covered, 0.0, contract)
     dims = ("stage", "exporter", "importer", "element", "period")
-    changed = chain.replace(flow_upper=upper.transpose(*dims), contract=contract.transpose(*dims))
+    withheld = xr.where(upper < chain["flow_upper"], np.maximum(reference_flow(chain) - upper, 0.0), 0.0) + chain["route_withheld"]
+    changed = chain.replace(flow_upper=upper.transpose(*dims), contract=contract.transpose(*dims),
+                            route_withheld=withheld.transpose(*dims))
     return _with_quotas(changed, members, limits)
 
 
