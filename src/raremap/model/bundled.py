@@ -232,8 +232,10 @@ def nearest_prices(prices: pd.DataFrame, form: str, base_year: int) -> pd.Series
     values = chosen.groupby("element")["usd_per_kg"].mean()
     quoted_by_then = set(before["element"])
     for good, proxy in PRICE_PROXIES.items():
+        if good in quoted_by_then or proxy not in quoted_by_then:
+            continue
         ratio = _price_ratio(rows, good, proxy)
-        if good not in quoted_by_then and proxy in quoted_by_then and ratio is not None:
+        if ratio is not None:
             values[good] = values[proxy] * ratio
     return values
 
