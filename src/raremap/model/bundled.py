@@ -1,8 +1,8 @@
 """Turning the Dataset's tables into a SupplyChain, filling gaps by the rules in docs/simulation.md.
 
 The work is split by subject: `demand` (buyers, bundles, curves), `supply` (capacity, pipeline,
-investment), `trade` (transport, stickiness), `units` (conversions) and `calibration` (the base-year
-solve). This module reads the tables once and puts the pieces together.
+investment), `trade` (transport, stickiness), `units` (conversions), `end_of_life` (retired magnets
+and their recycling tiers) and `calibration` (the base-year solve). This module reads the tables once and puts the pieces together.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import xarray as xr
 from raremap.errors import RaremapError
 from raremap.model import costs as cost_rules
 from raremap.model import demand as demand_rules
+from raremap.model import end_of_life, units
 from raremap.model import supply as supply_rules
 from raremap.model import trade as trade_rules
-from raremap.model import units
 from raremap.model.calibration import calibrated, solve_base_year
 from raremap.model.periods import PeriodGrid
 from raremap.model.supply_chain import SupplyChain
@@ -107,6 +107,9 @@ def supply_chain_from_dataset(dataset: object, options: BuildOptions) -> SupplyC
         recipe=_frame_array(recipes.reindex(index=products, columns=rare_earths).fillna(0.0), "element", "ingredient"),
         **arrays,
     )
+    if options.supply.end_of_life_recycling:
+        magnet_sectors = tables["sectors"].loc[tables["sectors"]["kind"] == "magnet", "sector"].tolist()
+        chain = end_of_life.with_end_of_life_recycling(chain, tables["demand"], tables["parameters"], magnet_sectors)
     chain = with_standing_bans(chain, options.standing_bans)
     base = solve_base_year(chain, calibrate=options.calibration)
     if options.calibration:

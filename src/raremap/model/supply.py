@@ -71,6 +71,7 @@ class SupplyOptions:
     pipeline_statuses: Sequence[str] = DEFAULT_STATUSES
     probability_weighted: bool = False
     investment: bool = True
+    end_of_life_recycling: bool = True
 
 
 def parameter(parameters: pd.DataFrame, name: str) -> float:

@@ -107,6 +107,7 @@ class Settings(Frozen):
     probability_weighted: bool = False
     investment: bool = True
     investment_response: bool = False
+    end_of_life_recycling: bool = True
     sticky_trade: bool = True
     ndpr_pool: bool = True
     calibration: bool = True

@@ -112,6 +112,7 @@ def build_options(scenario: Scenario) -> BuildOptions:
             pipeline_statuses=tuple(settings.pipeline),
             probability_weighted=settings.probability_weighted,
             investment=settings.investment,
+            end_of_life_recycling=settings.end_of_life_recycling,
         ),
         ndpr_pool=settings.ndpr_pool,
         calibration=settings.calibration,
