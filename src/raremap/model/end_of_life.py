@@ -66,7 +66,8 @@ def _value(parameters: pd.DataFrame, name: str, low: float, high: float, meaning
     """One parameter row, checked against its range, or an error naming the row and the fix."""
     rows = parameters[parameters["parameter"] == name]
     if rows.empty:
-        raise RaremapError(f"parameters.csv has no row {name!r} ({meaning}); add it (value, unit, description, source)")
+        raise RaremapError(f"parameters.csv has no row {name!r} ({meaning}); add it (value, unit, description, source), "
+                           "or run without end-of-life recycling (settings.end_of_life_recycling: false)")
     value = float(rows["value"].iloc[0])
     if not low <= value <= high:
         raise RaremapError(f"parameters.csv, row {name!r}: value {value:g} is outside {low:g}-{high:g} ({meaning}); "
@@ -165,26 +166,36 @@ def collection_shares(rules: EndOfLifeRules, sectors: list[str], years: np.ndarr
 
 def with_end_of_life_recycling(chain: SupplyChain, demand: pd.DataFrame, parameters: pd.DataFrame,
                                sectors: list[str]) -> SupplyChain:
-    """The chain with the end-of-life tiers of its NdFeB magnet `sectors` (see the module docstring)."""
+    """The chain with the end-of-life tiers of its NdFeB magnet `sectors` (see the module docstring).
+
+    Retirements come from the dataset's demand path, so a scenario's demand changes (applied later)
+    do not change what retires.
+    """
     sectors = [sector for sector in sectors if sector in chain.sectors]
-    samarium = chain["recipe"].sel(ingredient="Sm") if "Sm" in chain.elements else xr.zeros_like(chain["recipe"].isel(ingredient=0))
-    products = [product for product in chain.magnet_products if float(samarium.sel(element=product)) == 0]
+    products = neodymium_magnets(chain)
     if not sectors or not products:
         return chain
     rules = rules_from(parameters, sectors)
     base_year = float(chain.periods[0])
-    last = chain.periods[-1] + float(chain.years.values[-1])
-    years = np.arange(rules.first_year, int(np.ceil(last)), dtype=float)
     if base_year < rules.first_year:
         return chain
-    history = world_use(demand, sectors, rules, years)
-    retired = retirements(inflows(chain, sectors, history, years), rules)
+    years = np.arange(rules.first_year, int(np.ceil(chain.periods[-1] + float(chain.years.values[-1]))), dtype=float)
+    retired = retirements(inflows(chain, sectors, world_use(demand, sectors, rules, years), years), rules)
     recipe = chain["recipe"].sel(element=products).rename(element="product", ingredient="element")
     bundle = chain["bundle"].sel(sector=sectors, element=products).rename(element="product")
-    metal = (retired * bundle * recipe).sum("product") * (1 - chain["scrap_share"])  # t metal/yr [sector, country, element, year]
+    # t metal/yr [sector, country, element, year]: a finished magnet holds its recipe less the maker's swarf.
+    metal = (retired * bundle * recipe).sum("product") * (1 - chain["scrap_share"])
     offered = (metal * collection_shares(rules, sectors, years, base_year)).sum("sector") * rules.recovery_yield
     available = _per_period(offered, chain).reindex(element=chain.data["element"].values, fill_value=0.0)
     return chain.with_recycling_tiers(available.fillna(0.0), tier_costs(chain, metal, rules, base_year))
+
+
+def neodymium_magnets(chain: SupplyChain) -> list[str]:
+    """The chain's magnet products without samarium (NdFeB grades, China's cerium-iron-boron)."""
+    if "Sm" not in chain.elements:
+        return chain.magnet_products
+    samarium = chain["recipe"].sel(ingredient="Sm")
+    return [product for product in chain.magnet_products if float(samarium.sel(element=product)) == 0]
 
 
 def _per_period(yearly: xr.DataArray, chain: SupplyChain) -> xr.DataArray:
