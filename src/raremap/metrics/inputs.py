@@ -444,7 +444,8 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
     `period_start` and `period_years` (or plain years): tonnes per period become tonnes per
     calendar year. Magnet types are summed to their product (NdFeB, SmCo) and also given as their
     rare-earth content by their own recipes; REO output is the sum of the elements (trade totals
-    are sums of rows, as for the data); calibration supply is output of its country. Unserved
+    are sums of rows, as for the data); calibration supply is output of its country, and so is the
+    metal its end-of-life recycling recovers (`recycling`: country, element, period, value_t). Unserved
     demand per stage: its rare-earth content at mining and separation (shortfall_content); the
     metal in unserved magnets at metal and the magnets themselves at magnet (shortfall x the
     sector's magnet types); surplus oxide is output without a buyer at separation and mining.
@@ -466,6 +467,11 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
         supply = _as_products(supply[UNMET_COLUMNS], ["country", "stage", "element"], products, recipes)
         calibration = supply[UNMET_COLUMNS]
         production = pd.concat([production, calibration[production.columns]], ignore_index=True)
+        production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
+    recycling_table = _table_of(result, "recycling")
+    if recycling_table is not None and not recycling_table.empty:
+        recycled, _ = annual(recycling_table, ["country", "element"])
+        production = pd.concat([production, recycled.assign(stage="metal")[production.columns]], ignore_index=True)
         production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
     production = _with_totals(production, ["country", "stage", "year"], elements)
     # Trade keeps its element rows only: a stage's trade total is the sum of its rows, as in the data.
