@@ -162,7 +162,7 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     _add_demand_constraints(model, terms, chain, masks)
     _add_stock_constraints(model, terms, chain, masks)
     _add_recycling_constraints(model, terms, chain)
-    model.add_objective(_objective(terms, chain, shared))
+    model.add_objective(_objective(model, chain))
     # Drop zero coefficients and rows with an infinite bound now, as the solve would: the model
     # then has the same rows whether it is solved, exported (--export-mps) or read as matrices.
     model.constraints.sanitize_zeros()
@@ -295,9 +295,7 @@ def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
     flow = terms["Flow"]
 
     used = bought(chain["bundle"], terms["Served"].sum("step"))
-    fixed_recipe = (chain["recipe"].sel(element=chain.magnet_products) * (1 - chain["magnet_pool"])).rename(
-        element="product", ingredient="element"
-    )
+    fixed_recipe = _fixed_recipe(chain)
     products = terms["Magnet-production"].sel(element=chain.magnet_products).rename(element="product")
     magnet_metal = (fixed_recipe * products).sum("product")
     return SharedTerms(
@@ -336,8 +334,18 @@ def _scrap_oxide(terms: Terms, chain: SupplyChain, magnet_metal: linopy.LinearEx
     metal_in = [magnet_metal.sel(element=separated)]
     if terms.exists("Magnet-metal-use"):
         metal_in.append(terms["Magnet-metal-use"].sel(element=separated))
-    factor = chain["metal_factor"].sel(element=separated)
-    return _total(metal_in) * (chain["scrap_share"] / factor)
+    return _total(metal_in) * _scrap_per_metal(chain)
+
+
+def _fixed_recipe(chain: SupplyChain) -> xr.DataArray:
+    """t of each separated element's metal per t of magnet product outside the NdPr pool [product, element]."""
+    recipe = chain["recipe"].sel(element=chain.magnet_products) * (1 - chain["magnet_pool"])
+    return recipe.rename(element="product", ingredient="element")
+
+
+def _scrap_per_metal(chain: SupplyChain) -> xr.DataArray:
+    """t of oxide recovered per t of metal put into magnets [country, element]."""
+    return chain["scrap_share"] / chain["metal_factor"].sel(element=chain.separated_elements)
 
 
 def _add_capacity_constraints(
@@ -522,11 +530,6 @@ def _made(shared: SharedTerms) -> linopy.LinearExpression:
     return _total([shared.separation_output, shared.scrap_oxide])
 
 
-def _sold(terms: Terms, shared: SharedTerms) -> linopy.LinearExpression:
-    """Oxide a country made and did not leave unsold."""
-    return _total([_made(shared), -terms["Separation-surplus"]])
-
-
 def _add_surplus_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, shared: SharedTerms) -> None:
     """A country leaves unsold only oxide it made: imported oxide left unsold would earn back a finishing
     cost it never paid (a buyer at that price, which does not exist)."""
@@ -621,39 +624,68 @@ def _add_recycling_constraints(model: linopy.Model, terms: Terms, chain: SupplyC
     )
 
 
-def _objective(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> linopy.LinearExpression:
+def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpression:
     """Cost of production, investment, transport, tariffs, holding, contracts, substitution,
-    recycling and finishing co-products for sale, minus the value of demand served."""
+    recycling and finishing co-products for sale, minus the value of demand served.
+
+    Written as (variable, coefficient) pairs on plain arrays and made one expression in one step: as
+    a sum of linopy expressions it took some thirty linopy operations of milliseconds each. A variable
+    in several pairs (concentrate: separation, freight, finishing) costs their sum, in this order.
+    """
     cost = chain["operating_cost"]
     years = chain.years
     transport = chain["transport_cost"] + chain["route_cost"] + chain["handling_cost"] + chain["tariff"]
     freight = chain["transport_cost"] + chain["route_cost"] + chain["tariff"].max("element")
     concentrate_transport = freight.sel(stage="mining", drop=True).where(_off_diagonal(chain), 0)
-    costs = [
-        (cost.sel(stage="mining", drop=True) * terms["Mining-production"]).sum(),
-        (cost.sel(stage="separation", drop=True) * shared.separation_input).sum(),
-        (cost.sel(stage="metal", drop=True) * terms["Metal-production"]).sum(),
-        (cost.sel(stage="magnet", drop=True) * terms["Magnet-production"]).sum(),
-        (concentrate_transport * terms["Concentrate-flow"]).sum(),
-        (traded_stocks(transport) * terms["Flow"]).sum(),
-        -(chain["willingness_to_pay"] * terms["Served"]).sum(),
+    # Substituted demand is met by another material at its cost: it earns the value of the lowest
+    # step it displaces, so it pays only when the price of rare earths exceeds its cost.
+    substitution = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
+    pairs = [
+        ("Mining-production", cost.sel(stage="mining", drop=True)),
+        ("Concentrate-flow", cost.sel(stage="separation", drop=True).rename(country="importer")),
+        ("Metal-production", cost.sel(stage="metal", drop=True)),
+        ("Magnet-production", cost.sel(stage="magnet", drop=True)),
+        ("Concentrate-flow", concentrate_transport),
+        ("Flow", traded_stocks(transport)),
+        ("Served", -chain["willingness_to_pay"]),
+        ("New-capacity", chain["investment_cost"] * years),
+        ("Contract-breach", chain["contract_breach_cost"]),
+        ("Stock-level", chain["stock_holding_cost"] * years),
+        ("Stock-release", traded_stocks(chain["stock_release_cost"])),
+        ("Substitution-share", substitution * chain["demand"] * years),
+        ("Recycling-supply", chain["recycling_cost"]),
+        ("Calibration-supply", chain["calibration_cost"]),
+        *_finishing_pairs(chain),
     ]
-    if terms.exists("New-capacity"):
-        costs.append((chain["investment_cost"] * years * terms["New-capacity"]).sum())
-    if terms.exists("Contract-breach"):
-        costs.append((chain["contract_breach_cost"] * terms["Contract-breach"]).sum())
-    if terms.exists("Stock-level"):
-        costs.append((chain["stock_holding_cost"] * years * terms["Stock-level"]).sum())
-        costs.append((traded_stocks(chain["stock_release_cost"]) * terms["Stock-release"]).sum())
-    if terms.exists("Substitution-share"):
-        # Substituted demand is met by another material at its cost: it earns the value of the lowest
-        # step it displaces, so it pays only when the price of rare earths exceeds its cost.
-        net_cost = chain["substitution_cost"] - chain["willingness_to_pay"].min("step")
-        costs.append((net_cost * chain["demand"] * years * terms["Substitution-share"]).sum())
-    if terms.exists("Recycling-supply"):
-        costs.append((chain["recycling_cost"] * terms["Recycling-supply"]).sum())
-    if terms.exists("Calibration-supply"):
-        costs.append((chain["calibration_cost"] * terms["Calibration-supply"]).sum())
-    if bool((_finishing(chain) > 0).any()):
-        costs.append((_finishing(chain) * _sold(terms, shared)).sum())
-    return _total(costs)
+    return _linear_sum(model, pairs)
+
+
+def _finishing_pairs(chain: SupplyChain) -> list[tuple[str, xr.DataArray]]:
+    """Finishing cost on the oxide a country sells of what it made (`_made` less its surplus): per
+    element, on the concentrate it separates and the scrap its magnet making recovers (the
+    coefficients multiplied as `_scrap_oxide` does, so the sums are the same to the last bit)."""
+    finishing = _finishing(chain)
+    scrap = _scrap_per_metal(chain)
+    separated = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
+    recipe = _fixed_recipe(chain).rename(element="ingredient", product="element")
+    return [
+        ("Concentrate-flow", (finishing * separated).rename(element="ingredient")),
+        ("Magnet-production", finishing.rename(element="ingredient") * (recipe * scrap.rename(element="ingredient"))),
+        ("Magnet-metal-use", finishing * scrap),
+        ("Separation-surplus", -finishing),
+    ]
+
+
+def _linear_sum(model: linopy.Model, pairs: Sequence[tuple[str, xr.DataArray]]) -> linopy.LinearExpression:
+    """The sum over every entry of each variable times its coefficient (broadcast over the variable's
+    coordinates; a dimension the variable lacks repeats it), as one expression."""
+    labels, coefficients = [], []
+    for name, coefficient in pairs:
+        variable, aligned = xr.align(model.variables[name].labels, coefficient, join="left")
+        variable, aligned = xr.broadcast(variable, aligned)
+        present = variable.values.ravel()
+        kept = present >= 0  # absent entries add nothing: left out now rather than carried to the solve
+        labels.append(present[kept])
+        coefficients.append(aligned.transpose(*variable.dims).values.ravel()[kept])
+    terms = xr.Dataset({"coeffs": ("_term", np.concatenate(coefficients)), "vars": ("_term", np.concatenate(labels))})
+    return linopy.LinearExpression(terms, model)
