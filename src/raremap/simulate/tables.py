@@ -22,11 +22,19 @@ SMALL = 1e-6
 """Tonnes below which a flow or production entry is left out of the tables."""
 
 
-def _tidy(array: xr.DataArray, name: str, columns: list[str], keep_zero: bool = False) -> pd.DataFrame:
-    frame = array.rename(name).to_dataframe().reset_index()[[*columns, name]]
-    if not keep_zero:
-        frame = frame[frame[name].abs() > SMALL]
-    return frame.reset_index(drop=True)
+def _tidy(array: xr.DataArray, name: str, columns: list[str]) -> pd.DataFrame:
+    """One row per entry above `SMALL`, in the array's order.
+
+    Only the kept entries become rows: tabulating the dense array first (a million flow slots,
+    mostly zero) and filtering after took a quarter of a second per run.
+    """
+    values = array.values
+    kept = np.abs(values) > SMALL
+    positions = np.nonzero(kept)
+    frame = pd.DataFrame({str(dimension): array.indexes[dimension][position]
+                          for dimension, position in zip(array.dims, positions, strict=True)})
+    frame[name] = values[kept]
+    return frame[[*columns, name]]
 
 
 def flows_table(chain: SupplyChain, solution: Solution) -> pd.DataFrame:
