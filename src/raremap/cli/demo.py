@@ -15,14 +15,12 @@ from typing import Any
 import pandas as pd
 import typer
 
-from raremap import metrics
 from raremap.cli import app, error_console
 from raremap.cli.output import console, rich_table
 from raremap.cli.simulate import print_binding, print_meaning, table_units
 from raremap.data.dataset import Dataset, load
 from raremap.files import output_directory, write_csv_atomic, write_text_atomic
 from raremap.formatting import clean, share
-from raremap.overview import describe_overview, stage_overview
 from raremap.report import explain
 
 DEMO_SCENARIOS = ("baseline", "china-2025-controls", "china-halt-2030", "india-magnet-scheme-under-halt")
@@ -32,6 +30,8 @@ of demand priced out at the import price, and the scheme moves only 2030, the ye
 
 
 def _metrics_table(dataset: Dataset, importer: str) -> pd.DataFrame:
+    from raremap import metrics  # imported here: every other command would pay for it at start-up
+
     summary = metrics.summary(dataset, importer=importer)
     rows = []
     for stage, values in summary["stages"].items():
@@ -92,6 +92,7 @@ def demo(
     importer: str = typer.Option("IND", "--importer", help="ISO3 code of the importing country."),
 ) -> None:
     """Validate the bundled data, show the importer's position, run key scenarios, write the report."""
+    from raremap.overview import describe_overview, stage_overview
     from raremap.report import write_report
 
     importer = importer.strip().upper()  # country codes are read in any case, everywhere

@@ -12,13 +12,11 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from raremap import metrics
 from raremap.cli import app
 from raremap.cli.output import console, print_json, rich_table
 from raremap.data.dataset import load
 from raremap.data.schema import vocabularies
 from raremap.errors import RaremapError
-from raremap.metrics.geopolrisk import RAW_MATERIAL
 
 
 def _number(value: object, digits: str = ".3g") -> str:
@@ -28,6 +26,9 @@ def _number(value: object, digits: str = ".3g") -> str:
 
 
 def _print_tables(frames: dict[str, pd.DataFrame]) -> None:
+    from raremap import metrics
+    from raremap.metrics.geopolrisk import RAW_MATERIAL
+
     context = frames["context"].iloc[0]
     importer, element, year = context["importer"], context["element"], int(context["year"])
     console.print(
@@ -134,6 +135,8 @@ def metrics_command(
     ),
 ) -> None:
     """Concentration, sourcing, N-1 coverage, GeoPolRisk, EU criticality and a CRMA scorecard per stage."""
+    from raremap import metrics  # imported here: every other command would pay for it at start-up
+
     options = (
         {} if sector_value_added is None else {"sector_value_added": parse_sector_values(sector_value_added)}
     )
