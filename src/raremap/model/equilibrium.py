@@ -19,6 +19,7 @@ the model is the same under linopy's legacy and v1 arithmetic.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from raremap.model.rows import Plain
 from raremap.model.supply_chain import SupplyChain
 from raremap.vocabulary import STAGES, TRADED_STAGES
 
@@ -154,7 +156,7 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     masks = network(chain)
     _add_variables(model, chain, masks)
     terms = Terms(model)
-    shared = shared_terms(terms, chain)
+    shared = shared_terms(model, chain)
     _add_capacity_constraints(model, terms, chain, masks, shared)
     _add_investment_constraints(model, terms, chain, masks)
     _add_trade_constraints(model, terms, chain, masks, shared)
@@ -277,64 +279,44 @@ def _total(terms: Sequence[linopy.LinearExpression]) -> linopy.LinearExpression:
 
 @dataclass(frozen=True)
 class SharedTerms:
-    """Expressions used by several constraints and the objective, built once per model."""
+    """Sums used by several constraints, as plain arrays (`Plain`), built once per model."""
 
-    separation_input: linopy.LinearExpression  # REO fed to separation [country, period]
-    separation_output: linopy.LinearExpression  # oxide separated [country, element, period]
-    imports: linopy.LinearExpression  # received [stage, country, element, period]
-    exports: linopy.LinearExpression  # shipped [stage, country, element, period]
-    used: linopy.LinearExpression  # goods bought by buyers [country, element, period]
-    magnet_metal: linopy.LinearExpression  # metal used by the fixed part of recipes [country, element, period]
-    scrap_oxide: linopy.LinearExpression  # oxide recovered from the maker's process scrap [country, element, period]
+    separation_input: Plain  # REO fed to separation [country, period]
+    separation_output: Plain  # oxide separated [country, element, period]
+    imports: Plain  # received [stage, country, element, period]
+    exports: Plain  # shipped [stage, country, element, period]
+    used: Plain  # goods bought by buyers [country, element, period]
+    magnet_metal: Plain  # metal used by the fixed part of recipes [country, element, period]
+    scrap_oxide: Plain  # oxide recovered from the maker's process scrap [country, element, period]
 
 
-def shared_terms(terms: Terms, chain: SupplyChain) -> SharedTerms:
-    """Arrivals and shipments per stage, separation feed and output, goods bought, metal in magnets."""
-    concentrate = terms["Concentrate-flow"]
+def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
+    """Arrivals and shipments per stage, separation feed and output, goods bought, metal in magnets.
+
+    A dimension a sum has beyond its rows is summed over: the exporters of what a country receives,
+    the importers of what it ships, the buyers' sectors and steps of what they buy.
+    """
+    concentrate = Plain.of(model, "Concentrate-flow").rename(importer="country")
     composition = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
-    flow = terms["Flow"]
-
-    used = bought(chain["bundle"], terms["Served"].sum("step"))
-    fixed_recipe = _fixed_recipe(chain)
-    products = terms["Magnet-production"].sel(element=chain.magnet_products).rename(element="product")
-    magnet_metal = (fixed_recipe * products).sum("product")
+    flow = Plain.of(model, "Flow")
+    products = Plain.of(model, "Magnet-production").sel(element=chain.magnet_products).rename(element="product")
+    magnet_metal = products * _fixed_recipe(chain)
     return SharedTerms(
-        separation_input=concentrate.sum("exporter").rename(importer="country"),
-        separation_output=(composition * concentrate).sum("exporter").rename(importer="country"),
-        imports=flow.sum("exporter").rename(importer="country"),
-        exports=flow.sum("importer").rename(exporter="country"),
-        used=used,
+        separation_input=concentrate,
+        separation_output=concentrate * composition,
+        imports=flow.rename(importer="country"),
+        exports=flow.rename(exporter="country"),
+        used=Plain.of(model, "Served") * chain["bundle"],
         magnet_metal=magnet_metal,
-        scrap_oxide=_scrap_oxide(terms, chain, magnet_metal),
+        scrap_oxide=_scrap_oxide(model, chain, magnet_metal),
     )
 
 
-def bought(bundle: xr.DataArray, served: linopy.LinearExpression) -> linopy.LinearExpression:
-    """Goods bought [country, element, period]: bundle x served, summed over the buyers of each good.
-
-    Summed over the (buyer, good) pairs that exist rather than over every buyer: an oxide buyer buys
-    one element, so the dense sum would carry every buyer's terms (mostly zero) into every balance row.
-    """
-    exists = (bundle > 0).any("country").to_series()
-    pairs = exists[exists].index
-    sector_at = {name: index for index, name in enumerate(bundle["sector"].to_index())}
-    element_at = {name: index for index, name in enumerate(bundle["element"].to_index())}
-    purchase = {"purchase": np.arange(len(pairs))}
-    sectors = xr.DataArray([sector_at[name] for name in pairs.get_level_values("sector")], coords=purchase, dims="purchase")
-    elements = xr.DataArray([element_at[name] for name in pairs.get_level_values("element")], coords=purchase, dims="purchase")
-    shares = bundle.isel(sector=sectors, element=elements).drop_vars(["sector", "element"])
-    per_purchase = (shares * served.isel(sector=sectors).drop_vars("sector")).assign_coords(purchase)
-    good = xr.DataArray(list(pairs.get_level_values("element")), coords=purchase, dims="purchase", name="element")
-    return per_purchase.groupby(good).sum().reindex(element=bundle["element"].to_index()).fillna(0)
-
-
-def _scrap_oxide(terms: Terms, chain: SupplyChain, magnet_metal: linopy.LinearExpression) -> linopy.LinearExpression:
+def _scrap_oxide(model: linopy.Model, chain: SupplyChain, magnet_metal: Plain) -> Plain:
     """Oxide each country recovers from its own magnet making: scrap_share of the metal it puts in."""
     separated = chain.separated_elements
-    metal_in = [magnet_metal.sel(element=separated)]
-    if terms.exists("Magnet-metal-use"):
-        metal_in.append(terms["Magnet-metal-use"].sel(element=separated))
-    return _total(metal_in) * _scrap_per_metal(chain)
+    metal_in = magnet_metal.sel(element=separated) + Plain.of(model, "Magnet-metal-use").sel(element=separated)
+    return metal_in * _scrap_per_metal(chain)
 
 
 def _fixed_recipe(chain: SupplyChain) -> xr.DataArray:
@@ -354,19 +336,19 @@ def _add_capacity_constraints(
     """Output within capacity in service plus new capacity; new capacity counts from its period on."""
     years = chain.years
     capacity = chain["capacity"] * years
-    new = terms["New-capacity"] * years
+    new = Plain.of(model, "New-capacity") * years
     outputs = {
-        "mining": terms["Mining-production"],
+        "mining": Plain.of(model, "Mining-production"),
         "separation": shared.separation_input,
-        "metal": terms["Metal-production"].sum("element"),
-        "magnet": terms["Magnet-production"].sum("element"),
+        "metal": Plain.of(model, "Metal-production"),  # summed over elements
+        "magnet": Plain.of(model, "Magnet-production"),
     }
     # A plant's limit applies wherever its variable exists, in every period: a period in which it has
     # no capacity (yet) must bind at 0, not vanish.
     exists = masks.plants.any("period").broadcast_like(masks.plants).transpose(*masks.plants.dims)
     for stage, output in outputs.items():
         model.add_constraints(
-            _total([output, -new.sel(stage=stage, drop=True)]) <= capacity.sel(stage=stage, drop=True),
+            (output - new.sel(stage=stage, drop=True)).expression(model, ["country", "period"]) <= capacity.sel(stage=stage, drop=True),
             name=CAPACITY_CONSTRAINTS[stage],
             mask=exists.sel(stage=stage, drop=True),
         )
@@ -422,9 +404,10 @@ def _add_trade_constraints(
     exporting = masks.flow_edges.any("importer").rename(exporter="country")
     receiving = masks.flow_edges.any("exporter").rename(importer="country") | masks.stocks.reindex_like(exporting, fill_value=False)
     restricted = _over_periods(exporting & receiving, chain.data["period"]) & (chain["reexport_allowed"] == 0)
-    for stage, (elements, own) in _own_output(terms, chain, shared).items():
+    for stage, (elements, own) in _own_output(model, chain, shared).items():
+        exported = shared.exports.sel(stage=stage, element=elements, drop=True)
         model.add_constraints(
-            _total([shared.exports.sel(stage=stage, element=elements, drop=True), -own]) <= 0,
+            (exported - own).expression(model, ["country", "element", "period"]) <= 0,
             name=f"{stage.capitalize()}-export-own-output-upper",
             mask=restricted.sel(stage=stage, element=elements, drop=True).transpose("country", "element", "period"),
         )
@@ -467,57 +450,46 @@ def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
     )
 
 
-def _own_output(terms: Terms, chain: SupplyChain, shared: SharedTerms) -> dict[str, tuple[list[str], linopy.LinearExpression]]:
+def _own_output(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> dict[str, tuple[list[str], Plain]]:
     """What each country makes itself per traded stage, by element: never what it imported or released."""
     separated, products = chain.separated_elements, chain.magnet_products
-    recycled = terms["Recycling-supply"].sum("tier")
-    calibration = terms["Calibration-supply"]
+    recycled = Plain.of(model, "Recycling-supply")  # summed over tiers
+    calibration = Plain.of(model, "Calibration-supply")
     return {
-        "separation": (separated, _total([shared.separation_output, shared.scrap_oxide, calibration.sel(element=separated)])),
-        "metal": (separated, _total([terms["Metal-production"].sel(element=separated), recycled.sel(element=separated)])),
-        "magnet": (products, _total([terms["Magnet-production"].sel(element=products), calibration.sel(element=products)])),
+        "separation": (separated, shared.separation_output + shared.scrap_oxide + calibration.sel(element=separated)),
+        "metal": (separated, Plain.of(model, "Metal-production").sel(element=separated) + recycled.sel(element=separated)),
+        "magnet": (products, Plain.of(model, "Magnet-production").sel(element=products) + calibration.sel(element=products)),
     }
 
 
-def _market_terms(terms: Terms, shared: SharedTerms, stage: str, elements: list[str]) -> list[linopy.LinearExpression]:
+def _market_terms(model: linopy.Model, shared: SharedTerms, stage: str, elements: list[str]) -> Plain:
     """What enters a stage's market besides production: net imports, and stock released minus bought."""
-    market = [
-        shared.imports.sel(stage=stage, element=elements, drop=True),
-        -shared.exports.sel(stage=stage, element=elements, drop=True),
-    ]
-    if terms.exists("Stock-level"):
-        market += [
-            terms["Stock-release"].sel(stage=stage, element=elements, drop=True),
-            -terms["Stock-purchase"].sel(stage=stage, element=elements, drop=True),
-        ]
-    return market
+    market = shared.imports - shared.exports
+    stocks = Plain.of(model, "Stock-release") - Plain.of(model, "Stock-purchase")
+    return (market + stocks).sel(stage=stage, element=elements, drop=True)
 
 
 def _add_balance_constraints(
     model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
 ) -> None:
     separated, products = chain.separated_elements, chain.magnet_products
-    model.add_constraints(
-        _total([terms["Mining-production"], -terms["Concentrate-flow"].sum("importer").rename(exporter="country")]) == 0,
-        name="Mining-balance",
-    )
-    separation = [shared.separation_output, shared.scrap_oxide, *_market_terms(terms, shared, "separation", separated)]
-    separation += [-terms["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)]
-    separation += [-shared.used.sel(element=separated), -terms["Separation-surplus"]]
-    if terms.exists("Calibration-supply"):
-        separation.append(terms["Calibration-supply"].sel(element=separated))
-    model.add_constraints(_total(separation) == 0, name="Separation-balance")
-    _add_surplus_constraints(model, terms, chain, shared)
-    metal = [terms["Metal-production"].sel(element=separated), *_market_terms(terms, shared, "metal", separated)]
-    metal += [-shared.magnet_metal, -terms["Magnet-metal-use"].sel(element=separated)]
-    if terms.exists("Recycling-supply"):
-        metal.append(terms["Recycling-supply"].sum("tier").sel(element=separated))
-    model.add_constraints(_total(metal) == 0, name="Metal-balance")
-    magnet = [terms["Magnet-production"].sel(element=products), *_market_terms(terms, shared, "magnet", products)]
-    magnet.append(-shared.used.sel(element=products))
-    if terms.exists("Calibration-supply"):
-        magnet.append(terms["Calibration-supply"].sel(element=products))
-    model.add_constraints(_total(magnet) == 0, name="Magnet-balance")
+    mined = Plain.of(model, "Mining-production") - Plain.of(model, "Concentrate-flow").rename(exporter="country")
+    model.add_constraints(mined.expression(model, ["country", "period"]) == 0, name="Mining-balance")
+    variable = functools.partial(Plain.of, model)
+    separation = shared.separation_output + shared.scrap_oxide + _market_terms(model, shared, "separation", separated)
+    separation -= variable("Metal-production").sel(element=separated) / chain["metal_factor"].sel(element=separated)
+    separation -= shared.used.sel(element=separated) + variable("Separation-surplus")
+    separation += variable("Calibration-supply").sel(element=separated)
+    model.add_constraints(separation.expression(model, ["country", "period", "element"]) == 0, name="Separation-balance")
+    _add_surplus_constraints(model, chain, shared)
+    metal = variable("Metal-production").sel(element=separated) + _market_terms(model, shared, "metal", separated)
+    metal -= shared.magnet_metal + variable("Magnet-metal-use").sel(element=separated)
+    metal += variable("Recycling-supply").sel(element=separated)
+    model.add_constraints(metal.expression(model, ["country", "element", "period"]) == 0, name="Metal-balance")
+    magnet = variable("Magnet-production").sel(element=products) + _market_terms(model, shared, "magnet", products)
+    magnet -= shared.used.sel(element=products)
+    magnet += variable("Calibration-supply").sel(element=products)
+    model.add_constraints(magnet.expression(model, ["country", "element", "period"]) == 0, name="Magnet-balance")
     _add_pool_constraints(model, terms, chain, masks)
 
 
@@ -525,17 +497,18 @@ def _finishing(chain: SupplyChain) -> xr.DataArray:
     return chain["finishing_cost"].sel(element=chain.separated_elements)
 
 
-def _made(shared: SharedTerms) -> linopy.LinearExpression:
+def _made(shared: SharedTerms) -> Plain:
     """Oxide a country separated or recovered from its own scrap."""
-    return _total([shared.separation_output, shared.scrap_oxide])
+    return shared.separation_output + shared.scrap_oxide
 
 
-def _add_surplus_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, shared: SharedTerms) -> None:
+def _add_surplus_constraints(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> None:
     """A country leaves unsold only oxide it made: imported oxide left unsold would earn back a finishing
     cost it never paid (a buyer at that price, which does not exist)."""
     priced = (model.variables["Separation-surplus"].labels >= 0) & (_finishing(chain) > 0)
     if bool(priced.any()):
-        model.add_constraints(_total([terms["Separation-surplus"], -_made(shared)]) <= 0, name="Separation-surplus-upper",
+        unsold = Plain.of(model, "Separation-surplus") - _made(shared)
+        model.add_constraints(unsold.expression(model, ["country", "element", "period"]) <= 0, name="Separation-surplus-upper",
                               mask=priced)
 
 
