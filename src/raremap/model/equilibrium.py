@@ -157,11 +157,11 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     _add_variables(model, chain, masks)
     terms = Terms(model)
     shared = shared_terms(model, chain)
-    _add_capacity_constraints(model, terms, chain, masks, shared)
-    _add_investment_constraints(model, terms, chain, masks)
+    _add_capacity_constraints(model, chain, masks, shared)
+    _add_investment_constraints(model, chain, masks)
     _add_trade_constraints(model, terms, chain, masks, shared)
-    _add_balance_constraints(model, terms, chain, masks, shared)
-    _add_demand_constraints(model, terms, chain, masks)
+    _add_balance_constraints(model, chain, masks, shared)
+    _add_demand_constraints(model, chain, masks)
     _add_stock_constraints(model, terms, chain, masks)
     _add_recycling_constraints(model, terms, chain)
     model.add_objective(_objective(model, chain))
@@ -267,6 +267,11 @@ class Terms:
         return bool((self.model.variables[name].labels >= 0).any())
 
 
+def _exists(model: linopy.Model, name: str) -> bool:
+    """Whether a variable family has any entry (one without adds nothing to any sum, so is skipped)."""
+    return bool((model.variables[name].labels >= 0).any())
+
+
 def _previous(expression: linopy.LinearExpression) -> linopy.LinearExpression:
     """The expression one period earlier; before the first period there is nothing (0)."""
     return expression.shift(period=1).fillna(0)
@@ -330,9 +335,7 @@ def _scrap_per_metal(chain: SupplyChain) -> xr.DataArray:
     return chain["scrap_share"] / chain["metal_factor"].sel(element=chain.separated_elements)
 
 
-def _add_capacity_constraints(
-    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
-) -> None:
+def _add_capacity_constraints(model: linopy.Model, chain: SupplyChain, masks: Network, shared: SharedTerms) -> None:
     """Output within capacity in service plus new capacity; new capacity counts from its period on."""
     years = chain.years
     capacity = chain["capacity"] * years
@@ -348,36 +351,43 @@ def _add_capacity_constraints(
     exists = masks.plants.any("period").broadcast_like(masks.plants).transpose(*masks.plants.dims)
     for stage, output in outputs.items():
         model.add_constraints(
-            (output - new.sel(stage=stage, drop=True)).expression(model, ["country", "period"]) <= capacity.sel(stage=stage, drop=True),
+            (output - new.sel(stage=stage, drop=True)).constraint(model, ["country", "period"], "<=", capacity.sel(stage=stage, drop=True)),
             name=CAPACITY_CONSTRAINTS[stage],
             mask=exists.sel(stage=stage, drop=True),
         )
 
 
-def _add_investment_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+def _add_investment_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     """New capacity never shrinks, grows within a rate per country and, for the pooled countries, together."""
-    if not terms.exists("New-capacity"):
+    if not _exists(model, "New-capacity"):
         return
     years = chain.years
-    new = terms["New-capacity"]
-    added = new - _previous(new)
-    model.add_constraints(added >= 0, name="Investment-irreversible-lower", mask=masks.investment)
+    plants = ["stage", "country", "period"]
+    new = Plain.of(model, "New-capacity")
+    added = new - new.previous()
+    model.add_constraints(added.constraint(model, plants, ">=", 0), name="Investment-irreversible-lower", mask=masks.investment)
     limit = chain["investment_rate_limit"] * years
     model.add_constraints(
-        added <= limit.where(np.isfinite(limit), 0), name="Investment-rate-upper", mask=masks.investment & np.isfinite(limit)
+        added.constraint(model, plants, "<=", limit.where(np.isfinite(limit), 0)),
+        name="Investment-rate-upper",
+        mask=masks.investment & np.isfinite(limit),
     )
     pooled = chain["investment_pooled"] > 0
     pool_limit = chain["investment_pool_limit"] * years
     model.add_constraints(
-        (added * pooled).sum("country") <= pool_limit.where(np.isfinite(pool_limit), 0),
+        (added * pooled).constraint(model, ["stage", "period"], "<=", pool_limit.where(np.isfinite(pool_limit), 0)),
         name="Investment-pool-upper",
         mask=np.isfinite(pool_limit) & (masks.investment & pooled).any("country"),
     )
     committed = chain["investment_committed"]
-    model.add_constraints(new >= committed, name="Investment-committed-lower", mask=masks.investment & (committed > 0))
+    model.add_constraints(
+        new.constraint(model, plants, ">=", committed), name="Investment-committed-lower", mask=masks.investment & (committed > 0)
+    )
     ceiling = chain["investment_ceiling"]
     model.add_constraints(
-        new <= ceiling.where(np.isfinite(ceiling), 0), name="Investment-ceiling-upper", mask=masks.investment & np.isfinite(ceiling)
+        new.constraint(model, plants, "<=", ceiling.where(np.isfinite(ceiling), 0)),
+        name="Investment-ceiling-upper",
+        mask=masks.investment & np.isfinite(ceiling),
     )
 
 
@@ -386,18 +396,20 @@ def _add_trade_constraints(
 ) -> None:
     """Tonnage quotas, contracts, route growth, and no re-export of what a country did not make."""
     years = chain.years
-    flow = terms["Flow"]
     if "quota" in chain.data.dims and chain.data.sizes["quota"] > 0:
+        flow = terms["Flow"]
         member = chain["quota_member"]
         covered = (flow * member.sel(stage=list(TRADED_STAGES))).sum(["stage", "exporter", "importer", "element"])
         concentrate = (terms["Concentrate-flow"] * member.sel(stage="mining", drop=True).max("element")).sum(["exporter", "importer"])
         limit = chain["quota_limit"] * years
         model.add_constraints(covered + concentrate <= limit.fillna(0), name="Flow-quota-upper", mask=limit.notnull())
-    if terms.exists("Contract-breach"):
+    if _exists(model, "Contract-breach"):
         contract = traded_stocks(chain["contract"]) * years
-        model.add_constraints(_total([flow, terms["Contract-breach"]]) >= contract, name="Contract-lower", mask=masks.contracts)
+        delivered = Plain.of(model, "Flow") + Plain.of(model, "Contract-breach")
+        edges = ["stage", "exporter", "importer", "element", "period"]
+        model.add_constraints(delivered.constraint(model, edges, ">=", contract), name="Contract-lower", mask=masks.contracts)
     if bool(masks.route_growth.any()):
-        _add_route_constraints(model, terms, chain, masks)
+        _add_route_constraints(model, chain, masks)
     # Only a country that could also import or release the good can export what it did not make; where
     # it cannot, the row would be redundant and, when all output is exported, would split the good's
     # price between itself and the market balance.
@@ -407,13 +419,13 @@ def _add_trade_constraints(
     for stage, (elements, own) in _own_output(model, chain, shared).items():
         exported = shared.exports.sel(stage=stage, element=elements, drop=True)
         model.add_constraints(
-            (exported - own).expression(model, ["country", "element", "period"]) <= 0,
+            (exported - own).constraint(model, ["country", "element", "period"], "<=", 0),
             name=f"{stage.capitalize()}-export-own-output-upper",
             mask=restricted.sel(stage=stage, element=elements, drop=True).transpose("country", "element", "period"),
         )
 
 
-def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+def _add_route_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     """Sticky sourcing: a supplier's share of an importer's imports exceeds its base-year share by at
     most what the importer has been able to move since the base year (share points per year). The
     imports count what an export restriction withholds (`route_withheld`): with the endogenous total
@@ -429,7 +441,7 @@ def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
     importers = [str(country) for country in routes["importer"].values if bool(routes.sel(importer=country).any())]
     routes = routes.sel(element=goods, importer=importers)
     periods = chain.data["period"]
-    flow = terms["Flow"].sel(element=goods, importer=importers)
+    flow = Plain.of(model, "Flow").sel(element=goods, importer=importers)
     base = traded_stocks(chain["base_flow"]).sel(element=goods, importer=importers)
     share = (base / base.sum("exporter").where(base.sum("exporter") > 0)).fillna(0)
     importing = _over_periods(routes.any("exporter"), periods)
@@ -438,16 +450,18 @@ def _add_route_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
                         name="Route-imports", mask=importing)
     model.add_variables(0, coords=[stage, _index(chain, "exporter"), _index(chain, "importer", importers), _index(chain, "element", goods),
                                    _index(chain, "period")], name="Route-new", mask=_over_periods(routes, periods))
-    imports, new = terms["Route-imports"], terms["Route-new"]
+    imports, new = Plain.of(model, "Route-imports"), Plain.of(model, "Route-new")
+    totals, edges = ["stage", "importer", "element", "period"], ["stage", "exporter", "importer", "element", "period"]
     # What an export restriction keeps off a route still counts as imported: the cut supplier's share is
     # re-sourced only as fast as routes move, and the other suppliers keep their shares of the whole.
     withheld = (traded_stocks(chain["route_withheld"]).sel(element=goods, importer=importers) * routes * chain.years).sum("exporter")
-    model.add_constraints(_total([imports, -(flow * routes).sum("exporter")]) == withheld, name="Route-imports-balance", mask=importing)
-    model.add_constraints(_total([flow, -share * imports, -new]) <= 0, name="Route-share-upper", mask=_over_periods(routes, periods))
+    shipped = imports - flow * routes  # summed over exporters
+    model.add_constraints(shipped.constraint(model, totals, "=", withheld), name="Route-imports-balance", mask=importing)
+    beyond_share = flow - imports * share - new
+    model.add_constraints(beyond_share.constraint(model, edges, "<=", 0), name="Route-share-upper", mask=_over_periods(routes, periods))
     movable = traded_stocks(chain["route_growth"]).sel(element=goods, importer=importers) * (periods + chain.years - chain.periods[0])
-    model.add_constraints(
-        _total([new.sum("exporter"), -movable.where(np.isfinite(movable), 0) * imports]) <= 0, name="Route-growth-upper", mask=importing
-    )
+    moved = new - imports * movable.where(np.isfinite(movable), 0)  # new summed over exporters
+    model.add_constraints(moved.constraint(model, totals, "<=", 0), name="Route-growth-upper", mask=importing)
 
 
 def _own_output(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> dict[str, tuple[list[str], Plain]]:
@@ -469,28 +483,26 @@ def _market_terms(model: linopy.Model, shared: SharedTerms, stage: str, elements
     return (market + stocks).sel(stage=stage, element=elements, drop=True)
 
 
-def _add_balance_constraints(
-    model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network, shared: SharedTerms
-) -> None:
+def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Network, shared: SharedTerms) -> None:
     separated, products = chain.separated_elements, chain.magnet_products
     mined = Plain.of(model, "Mining-production") - Plain.of(model, "Concentrate-flow").rename(exporter="country")
-    model.add_constraints(mined.expression(model, ["country", "period"]) == 0, name="Mining-balance")
+    model.add_constraints(mined.constraint(model, ["country", "period"], "=", 0), name="Mining-balance")
     variable = functools.partial(Plain.of, model)
     separation = shared.separation_output + shared.scrap_oxide + _market_terms(model, shared, "separation", separated)
     separation -= variable("Metal-production").sel(element=separated) / chain["metal_factor"].sel(element=separated)
     separation -= shared.used.sel(element=separated) + variable("Separation-surplus")
     separation += variable("Calibration-supply").sel(element=separated)
-    model.add_constraints(separation.expression(model, ["country", "period", "element"]) == 0, name="Separation-balance")
+    model.add_constraints(separation.constraint(model, ["country", "period", "element"], "=", 0), name="Separation-balance")
     _add_surplus_constraints(model, chain, shared)
     metal = variable("Metal-production").sel(element=separated) + _market_terms(model, shared, "metal", separated)
     metal -= shared.magnet_metal + variable("Magnet-metal-use").sel(element=separated)
     metal += variable("Recycling-supply").sel(element=separated)
-    model.add_constraints(metal.expression(model, ["country", "element", "period"]) == 0, name="Metal-balance")
+    model.add_constraints(metal.constraint(model, ["country", "element", "period"], "=", 0), name="Metal-balance")
     magnet = variable("Magnet-production").sel(element=products) + _market_terms(model, shared, "magnet", products)
     magnet -= shared.used.sel(element=products)
     magnet += variable("Calibration-supply").sel(element=products)
-    model.add_constraints(magnet.expression(model, ["country", "element", "period"]) == 0, name="Magnet-balance")
-    _add_pool_constraints(model, terms, chain, masks)
+    model.add_constraints(magnet.constraint(model, ["country", "element", "period"], "=", 0), name="Magnet-balance")
+    _add_pool_constraints(model, chain, masks)
 
 
 def _finishing(chain: SupplyChain) -> xr.DataArray:
@@ -508,53 +520,56 @@ def _add_surplus_constraints(model: linopy.Model, chain: SupplyChain, shared: Sh
     priced = (model.variables["Separation-surplus"].labels >= 0) & (_finishing(chain) > 0)
     if bool(priced.any()):
         unsold = Plain.of(model, "Separation-surplus") - _made(shared)
-        model.add_constraints(unsold.expression(model, ["country", "element", "period"]) <= 0, name="Separation-surplus-upper",
+        model.add_constraints(unsold.constraint(model, ["country", "element", "period"], "<=", 0), name="Separation-surplus-upper",
                               mask=priced)
 
 
-def _add_pool_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+def _add_pool_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     """The NdPr pool: its metal content per magnet is fixed by the recipe; Nd at least its own share."""
-    if not terms.exists("Magnet-metal-use"):
+    if not _exists(model, "Magnet-metal-use"):
         return
     pool = chain["magnet_pool"]
     recipe = chain["recipe"].sel(element=chain.magnet_products)
     content = (recipe * pool).sum("ingredient")  # pool metal per t of each product
-    products = terms["Magnet-production"].sel(element=chain.magnet_products)
+    products = Plain.of(model, "Magnet-production").sel(element=chain.magnet_products)
     members = [str(element) for element in pool["ingredient"].values[pool.values > 0]]
-    use = terms["Magnet-metal-use"].sel(element=members)
+    use = Plain.of(model, "Magnet-metal-use").sel(element=members)
     periods = chain.data["period"]
     makes = masks.pool.any("element")
+    pooled = use - products * content  # both summed over elements
     model.add_constraints(
-        use.sum("element") - (content * products).sum("element") == 0,
+        pooled.constraint(model, ["country", "period"], "=", 0),
         name="Magnet-pool-balance",
         mask=_over_periods(makes, periods),
     )
     floor = (recipe * chain["pool_floor"]).rename(element="product", ingredient="element").sel(element=members)
+    beyond_floor = use - products.rename(element="product") * floor  # summed over products
     model.add_constraints(
-        use - (floor * products.rename(element="product")).sum("product") >= 0,
+        beyond_floor.constraint(model, ["country", "element", "period"], ">=", 0),
         name="Magnet-recipe-lower",
         mask=_over_periods(masks.pool.sel(element=members) & (floor.max("product") > 0), periods),
     )
 
 
-def _add_demand_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:
+def _add_demand_constraints(model: linopy.Model, chain: SupplyChain, masks: Network) -> None:
     """Demand net of substitution; substitution adopts at most `rate` per year and never reverts.
 
     The steps of the demand curve are upper bounds on `Served` (see `_add_variables`).
     """
     demand = chain["demand"] * chain.years
-    served = terms["Served"].sum("step")
+    served = Plain.of(model, "Served")  # summed over steps
     exists = masks.buyers.any("step")
-    if not terms.exists("Substitution-share"):
-        model.add_constraints(served <= demand, name="Demand-total-upper", mask=exists)
+    buyers = ["country", "sector", "period"]
+    if not _exists(model, "Substitution-share"):
+        model.add_constraints(served.constraint(model, buyers, "<=", demand), name="Demand-total-upper", mask=exists)
         return
-    share = terms["Substitution-share"]
-    model.add_constraints(_total([served, demand * share]) <= demand, name="Demand-total-upper", mask=exists)
+    share = Plain.of(model, "Substitution-share")
+    model.add_constraints((served + share * demand).constraint(model, buyers, "<=", demand), name="Demand-total-upper", mask=exists)
     rate = chain["substitution_rate"] * chain.years
-    adoption = share - _previous(share)
+    adoption = share - share.previous()
     adopting = _over_periods(masks.substitution, chain.data["period"])
-    model.add_constraints(adoption <= rate, name="Substitution-rate-upper", mask=adopting)
-    model.add_constraints(adoption >= 0, name="Substitution-irreversible-lower", mask=adopting)
+    model.add_constraints(adoption.constraint(model, buyers, "<=", rate), name="Substitution-rate-upper", mask=adopting)
+    model.add_constraints(adoption.constraint(model, buyers, ">=", 0), name="Substitution-irreversible-lower", mask=adopting)
 
 
 def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain, masks: Network) -> None:

@@ -17,6 +17,7 @@ import linopy
 import numpy as np
 import pandas as pd
 import xarray as xr
+from linopy.constants import EQUAL, GREATER_EQUAL, LESS_EQUAL
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,25 @@ class Plain:
         """The linopy expression over `dimensions` (in this order; each coordinate as the first term
         that has it gives it). Each row holds its entries in the order the terms were added; an absent
         entry or a zero coefficient adds nothing, so is left out (as the model's sanitising would)."""
+        return linopy.LinearExpression(self._rows(dimensions), model)
+
+    def constraint(self, model: linopy.Model, dimensions: Sequence[str], sign: str, rhs: xr.DataArray | float) -> linopy.Constraint:
+        """``self sign rhs`` over `dimensions` (`expression`), formed directly: linopy's comparison
+        aligns and subtracts whole expressions, some twenty milliseconds a constraint. The right-hand
+        side is placed on the rows by label, a row it lacks or gives NaN having none (no row, as in
+        linopy), and moved across as linopy moves it (``-(0 - rhs)``), so even a zero's sign is the same."""
+        assert sign in (LESS_EQUAL, GREATER_EQUAL, EQUAL)
+        data = self._rows(dimensions)
+        bound = rhs if isinstance(rhs, xr.DataArray) else xr.DataArray(float(rhs))
+        if extra := set(bound.dims) - set(dimensions):
+            raise ValueError(f"the right-hand side has dimensions the rows lack: {sorted(map(str, extra))}")
+        bound = bound.reindex({dimension: data.indexes[dimension] for dimension in bound.dims}).astype(float)
+        bound = bound.broadcast_like(data["vars"].isel(_term=0, drop=True)).transpose(*dimensions)
+        data["sign"] = sign
+        data["rhs"] = -(0.0 - bound.drop_vars([name for name in bound.coords if name not in dimensions]))
+        return linopy.Constraint(data, model)
+
+    def _rows(self, dimensions: Sequence[str]) -> xr.Dataset:
         coords = _row_coords(self.terms, dimensions)
         shape = tuple(len(index) for index in coords.values())
         rows, variables, coefficients = [], [], []
@@ -95,7 +115,7 @@ class Plain:
             rows.append(np.nonzero(kept.reshape(int(np.prod(shape)), -1))[0])
             variables.append(labels[kept])
             coefficients.append(coefficient[kept])
-        return linopy.LinearExpression(_packed(coords, shape, rows, variables, coefficients), model)
+        return _packed(coords, shape, rows, variables, coefficients)
 
 
 def _packed(
