@@ -24,6 +24,7 @@ multiple; priority sectors (defence) are lifted above every other curve of their
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -114,22 +115,6 @@ PRODUCT_BASIS = {"NdFeB": NDPR_BASIS, "SmCo": ("Sm",)}
 """Elements whose content measures each magnet product's mass (grade-independent shares)."""
 
 
-def product_mass(rows: pd.DataFrame, product: str, mix: pd.Series, recipes: pd.DataFrame, factors: pd.Series,
-                 years: Sequence[float]) -> pd.Series:
-    """t per year of one magnet product for one country x sector: magnet mass rows, or REO content rows."""
-    direct = rows[(rows["element"] == product) & (rows["unit"] == "t magnet")]
-    if not direct.empty:
-        return interpolate(direct, years)
-    basis = PRODUCT_BASIS[product]
-    content = rows[(rows["unit"] == "t REO") & rows["element"].isin(basis)]
-    if content.empty:
-        return pd.Series(0.0, index=list(years))
-    share = sum(float(mix[grade]) * float(recipes.loc[grade, [e for e in basis if e in recipes.columns]].sum()) for grade in mix.index)
-    metal = sum((interpolate(content[content["element"] == e], years) * float(factors.get(e, units.DEFAULT_METAL_FACTOR))
-                 for e in basis if (content["element"] == e).any()), start=pd.Series(0.0, index=list(years)))
-    return metal / share
-
-
 def grade_shares(grades: pd.DataFrame) -> dict[tuple[str, str, str], pd.Series]:
     """The `magnet_grades` table as (country, sector, product) -> share per magnet type, grouped once."""
     shares = grades.groupby(["country", "sector", "product", "magnet_type"])["share"].sum()
@@ -150,23 +135,55 @@ def grade_mixes(shares: dict[tuple[str, str, str], pd.Series], country: str, sec
     return mixes
 
 
-def sector_goods(rows: pd.DataFrame, kind: str, country: str, sector: str, grades: dict[tuple[str, str, str], pd.Series],
-                 recipes: pd.DataFrame, factors: pd.Series, years: Sequence[float]) -> pd.DataFrame:
-    """One country x sector's demand per good and year: magnet types for magnet sectors, oxides otherwise."""
-    frames = []
+Rates = dict[tuple[str, str], np.ndarray]
+"""One country x sector's rows as yearly rates per period, by (element, unit) (see `yearly_rates`)."""
+
+
+def yearly_rates(rows: pd.DataFrame, starts: Sequence[float]) -> dict[tuple[str, str], Rates]:
+    """Every country x sector x element x unit of the demand rows as its rate per period (`interpolate`),
+    the whole table summed per year in one step rather than group by group."""
+    totals = rows.groupby(["country", "sector", "element", "unit", "year"])["value_t"].sum()
+    middles = _middles(starts)
+    keys = cast(pd.MultiIndex, totals.index).droplevel("year").to_numpy()
+    bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])  # where each key's years begin (sorted)
+    years = totals.index.get_level_values("year").to_numpy(float) + 0.5
+    values = totals.to_numpy(float)
+    rates: dict[tuple[str, str], Rates] = {}
+    for begin, end in itertools.pairwise(bounds if len(keys) else []):
+        country, sector, element, unit = keys[begin]
+        rate = np.interp(middles, years[begin:end], values[begin:end])
+        rates.setdefault((str(country), str(sector)), {})[(str(element), str(unit))] = rate
+    return rates
+
+
+def product_mass(rates: Rates, product: str, mix: pd.Series, recipes: pd.DataFrame, factors: pd.Series,
+                 periods: int) -> np.ndarray:
+    """t per year of one magnet product for one country x sector: magnet mass rows, or REO content rows."""
+    direct = rates.get((product, "t magnet"))
+    if direct is not None:
+        return direct
+    basis = PRODUCT_BASIS[product]
+    content = [element for element in basis if (element, "t REO") in rates]
+    if not content:
+        return np.zeros(periods)
+    share = sum(float(mix[grade]) * float(recipes.loc[grade, [e for e in basis if e in recipes.columns]].sum()) for grade in mix.index)
+    metal = np.zeros(periods)
+    for element in content:
+        metal = metal + rates[(element, "t REO")] * float(factors.get(element, units.DEFAULT_METAL_FACTOR))
+    return metal / share
+
+
+def sector_goods(rates: Rates, kind: str, country: str, sector: str, grades: dict[tuple[str, str, str], pd.Series],
+                 recipes: pd.DataFrame, factors: pd.Series, periods: int) -> list[tuple[str, np.ndarray]]:
+    """One country x sector's demand per good (t per year, per period): magnet types for magnet
+    sectors, oxides otherwise."""
+    goods = []
     if kind == "magnet":
         for product, mix in grade_mixes(grades, country, sector).items():
-            mass = product_mass(rows, product, mix, recipes, factors, years)
-            for grade, share in mix.items():
-                frames.append(pd.DataFrame({"element": grade, "period": list(years), "value_t": mass.to_numpy() * share}))
+            mass = product_mass(rates, product, mix, recipes, factors, periods)
+            goods += [(str(grade), mass * share) for grade, share in mix.items()]
     else:
-        for element, group in rows[rows["unit"] == "t REO"].groupby("element"):
-            frames.append(pd.DataFrame({"element": element, "period": list(years), "value_t": interpolate(group, years).to_numpy()}))
-    if not frames:
-        return pd.DataFrame(columns=["country", "sector", "element", "period", "value_t"])
-    goods = pd.concat(frames, ignore_index=True)
-    goods.insert(0, "sector", sector)
-    goods.insert(0, "country", country)
+        goods += [(element, rate) for (element, unit), rate in sorted(rates.items()) if unit == "t REO"]
     return goods
 
 
@@ -176,11 +193,22 @@ def goods_demand(tables: dict[str, pd.DataFrame], path: str, years: Sequence[flo
     rows = demand_rows(tables["demand"], path)
     kinds = tables["sectors"].set_index("sector")["kind"]
     grades = grade_shares(tables["magnet_grades"])
-    frames = [
-        sector_goods(group, str(kinds.get(sector, "oxide")), str(country), str(sector), grades, recipes, factors, years)
-        for (country, sector), group in rows.groupby(["country", "sector"])
-    ]
-    return follow_world(pd.concat(frames, ignore_index=True), rows, years)
+    periods = len(years)
+    columns: dict[str, list[object]] = {"country": [], "sector": [], "element": []}
+    values = []
+    for (country, sector), rates in sorted(yearly_rates(rows, years).items()):
+        for element, rate in sector_goods(rates, str(kinds.get(sector, "oxide")), country, sector, grades, recipes, factors, periods):
+            columns["country"].append(country)
+            columns["sector"].append(sector)
+            columns["element"].append(element)
+            values.append(rate)
+    count = len(values)
+    goods = pd.DataFrame({
+        **{name: np.repeat(np.asarray(column, dtype=object), periods) for name, column in columns.items()},
+        "period": np.tile(np.asarray(years, dtype=float), count),
+        "value_t": np.concatenate(values) if values else np.zeros(0),
+    })
+    return follow_world(goods, rows, years)
 
 
 def follow_world(goods: pd.DataFrame, rows: pd.DataFrame, starts: Sequence[float]) -> pd.DataFrame:
