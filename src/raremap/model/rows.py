@@ -92,8 +92,9 @@ class Plain:
     def constraint(self, model: linopy.Model, dimensions: Sequence[str], sign: str, rhs: xr.DataArray | float) -> linopy.Constraint:
         """``self sign rhs`` over `dimensions` (`expression`), formed directly: linopy's comparison
         aligns and subtracts whole expressions, some twenty milliseconds a constraint. The right-hand
-        side is placed on the rows by label, a row it lacks or gives NaN having none (no row, as in
-        linopy), and moved across as linopy moves it (``-(0 - rhs)``), so even a zero's sign is the same."""
+        side is placed on the rows by label and must give every row a number (rows that do not exist
+        are masked, as linopy's v1 semantics require); it is moved across as linopy moves it
+        (``-(0 - rhs)``), so even a zero's sign is the same."""
         assert sign in (LESS_EQUAL, GREATER_EQUAL, EQUAL)
         data = self._rows(dimensions)
         bound = rhs if isinstance(rhs, xr.DataArray) else xr.DataArray(float(rhs))
@@ -101,6 +102,8 @@ class Plain:
             raise ValueError(f"the right-hand side has dimensions the rows lack: {sorted(map(str, extra))}")
         bound = bound.reindex({dimension: data.indexes[dimension] for dimension in bound.dims}).astype(float)
         bound = bound.broadcast_like(data["vars"].isel(_term=0, drop=True)).transpose(*dimensions)
+        if bool(bound.isnull().any()):
+            raise ValueError("the right-hand side has no number for some rows; mask them instead")
         data["sign"] = sign
         data["rhs"] = -(0.0 - bound.drop_vars([name for name in bound.coords if name not in dimensions]))
         return linopy.Constraint(data, model)
@@ -155,22 +158,48 @@ def _row_coords(terms: Sequence[Term], dimensions: Sequence[str]) -> dict[str, p
 
 
 def _on_rows(term: Term, coords: Mapping[str, pd.Index]) -> tuple[np.ndarray, np.ndarray]:
-    """A term's labels and coefficients as arrays [rows..., summed...]: the coefficient aligned to the
-    labels (as linopy does), both broadcast to each other and placed on the rows' coordinates."""
-    labels = term.labels
-    coefficient = term.coefficient if isinstance(term.coefficient, xr.DataArray) else xr.DataArray(term.coefficient)
-    labels, coefficient = xr.align(labels, coefficient, join="left")
-    labels, coefficient = xr.broadcast(labels, coefficient)
-    for dimension, index in coords.items():
-        if dimension not in labels.dims:
-            labels = labels.expand_dims({dimension: index})
-            coefficient = coefficient.expand_dims({dimension: index})
-        elif not labels.indexes[dimension].equals(index):
-            missing = labels.indexes[dimension].difference(index)
-            if len(missing) and bool((labels.sel({dimension: missing}) >= 0).any()):
-                raise ValueError(f"a term has entries outside the rows' {dimension}: {list(missing)}")
-            labels = labels.reindex({dimension: index}, fill_value=-1)
-            coefficient = coefficient.reindex({dimension: index})
-    summed = [dimension for dimension in labels.dims if dimension not in coords]
+    """A term's labels and coefficients as arrays [rows..., summed...]: the labels placed on the rows'
+    coordinates, the coefficient aligned to them (as linopy aligns it to the labels), both broadcast
+    to each other. Reindexed only where an index differs, broadcast as numpy views: xarray's align and
+    broadcast cost a few milliseconds a term whatever its size."""
+    labels = _placed(term.labels, coords, fill=-1)
+    coefficient = term.coefficient
+    if not isinstance(coefficient, xr.DataArray):
+        order = [*coords, *(str(dimension) for dimension in labels.dims if dimension not in coords)]
+        values = _broadcast(labels, order, _sizes(order, coords, labels))
+        return values, np.full(values.shape, float(coefficient))
+    coefficient = _placed(coefficient, {**{str(d): i for d, i in labels.indexes.items() if d not in coords}, **coords}, fill=np.nan)
+    summed = [str(dimension) for dimension in labels.dims if dimension not in coords]
+    summed += [str(dimension) for dimension in coefficient.dims if dimension not in coords and dimension not in labels.dims]
     order = [*coords, *summed]
-    return labels.transpose(*order).values, coefficient.transpose(*order).values
+    shape = _sizes(order, coords, labels, coefficient)
+    return _broadcast(labels, order, shape), _broadcast(coefficient, order, shape)
+
+
+def _placed(array: xr.DataArray, coords: Mapping[str, pd.Index], fill: float) -> xr.DataArray:
+    """`array` reindexed to `coords` along the dimensions it has whose index differs."""
+    differing = {
+        dimension: index for dimension, index in coords.items() if dimension in array.dims and not array.indexes[dimension].equals(index)
+    }
+    if not differing:
+        return array
+    if fill == -1:  # labels: no entry may fall outside the rows
+        for dimension, index in differing.items():
+            outside = array.indexes[dimension].difference(index)
+            if len(outside) and bool((array.sel({dimension: outside}) >= 0).any()):
+                raise ValueError(f"a term has entries outside the rows' {dimension}: {list(outside)}")
+    return array.reindex(differing, fill_value=fill)
+
+
+def _sizes(order: Sequence[str], coords: Mapping[str, pd.Index], *arrays: xr.DataArray) -> tuple[int, ...]:
+    sizes = {dimension: len(index) for dimension, index in coords.items()}
+    for array in arrays:
+        sizes = {**{str(d): n for d, n in array.sizes.items()}, **sizes}
+    return tuple(sizes[dimension] for dimension in order)
+
+
+def _broadcast(array: xr.DataArray, order: Sequence[str], shape: tuple[int, ...]) -> np.ndarray:
+    """`array`'s values with its dimensions in `order`, repeated (as a view) along those it lacks."""
+    present = [dimension for dimension in order if dimension in array.dims]
+    values = array.transpose(*present).values
+    return np.broadcast_to(values.reshape([array.sizes[d] if d in array.dims else 1 for d in order]), shape)
