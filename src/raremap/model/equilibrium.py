@@ -163,7 +163,7 @@ def build_model(chain: SupplyChain) -> linopy.Model:
     _add_balance_constraints(model, chain, masks, shared)
     _add_demand_constraints(model, chain, masks)
     _add_stock_constraints(model, terms, chain, masks)
-    _add_recycling_constraints(model, terms, chain)
+    _add_recycling_constraints(model, chain)
     model.add_objective(_objective(model, chain))
     # Drop zero coefficients and rows with an infinite bound now, as the solve would: the model
     # then has the same rows whether it is solved, exported (--export-mps) or read as matrices.
@@ -599,14 +599,15 @@ def _add_stock_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain
     model.add_constraints(level <= initial, name="Stock-level-upper", mask=refill)
 
 
-def _add_recycling_constraints(model: linopy.Model, terms: Terms, chain: SupplyChain) -> None:
+def _add_recycling_constraints(model: linopy.Model, chain: SupplyChain) -> None:
     """A recycling tier takes the same share of every element it offers: retired magnets give up all
     their rare earths at once, so a recycler cannot take a magnet's Dy and leave its Nd."""
-    if not terms.exists("Recycling-supply"):
+    if not _exists(model, "Recycling-supply"):
         return
     offered = chain["recycling_available"] * chain.years
+    taken = Plain.of(model, "Recycling-supply") - Plain.of(model, "Recycling-share") * offered
     model.add_constraints(
-        _total([terms["Recycling-supply"], -offered * terms["Recycling-share"]]) == 0,
+        taken.constraint(model, ["country", "period", "element", "tier"], "=", 0),  # the rows' order as ever
         name="Recycling-joint-equal",
         mask=(chain["recycling_available"] > 0).transpose("country", "element", "tier", "period"),
     )
