@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from raremap.errors import RaremapError
-from raremap.model.supply import annuity, by_region, concentrate_imports, feed_of, parameter
+from raremap.model.supply import RegionFigures, annuity, by_region, concentrate_imports, feed_of, parameter
 from raremap.vocabulary import STAGES, WORLD
 
 
@@ -76,9 +76,11 @@ def operating_costs(
     sunk = capital_charge(tables, "separation")
     floor = lowest_documented_separation_cost(costs)
     values = np.zeros((len(STAGES), len(countries)))
+    opex = RegionFigures(costs, "opex_usd_per_t")
+    separating = costs[costs["stage"] == "separation"]
     for column, country in enumerate(countries):
-        mining = _required(by_region(costs, "opex_usd_per_t", "mining", country), "mining", country) / 1000.0
-        own = costs[(costs["stage"] == "separation") & (costs["region"] == country)]
+        mining = _required(opex("mining", country), "mining", country) / 1000.0
+        own = separating[separating["region"] == country]
         if not own.empty:
             separation = float(own["opex_usd_per_t"].iloc[-1]) / 1000.0
         else:
@@ -88,8 +90,8 @@ def operating_costs(
         values[:, column] = [
             mining,
             separation,
-            margins["metal"] if margins["metal"] is not None else _required(by_region(costs, "opex_usd_per_t", "metal", country), "metal", country) / 1000.0,
-            margins["magnet"] if margins["magnet"] is not None else _required(by_region(costs, "opex_usd_per_t", "magnet", country), "magnet", country) / 1000.0,
+            margins["metal"] if margins["metal"] is not None else _required(opex("metal", country), "metal", country) / 1000.0,
+            margins["magnet"] if margins["magnet"] is not None else _required(opex("magnet", country), "magnet", country) / 1000.0,
         ]
     return xr.DataArray(values, coords={"stage": list(STAGES), "country": list(countries)}, dims=("stage", "country"))
 

@@ -293,6 +293,21 @@ def by_region(table: pd.DataFrame, column: str, stage: str, country: str) -> flo
     return None if chosen.empty else float(chosen[column].iloc[-1])
 
 
+class RegionFigures:
+    """`by_region` for many stages and countries of one table column: each stage's rows sorted once
+    rather than the table filtered and sorted again per look-up (some eighty look-ups a chain)."""
+
+    def __init__(self, table: pd.DataFrame, column: str):
+        order = "year" if "year" in table.columns else "stage"
+        self.latest: dict[tuple[str, str], float] = {}
+        for stage in table["stage"].unique():
+            rows = table[table["stage"] == stage].sort_values(order).drop_duplicates("region", keep="last")
+            self.latest.update({(str(stage), str(region)): float(value) for region, value in zip(rows["region"], rows[column], strict=True)})
+
+    def __call__(self, stage: str, country: str) -> float | None:
+        return self.latest.get((stage, country), self.latest.get((stage, WORLD)))
+
+
 def investment_arrays(
     tables: dict[str, pd.DataFrame],
     countries: Sequence[str],
@@ -306,14 +321,15 @@ def investment_arrays(
     factor = annuity(parameter(parameters, "discount_rate"), parameter(parameters, "asset_life_years"))
     shape = (len(STAGES), len(countries))
     cost, lead, rate, pooled = np.zeros(shape), np.full(shape, np.inf), np.full(shape, np.inf), np.zeros(shape)
+    capexes, lead_times = RegionFigures(tables["costs"], "capex_usd_per_tpa"), RegionFigures(tables["lead_times"], "lead_time_years")
     for row, stage in enumerate(STAGES):
         for column, country in enumerate(countries):
             if country not in candidates.get(stage, set()):
                 continue
             # One world cost per stage: the data's country rows mix subsidies and full costs, so a
             # country's own row would decide where the model builds for the wrong reason.
-            capex = by_region(tables["costs"], "capex_usd_per_tpa", stage, WORLD)
-            years = by_region(tables["lead_times"], "lead_time_years", stage, country)
+            capex = capexes(stage, WORLD)
+            years = lead_times(stage, country)
             if capex is None or years is None:
                 raise RaremapError(f"costs or lead_times has no row for stage {stage} (country {country} or WLD); add one")
             cost[row, column] = capex * factor / 1000.0
