@@ -99,6 +99,19 @@ def test_bad_tables_are_reported_and_nothing_is_loaded(case: str, tmp_path: Path
     assert not database.exists()
 
 
+@pytest.mark.parametrize("table", sorted(path.stem for path in bundled_directory().glob("*.csv")))
+def test_a_repeated_row_in_any_table_is_named_as_a_repeated_key(table: str, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A row pasted twice must be reported as such, not break a check that looks the key up (a repeated
+    sector made the demand-unit check fail with an internal error until 2026-12-07)."""
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    lines = (bundled_directory() / f"{table}.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / f"{table}.csv").write_text("".join([*lines, lines[1]]), encoding="utf-8")
+    outcome = attempt(capsys, tmp_path, f"repeated row: {table}", "data", "validate", str(folder))
+    assert outcome.clean_error and f"{table}.csv line {len(lines) + 1}" in outcome.error and "repeats the key" in outcome.error
+
+
 def test_a_garbage_header_is_echoed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "tables"
     folder.mkdir()

@@ -579,13 +579,19 @@ def sector_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     return problems
 
 
+def _first_per_key(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The table indexed by `key`, the first row of each (a repeated key is `key_problems`' to report,
+    not a reason for a cross-table check to fail)."""
+    return frame.drop_duplicates(subset=key, keep="first").set_index(key)
+
+
 def demand_unit_problems(tables: Mapping[str, pd.DataFrame]) -> list[Problem]:
     """t magnet rows name NdFeB or SmCo and belong to magnet sectors; t REO rows name an element;
     oxide-application sectors are in t REO."""
     if "demand" not in tables:
         return []
     demand = tables["demand"]
-    kind = tables["sectors"].set_index("sector")["kind"] if "sectors" in tables else pd.Series(dtype=object)
+    kind = _first_per_key(tables["sectors"], "sector")["kind"] if "sectors" in tables else pd.Series(dtype=object)
     sector_kind = demand["sector"].map(kind)
     magnet_unit = demand["unit"] == "t magnet"
     product = demand["element"].isin(MAGNET_PRODUCTS)
