@@ -2,7 +2,8 @@
 
 The work is split by subject: `demand` (buyers, bundles, curves), `supply` (capacity, pipeline,
 investment), `trade` (transport, stickiness), `units` (conversions), `end_of_life` (retired magnets
-and their recycling tiers) and `calibration` (the base-year solve). This module reads the tables once and puts the pieces together.
+and their recycling tiers) and `calibration` (the base-year solve). This module reads the tables once
+and puts the pieces together.
 """
 
 from __future__ import annotations

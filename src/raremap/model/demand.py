@@ -69,8 +69,12 @@ def interpolate(rows: pd.DataFrame, starts: Sequence[float]) -> pd.Series:
     quarters follow a smooth line instead of jumping each January.
     """
     series = rows.groupby("year")["value_t"].sum().sort_index()
-    points = series.index.to_numpy(float) + 0.5
-    return pd.Series(np.interp(_middles(starts), points, series.to_numpy(float)), index=list(starts))
+    return pd.Series(rates_at(_middles(starts), series.index.to_numpy(float), series.to_numpy(float)), index=list(starts))
+
+
+def rates_at(middles: np.ndarray, years: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Yearly figures as rates at the periods' middles: each year's figure is its rate at mid-year."""
+    return np.interp(middles, years + 0.5, values)
 
 
 def demand_rows(demand: pd.DataFrame, path: str) -> pd.DataFrame:
@@ -146,12 +150,12 @@ def yearly_rates(rows: pd.DataFrame, starts: Sequence[float]) -> dict[tuple[str,
     middles = _middles(starts)
     keys = cast(pd.MultiIndex, totals.index).droplevel("year").to_numpy()
     bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])  # where each key's years begin (sorted)
-    years = totals.index.get_level_values("year").to_numpy(float) + 0.5
+    years = totals.index.get_level_values("year").to_numpy(float)
     values = totals.to_numpy(float)
     rates: dict[tuple[str, str], Rates] = {}
     for begin, end in itertools.pairwise(bounds if len(keys) else []):
         country, sector, element, unit = keys[begin]
-        rate = np.interp(middles, years[begin:end], values[begin:end])
+        rate = rates_at(middles, years[begin:end], values[begin:end])
         rates.setdefault((str(country), str(sector)), {})[(str(element), str(unit))] = rate
     return rates
 
