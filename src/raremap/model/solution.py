@@ -172,6 +172,7 @@ def mass_balance_residuals(chain: SupplyChain, solution: Solution) -> xr.DataArr
     separation = (
         separation_output(chain, solution)
         + calibrated.sel(element=separated)
+        + recycled.sel(element=separated) / chain["metal_factor"].sel(element=separated)
         + stock_change.sel(stage="separation", element=separated, drop=True)
         + trade.sel(stage="separation", element=separated, drop=True)
         - values["Metal-production"].sel(element=separated) / chain["metal_factor"].sel(element=separated)
@@ -180,7 +181,6 @@ def mass_balance_residuals(chain: SupplyChain, solution: Solution) -> xr.DataArr
     )
     metal = (
         values["Metal-production"].sel(element=separated)
-        + recycled.sel(element=separated)
         + stock_change.sel(stage="metal", element=separated, drop=True)
         + trade.sel(stage="metal", element=separated, drop=True)
         - (fixed_recipe * products_made).sum("product")

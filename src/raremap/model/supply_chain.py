@@ -119,7 +119,9 @@ Pr, the NdPr pool: their total per tonne of magnet is fixed by the recipe); a me
 ``pool_floor`` keeps at least its own recipe share (Nd may replace Pr, not the reverse).
 Stocks: a stock with ``stock_scheduled`` is released exactly by its ``stock_release_schedule`` (t per period released by a shortfall rule; a floor on release).
 Stocks cost ``stock_holding_cost`` (USD/kg per year, per good) to hold.
-Recycling: ``recycling_available`` (t/yr of metal recoverable per price tier at ``recycling_cost``).
+Recycling: ``recycling_available`` (t/yr of metal recoverable per price tier at ``recycling_cost``,
+USD/kg of that metal), offered as oxide to the separation market of the recycling country (t metal /
+``metal_factor``): recyclers leach retired magnets to oxide, which is reduced to metal again.
 Process scrap: ``scrap_share`` of the metal a country puts into magnets comes back to it as oxide in
 the same period (machining swarf and rejects of sintered blanks, recycled by the maker): a tonne of
 magnet is output as reported, blank mass, and holds recipe x (1 - scrap_share) of rare earths net.

@@ -283,8 +283,10 @@ def _second_stage_variables(model: linopy.Model, side: ImporterSide, boundary: B
          boundary.concentrate_upper, ("scenario", PARTNER, "period"))
     _add(model, "Concentrate-import-usual", boundary.concentrate_cost.notnull() & exists["separation"]
          & (boundary.concentrate_imports > 0), boundary.concentrate_imports, ("scenario", PARTNER, "period"))
-    # As in the engine, a magnet plant that recovers process scrap holds oxide of its own to sell or leave.
-    holds_oxide = exists["separation"] or (exists["magnet"] and side.scrap_share > 0)
+    # As in the engine, a magnet plant that recovers process scrap, and a recycler of retired magnets, hold
+    # oxide of their own to sell or leave.
+    recycles = (boundary.recycling_available > 0).any(["tier", "period"]).reindex(element=goods.values, fill_value=False)
+    holds_oxide = recycles | (exists["separation"] or (exists["magnet"] and side.scrap_share > 0))
     _add(model, "Separation-surplus", (grid & separated & holds_oxide).sel(element=side.separated),
          dims=("scenario", "element", "period"))
     _add(model, "Import", boundary.import_cost.notnull(), boundary.import_upper, edges)
@@ -369,13 +371,15 @@ def _used(terms: Terms, side: ImporterSide, goods: list[str]) -> linopy.LinearEx
 
 
 def _separation_output(terms: Terms, side: ImporterSide) -> linopy.LinearExpression:
-    """Oxide the importer separates from its own and imported concentrate, and recovers from its magnet scrap."""
+    """Oxide the importer separates from its own and imported concentrate, and recovers from its magnet
+    scrap and retired magnets."""
     separated = side.separated
     made = terms["Magnet-production"].sel(element=side.products).rename(element="product")
     metal_in = _total([(side.fixed_recipe * made).sum("product"), terms["Magnet-metal-use"].sel(element=separated)])
     return _total([side.own_composition * terms["Concentrate-use"],
                    (side.partner_composition * terms["Concentrate-import"]).sum(PARTNER),
-                   metal_in * (side.scrap_share / side.metal_factor)])
+                   metal_in * (side.scrap_share / side.metal_factor),
+                   _recycled(terms, side) / side.metal_factor])
 
 
 def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, boundary: Boundary,
@@ -401,10 +405,8 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
     if bool(priced.any()):  # as in the equilibrium: only oxide it made may be left unsold
         model.add_constraints(_total([terms["Separation-surplus"], -separation_output]) <= 0,
                               name="Separation-surplus-upper", mask=priced)
-    recycled = _recycled(terms, side)
     model.add_constraints(_total([
         terms["Metal-production"].sel(element=separated),
-        recycled,
         imports.sel(stage="metal", element=separated, drop=True),
         -exports.sel(stage="metal", element=separated, drop=True),
         release.sel(stage="metal", element=separated, drop=True),
@@ -426,7 +428,7 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
         floor = side.pool_floor.sel(element=members)
         model.add_constraints(terms["Magnet-metal-use"].sel(element=members) - (floor * made).sum("product") >= 0,
                               name="Magnet-recipe-lower", mask=(floor > 0).any("product"))
-    own = {"separation": separation_output, "metal": _total([terms["Metal-production"].sel(element=separated), recycled]),
+    own = {"separation": separation_output, "metal": terms["Metal-production"].sel(element=separated),
            "magnet": terms["Magnet-production"].sel(element=products)}
     for name, output in own.items():
         goods = products if name == "magnet" else separated
@@ -436,7 +438,7 @@ def _balance_constraints(model: linopy.Model, terms: Terms, side: ImporterSide, 
 
 
 def _recycled(terms: Terms, side: ImporterSide) -> linopy.LinearExpression:
-    """Metal the importer's recycling recovers [scenario, element, period] (separated elements)."""
+    """Metal held by the oxide the importer's recycling recovers [scenario, element, period] (separated elements)."""
     return terms["Recycling-supply"].sum("tier").sel(element=side.separated)
 
 

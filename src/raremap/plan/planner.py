@@ -204,14 +204,15 @@ def _supply(model: linopy.Model, side: ImporterSide) -> xr.DataArray:
     """t per period reaching the importer [scenario, stage, source, period]: partners, its own plants, its stocks.
 
     Mining is concentrate (its own mines kept at home, or imports); separation is oxide (REO separated
-    at home, or oxide imports); metal as made or recycled at home, or imported; magnets as made or
+    at home, or recovered from retired magnets, or oxide imports); metal as made at home, or imported; magnets as made or
     imported; `stockpile` is what stocks release.
     """
     values = {name: model.variables[name].solution.fillna(0.0) for name in
               ("Concentrate-use", "Concentrate-import", "Import", "Metal-production", "Magnet-production", "Stock-release",
                "Recycling-supply")}
-    separated = values["Concentrate-use"] + values["Concentrate-import"].sum("partner")
-    metal = values["Metal-production"].sum("element") + values["Recycling-supply"].sum(["element", "tier"])
+    recycled = (values["Recycling-supply"].sum("tier") / side.metal_factor).sum("element")  # t REO
+    separated = values["Concentrate-use"] + values["Concentrate-import"].sum("partner") + recycled
+    metal = values["Metal-production"].sum("element")
     domestic = xr.concat([values["Concentrate-use"], separated, metal,
                           values["Magnet-production"].sum("element")],
                          dim=xr.DataArray(list(STAGES), dims="stage", name="stage")).expand_dims(source=["domestic"])

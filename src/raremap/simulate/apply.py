@@ -270,7 +270,8 @@ def _with_substitution(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
 def _with_recycling(chain: SupplyChain, scenario: Scenario) -> SupplyChain:
     """Metal recovered from magnets retired `lifetime` years after they were bought (demand then).
 
-    Recovered metal enters the metal market of the recycling country. Each item is a price tier of its
+    The metal recovered enters the oxide market of the recycling country as oxide (as the chain's own
+    tiers do), counted and priced in t of metal it holds. Each item is a price tier of its
     own at its cost, after the chain's tiers, so items with different costs never share one.
     """
     if not scenario.recycling:
