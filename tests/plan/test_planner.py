@@ -92,26 +92,30 @@ def test_the_status_quo_is_the_simulators_answer_in_every_draw(stages: Context) 
 
 INDIA_RECYCLING = Recycling(country="IND", sector="ev", collection_rate=0.5, recovery_rate=0.8, lifetime_years=1,
                             cost_usd_per_kg=5.0)
-"""India recovers the Nd metal of the magnets it bought a year earlier (1.6 t a year) for its own magnet plant."""
+"""India recovers, as oxide, the Nd of the magnets it bought a year earlier (1.6 t of metal a year) for its own
+metal and magnet plants."""
 
 
 def recycling_context(dataset: raremap.Dataset, recycling: tuple[Recycling, ...]) -> Context:
-    """India with a magnet plant and no metal plant (and Japan without magnet plants), in a calm year and under
-    a cut of China's metal and magnets."""
-    controls = (cut(0.1, 2026, 2027, stages=("metal", "magnet")),)
+    """India with metal and magnet plants and no separation (and neither Australia's separation nor Japan's
+    magnet plants), in a calm year and under a cut of China's oxide, metal and magnets."""
+    controls = (cut(0.1, 2026, 2027, stages=("separation", "metal", "magnet")),)
     draws = [draw("calm", recycling=recycling), draw("cut", controls=controls, recycling=recycling)]
-    return tiny_context(tiny_plan(), draws, dataset, chain=tiny_world(capacity=capacity(magnet_IND=20.0, magnet_JPN=0.0)))
+    plants = capacity(separation_AUS=0.0, metal_IND=5.0, magnet_IND=20.0, magnet_JPN=0.0)
+    return tiny_context(tiny_plan(), draws, dataset, chain=tiny_world(capacity=plants))
 
 
 @pytest.mark.slow
 def test_the_importers_own_recycling_is_in_the_planners_market(dataset: raremap.Dataset) -> None:
     # The planner once refused an importer with recycling of its own; its status quo is now the engine's answer,
-    # and the recycled metal is what keeps India's magnet plant going under the cut.
+    # and the recycled oxide, reduced at home, is what keeps India's magnet plant going under the cut.
     with_recycling = recycling_context(dataset, (INDIA_RECYCLING,))
     outcome = solve_outcome(with_recycling, STATUS_QUO, "status quo")
     engine = with_recycling.views.boundary.shortfall.sum("sector").sel(period=with_recycling.views.side.reported)
     np.testing.assert_allclose(outcome.shortfall.sum("sector").values, engine.values, atol=1e-6)
     without = recycling_context(dataset, ()).views.boundary.shortfall.sum("sector").sel(period=with_recycling.views.side.reported)
+    print(f"\nIndia's shortfall under the cut, t: {float(without.sel(scenario='cut').sum()):.1f} without recycling, "
+          f"{float(engine.sel(scenario='cut').sum()):.1f} with it")
     assert float((without - engine).sel(scenario="cut").sum()) > 1.0
 
 
