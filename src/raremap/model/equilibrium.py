@@ -203,7 +203,8 @@ def _add_variables(model: linopy.Model, chain: SupplyChain, masks: Network) -> N
         mask=_over_periods(masks.concentrate_edges, period),
     )
     separators = oxide_holders(chain, masks.plants.any("period"))
-    holders = separators.broadcast_like(chain["composition"].sel(element=chain.separated_elements)) | _recyclers(chain).sel(element=chain.separated_elements)
+    separated_elements = chain["composition"].sel(element=chain.separated_elements)
+    holders = separators.broadcast_like(separated_elements) | _recyclers(chain).sel(element=chain.separated_elements)
     model.add_variables(
         0, coords=[data["country"], separated, data["period"]], name="Separation-surplus",
         mask=_over_periods(holders.transpose("country", "element"), period),
