@@ -285,17 +285,13 @@ def annuity(discount_rate: float, life_years: float) -> float:
 
 
 def by_region(table: pd.DataFrame, column: str, stage: str, country: str) -> float | None:
-    """A country's figure for a stage, else the world's (WLD row), else None."""
-    rows = table[table["stage"] == stage].sort_values("year" if "year" in table.columns else "stage")
-    own = rows[rows["region"] == country]
-    world = rows[rows["region"] == WORLD]
-    chosen = own if not own.empty else world
-    return None if chosen.empty else float(chosen[column].iloc[-1])
+    """A country's figure for a stage (its latest row), else the world's (WLD row), else None."""
+    return RegionFigures(table, column)(stage, country)
 
 
 class RegionFigures:
-    """`by_region` for many stages and countries of one table column: each stage's rows sorted once
-    rather than the table filtered and sorted again per look-up (some eighty look-ups a chain)."""
+    """`by_region` for every stage and country of one table column, each stage's rows sorted once:
+    for many look-ups (some eighty a chain) rather than filtering and sorting the table each time."""
 
     def __init__(self, table: pd.DataFrame, column: str):
         order = "year" if "year" in table.columns else "stage"
